@@ -1,0 +1,162 @@
+use crate::password::MAX_PASSWORD_BYTES;
+use crate::ports::{HashingError, RepositoryError};
+use crate::{Email, User, UserStatus};
+
+use super::Accounts;
+
+#[derive(Debug, Clone)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown e-mail and wrong password alike, so that a caller cannot
+    /// learn which addresses have accounts.
+    #[error("no active account found with the given credentials")]
+    InvalidCredentials,
+    #[error("the registration is waiting for an administrator")]
+    AccountPending,
+    #[error("the registration was rejected")]
+    AccountRejected,
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+impl Accounts {
+    /// Checks credentials; only an approved user is let in. Every path that
+    /// refuses the credentials costs one password verification.
+    #[tracing::instrument(name = "log_in", skip_all)]
+    pub async fn log_in(&self, request: LoginRequest) -> Result<User, LoginError> {
+        let user = match Email::parse(&request.email) {
+            Ok(email) => self.users.find_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let Some(user) = user.filter(|_| request.password.len() <= MAX_PASSWORD_BYTES) else {
+            self.hasher.verify_decoy(&request.password).await;
+            return Err(LoginError::InvalidCredentials);
+        };
+        if !self
+            .hasher
+            .verify(&request.password, &user.password_hash)
+            .await?
+        {
+            return Err(LoginError::InvalidCredentials);
+        }
+        match user.status {
+            UserStatus::Approved => Ok(user),
+            UserStatus::Pending => Err(LoginError::AccountPending),
+            UserStatus::Rejected => Err(LoginError::AccountRejected),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::test_support::Ports;
+    use crate::user::fixtures::user;
+
+    fn request(email: &str, password: &str) -> LoginRequest {
+        LoginRequest {
+            email: email.into(),
+            password: password.into(),
+        }
+    }
+
+    fn ports_with(stored: Option<User>, password_matches: bool) -> Ports {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_email()
+            .withf(|email| email.as_str() == "user2@example.com")
+            .returning(move |_| Ok(stored.clone()));
+        ports
+            .hasher
+            .expect_verify()
+            .returning(move |_, _| Ok(password_matches));
+        ports
+    }
+
+    #[tokio::test]
+    async fn the_right_password_of_an_approved_user_returns_the_user() {
+        let ports = ports_with(Some(user(2, UserStatus::Approved)), true);
+        let user = ports
+            .into_accounts()
+            .log_in(request("user2@EXAMPLE.com", "right"))
+            .await
+            .unwrap();
+        assert_eq!(user.id.0, 2);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_invalid_credentials() {
+        let ports = ports_with(Some(user(2, UserStatus::Approved)), false);
+        let result = ports
+            .into_accounts()
+            .log_in(request("user2@example.com", "wrong"))
+            .await;
+        assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_email_costs_a_decoy_verification_and_says_the_same() {
+        let mut ports = ports_with(None, false);
+        ports.hasher.expect_verify_decoy().times(1).return_const(());
+        let result = ports
+            .into_accounts()
+            .log_in(request("user2@example.com", "whatever"))
+            .await;
+        assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_email_costs_a_decoy_verification_too() {
+        let mut ports = Ports::new();
+        ports.hasher.expect_verify_decoy().times(1).return_const(());
+        let result = ports
+            .into_accounts()
+            .log_in(request("not an email", "whatever"))
+            .await;
+        assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn a_password_over_72_bytes_never_matches() {
+        let mut ports = ports_with(Some(user(2, UserStatus::Approved)), true);
+        ports.hasher.expect_verify_decoy().times(1).return_const(());
+        let long = "a".repeat(73);
+        let result = ports
+            .into_accounts()
+            .log_in(request("user2@example.com", &long))
+            .await;
+        assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn pending_and_rejected_users_are_told_so_only_with_the_right_password() {
+        let pending = ports_with(Some(user(2, UserStatus::Pending)), true);
+        let result = pending
+            .into_accounts()
+            .log_in(request("user2@example.com", "right"))
+            .await;
+        assert!(matches!(result, Err(LoginError::AccountPending)));
+
+        let rejected = ports_with(Some(user(2, UserStatus::Rejected)), true);
+        let result = rejected
+            .into_accounts()
+            .log_in(request("user2@example.com", "right"))
+            .await;
+        assert!(matches!(result, Err(LoginError::AccountRejected)));
+
+        let wrong = ports_with(Some(user(2, UserStatus::Pending)), false);
+        let result = wrong
+            .into_accounts()
+            .log_in(request("user2@example.com", "wrong"))
+            .await;
+        assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+}

@@ -1,0 +1,212 @@
+use crate::password::PasswordContext;
+use crate::ports::{HashingError, InsertUserError, NewUser, RepositoryError};
+use crate::{Email, FieldErrors, Money, Password, PersonName, User, UserStatus};
+
+use super::Accounts;
+
+/// What a visitor sends to register, as received.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationRequest {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error(transparent)]
+    Invalid(FieldErrors),
+    #[error("a user with this e-mail already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// A registration whose every field passed its rules.
+pub(super) struct ValidRegistration {
+    pub email: Email,
+    pub password: Password,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+}
+
+impl ValidRegistration {
+    pub fn parse(request: &RegistrationRequest) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let email = errors.collect("email", Email::parse(&request.email));
+        let first_name = errors.collect(
+            "first_name",
+            PersonName::parse(request.first_name.as_deref().unwrap_or_default()),
+        );
+        let last_name = errors.collect(
+            "last_name",
+            PersonName::parse(request.last_name.as_deref().unwrap_or_default()),
+        );
+        let context = PasswordContext {
+            email: email.as_ref(),
+            first_name: first_name.as_ref(),
+            last_name: last_name.as_ref(),
+        };
+        let password = match Password::parse(&request.password, context) {
+            Ok(password) => Some(password),
+            Err(problems) => {
+                for problem in problems {
+                    errors.add("password", problem.to_string());
+                }
+                None
+            }
+        };
+        match (email, password, first_name, last_name) {
+            (Some(email), Some(password), Some(first_name), Some(last_name)) => Ok(Self {
+                email,
+                password,
+                first_name,
+                last_name,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl Accounts {
+    /// Registers a visitor as a pending user.
+    #[tracing::instrument(name = "register", skip_all)]
+    pub async fn register(&self, request: RegistrationRequest) -> Result<User, RegisterError> {
+        let valid = ValidRegistration::parse(&request).map_err(RegisterError::Invalid)?;
+        let password_hash = self.hasher.hash(&valid.password).await?;
+        let new_user = NewUser {
+            email: valid.email,
+            first_name: valid.first_name,
+            last_name: valid.last_name,
+            password_hash,
+            status: UserStatus::Pending,
+            is_admin: false,
+            date_joined: self.clock.now(),
+            decision: None,
+            real_balance: Money::ZERO,
+            virtual_balance: Money::ZERO,
+        };
+        self.users.insert(new_user).await.map_err(|e| match e {
+            InsertUserError::EmailTaken => RegisterError::EmailTaken,
+            InsertUserError::Repository(e) => RegisterError::Repository(e),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::test_support::Ports;
+    use crate::user::fixtures::at;
+    use crate::{PasswordHash, UserId};
+    use mockall::predicate::always;
+
+    fn request() -> RegistrationRequest {
+        RegistrationRequest {
+            email: " Grace@Example.ORG ".into(),
+            password: "compiler-nanosecond-42".into(),
+            first_name: Some("Grace".into()),
+            last_name: Some("Hopper".into()),
+        }
+    }
+
+    fn stored(new_user: NewUser) -> User {
+        User {
+            id: UserId(10),
+            email: new_user.email,
+            first_name: new_user.first_name,
+            last_name: new_user.last_name,
+            password_hash: new_user.password_hash,
+            status: new_user.status,
+            is_admin: new_user.is_admin,
+            date_joined: new_user.date_joined,
+            decision: new_user.decision,
+            real_balance: new_user.real_balance,
+            virtual_balance: new_user.virtual_balance,
+        }
+    }
+
+    #[tokio::test]
+    async fn stores_a_pending_user_with_a_hashed_password() {
+        let mut ports = Ports::new();
+        ports
+            .hasher
+            .expect_hash()
+            .withf(|password| password.expose() == "compiler-nanosecond-42")
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("$2b$hash".into())));
+        ports
+            .users
+            .expect_insert()
+            .withf(|new_user| {
+                new_user.email.as_str() == "Grace@example.org"
+                    && new_user.status == UserStatus::Pending
+                    && !new_user.is_admin
+                    && new_user.password_hash.as_str() == "$2b$hash"
+                    && new_user.date_joined == at(3600)
+                    && new_user.decision.is_none()
+                    && new_user.real_balance == Money::ZERO
+            })
+            .times(1)
+            .returning(|new_user| Ok(stored(new_user)));
+
+        let user = ports.into_accounts().register(request()).await.unwrap();
+
+        assert_eq!(user.status, UserStatus::Pending);
+        assert_eq!(user.first_name.as_str(), "Grace");
+    }
+
+    #[tokio::test]
+    async fn reports_every_invalid_field_and_stores_nothing() {
+        let ports = Ports::new(); // no call to the hasher or the repository is expected
+        let bad = RegistrationRequest {
+            email: "not-an-email".into(),
+            password: "123".into(),
+            first_name: Some("x".repeat(151)),
+            last_name: None,
+        };
+        let Err(RegisterError::Invalid(errors)) = ports.into_accounts().register(bad).await else {
+            panic!("expected field errors");
+        };
+        let fields: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
+        assert_eq!(fields, ["email", "first_name", "password"]);
+        assert!(errors.fields()["password"].len() >= 2);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_password_too_similar_to_the_email() {
+        let ports = Ports::new();
+        let similar = RegistrationRequest {
+            email: "hopperfan@example.org".into(),
+            password: "Hopperfan9".into(),
+            ..Default::default()
+        };
+        let Err(RegisterError::Invalid(errors)) = ports.into_accounts().register(similar).await
+        else {
+            panic!("expected field errors");
+        };
+        assert_eq!(
+            errors.fields()["password"],
+            ["The password is too similar to the email address."]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_email_is_reported_as_such() {
+        let mut ports = Ports::new();
+        ports
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("$2b$hash".into())));
+        ports
+            .users
+            .expect_insert()
+            .with(always())
+            .returning(|_| Err(InsertUserError::EmailTaken));
+        let result = ports.into_accounts().register(request()).await;
+        assert!(matches!(result, Err(RegisterError::EmailTaken)));
+    }
+}

@@ -1,0 +1,24 @@
+//! The rules of AuthUsers, free of any framework, database or mail library.
+//!
+//! Values that reach this crate are parsed into types that cannot hold a bad
+//! value (`Email`, `Password`, `PersonName`, `Money`); operations talk to the
+//! outside world only through the traits in [`ports`].
+
+pub mod accounts;
+pub mod email;
+pub mod money;
+pub mod notification;
+pub mod pagination;
+pub mod password;
+pub mod person_name;
+pub mod ports;
+pub mod user;
+pub mod validation;
+
+pub use email::Email;
+pub use money::Money;
+pub use pagination::{Page, PageRequest};
+pub use password::{Password, PasswordHash};
+pub use person_name::PersonName;
+pub use user::{Decision, User, UserId, UserStatus};
+pub use validation::FieldErrors;

@@ -1,0 +1,113 @@
+//! What the domain needs from the outside world. Adapters implement these
+//! traits; tests use their `mockall` mocks.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::notification::OutgoingEmail;
+use crate::user::DecisionRecord;
+use crate::UserStatus;
+use crate::{Email, Money, Page, PageRequest, Password, PasswordHash, PersonName, User, UserId};
+
+#[cfg(any(test, feature = "mocks"))]
+use mockall::automock;
+
+/// A failure of the storage itself (connection lost, pool exhausted,
+/// corrupt row). Its text is for logs, never for clients.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct RepositoryError(pub String);
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    #[error("a user with this e-mail already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// A user about to be stored; the repository assigns the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub password_hash: PasswordHash,
+    pub status: UserStatus,
+    pub is_admin: bool,
+    pub date_joined: DateTime<Utc>,
+    pub decision: Option<DecisionRecord>,
+    pub real_balance: Money,
+    pub virtual_balance: Money,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user. Two users whose e-mails differ only in case cannot
+    /// both be stored: the second gets `EmailTaken`, however close the race.
+    async fn insert(&self, user: NewUser) -> Result<User, InsertUserError>;
+
+    /// Looks a user up by e-mail, case-insensitively.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
+
+    /// Pending registrations, oldest first.
+    async fn list_pending(&self, page: PageRequest) -> Result<Page<User>, RepositoryError>;
+
+    /// Replaces both names; `None` when the user does not exist.
+    async fn update_names(
+        &self,
+        id: UserId,
+        first_name: PersonName,
+        last_name: PersonName,
+    ) -> Result<Option<User>, RepositoryError>;
+
+    /// Stores the decision carried by `user` (its status and decision
+    /// record) only if the stored user is still pending. Returns `false`
+    /// when someone else decided first, in which case nothing changed.
+    async fn save_decision(&self, user: &User) -> Result<bool, RepositoryError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashingError(pub String);
+
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingError>;
+
+    /// Whether `candidate` is the password behind `hash`.
+    async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, HashingError>;
+
+    /// Spends the time of one verification and learns nothing, so that a
+    /// login for an unknown e-mail costs what a wrong password costs.
+    async fn verify_decoy(&self, candidate: &str);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sending mail failed: {0}")]
+pub struct MailerError(pub String);
+
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailerError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,227 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::{Email, Money, PasswordHash, PersonName};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(pub i64);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a registration stands. `Approved` and `Rejected` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "approved" => Some(Self::Approved),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// An administrator's answer to a pending registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    Accept,
+    Reject,
+}
+
+impl Decision {
+    pub fn resulting_status(self) -> UserStatus {
+        match self {
+            Self::Accept => UserStatus::Approved,
+            Self::Reject => UserStatus::Rejected,
+        }
+    }
+}
+
+/// Who settled a registration, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionRecord {
+    pub decided_by: Option<UserId>,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub password_hash: PasswordHash,
+    pub status: UserStatus,
+    pub is_admin: bool,
+    pub date_joined: DateTime<Utc>,
+    pub decision: Option<DecisionRecord>,
+    pub real_balance: Money,
+    pub virtual_balance: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionRefused {
+    #[error("only an administrator can decide on a registration")]
+    NotAnAdministrator,
+    #[error("this registration was already {}", .0.as_str())]
+    AlreadyDecided(UserStatus),
+}
+
+impl User {
+    /// The approval state machine: an administrator moves a pending user to
+    /// approved or rejected, once.
+    pub fn decide(
+        &mut self,
+        administrator: &User,
+        decision: Decision,
+        now: DateTime<Utc>,
+    ) -> Result<(), DecisionRefused> {
+        if !administrator.may_decide() {
+            return Err(DecisionRefused::NotAnAdministrator);
+        }
+        if self.status != UserStatus::Pending {
+            return Err(DecisionRefused::AlreadyDecided(self.status));
+        }
+        self.status = decision.resulting_status();
+        self.decision = Some(DecisionRecord {
+            decided_by: Some(administrator.id),
+            decided_at: now,
+        });
+        Ok(())
+    }
+
+    pub fn may_decide(&self) -> bool {
+        self.is_admin && self.status == UserStatus::Approved
+    }
+
+    pub fn is_approved(&self) -> bool {
+        self.status == UserStatus::Approved
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    pub fn user(id: i64, status: UserStatus) -> User {
+        User {
+            id: UserId(id),
+            email: Email::parse(&format!("user{id}@example.com")).unwrap(),
+            first_name: PersonName::parse("Ada").unwrap(),
+            last_name: PersonName::parse("Lovelace").unwrap(),
+            password_hash: PasswordHash::new(format!("hash-of-user-{id}")),
+            status,
+            is_admin: false,
+            date_joined: at(0),
+            decision: None,
+            real_balance: Money::ZERO,
+            virtual_balance: Money::ZERO,
+        }
+    }
+
+    pub fn admin(id: i64) -> User {
+        User {
+            is_admin: true,
+            ..user(id, UserStatus::Approved)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{admin, at, user};
+    use super::*;
+
+    #[test]
+    fn an_administrator_accepts_a_pending_user() {
+        let mut pending = user(2, UserStatus::Pending);
+        pending.decide(&admin(1), Decision::Accept, at(60)).unwrap();
+        assert_eq!(pending.status, UserStatus::Approved);
+        assert_eq!(
+            pending.decision,
+            Some(DecisionRecord {
+                decided_by: Some(UserId(1)),
+                decided_at: at(60)
+            })
+        );
+    }
+
+    #[test]
+    fn an_administrator_rejects_a_pending_user() {
+        let mut pending = user(2, UserStatus::Pending);
+        pending.decide(&admin(1), Decision::Reject, at(60)).unwrap();
+        assert_eq!(pending.status, UserStatus::Rejected);
+    }
+
+    #[test]
+    fn a_second_decision_is_refused_and_changes_nothing() {
+        for first in [Decision::Accept, Decision::Reject] {
+            let mut target = user(2, UserStatus::Pending);
+            target.decide(&admin(1), first, at(60)).unwrap();
+            let settled = target.clone();
+            for second in [Decision::Accept, Decision::Reject] {
+                let refused = target.decide(&admin(3), second, at(120));
+                assert_eq!(
+                    refused,
+                    Err(DecisionRefused::AlreadyDecided(first.resulting_status()))
+                );
+                assert_eq!(target, settled);
+            }
+        }
+    }
+
+    #[test]
+    fn only_an_administrator_decides() {
+        let mut target = user(2, UserStatus::Pending);
+        let refused = target.decide(&user(3, UserStatus::Approved), Decision::Accept, at(1));
+        assert_eq!(refused, Err(DecisionRefused::NotAnAdministrator));
+        assert_eq!(target.status, UserStatus::Pending);
+    }
+
+    #[test]
+    fn an_administrator_who_is_not_approved_cannot_decide() {
+        let mut target = user(2, UserStatus::Pending);
+        let not_approved = User {
+            is_admin: true,
+            ..user(3, UserStatus::Rejected)
+        };
+        let refused = target.decide(&not_approved, Decision::Accept, at(1));
+        assert_eq!(refused, Err(DecisionRefused::NotAnAdministrator));
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for status in [
+            UserStatus::Pending,
+            UserStatus::Approved,
+            UserStatus::Rejected,
+        ] {
+            assert_eq!(UserStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(UserStatus::parse("archived"), None);
+    }
+}
