@@ -1,1 +1,15 @@
+//! Repositories on Diesel. `DATABASE_URL` picks the backend: a SQLite file
+//! (bundled, the zero-setup default) or a PostgreSQL server.
 
+mod database;
+mod error;
+mod schema;
+mod user_repository;
+mod user_row;
+
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError};
+pub use error::StorageError;
+pub use user_repository::DieselUserRepository;

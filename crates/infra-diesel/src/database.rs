@@ -1,0 +1,316 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::sync::Semaphore;
+
+use crate::error::StorageError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// How long a SQLite writer waits for the lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed `DATABASE_URL`: a SQLite file or a PostgreSQL URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DatabaseUrlError {
+    #[error("DATABASE_URL is empty")]
+    Empty,
+    #[error("DATABASE_URL scheme `{0}` is not supported: use a SQLite path, sqlite://PATH or postgres://...")]
+    UnsupportedScheme(String),
+    #[error("DATABASE_URL sqlite:// URL has no file path")]
+    MissingSqlitePath,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(DatabaseUrlError::Empty);
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres {
+                url: raw.to_owned(),
+            });
+        }
+        let path = match raw.split_once("://") {
+            Some(("sqlite", path)) => path,
+            Some((scheme, _)) => return Err(DatabaseUrlError::UnsupportedScheme(scheme.into())),
+            None => raw.strip_prefix("sqlite:").unwrap_or(raw),
+        };
+        if path.is_empty() {
+            return Err(DatabaseUrlError::MissingSqlitePath);
+        }
+        Ok(Self::Sqlite {
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite { .. } => Backend::Sqlite,
+            Self::Postgres { .. } => Backend::Postgres,
+        }
+    }
+}
+
+/// Never prints a PostgreSQL password.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite { path } => write!(f, "sqlite://{path}"),
+            Self::Postgres { url } => f.write_str(&mask_password(url)),
+        }
+    }
+}
+
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pools {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever
+/// backend is configured. The body is compiled once per backend, so it can
+/// use every Diesel feature both of them support.
+macro_rules! with_connection {
+    ($pools:expr, |$conn:ident| $body:expr) => {
+        match $pools {
+            $crate::database::Pools::Sqlite(pool) => {
+                let $conn = &mut *pool.get()?;
+                $body
+            }
+            $crate::database::Pools::Postgres(pool) => {
+                let $conn = &mut *pool.get()?;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_connection;
+
+/// A connection pool, and the bounded set of blocking threads that use it:
+/// Diesel is synchronous, so every query runs off the async executor and at
+/// most `pool_size` of them wait for a connection at a time.
+#[derive(Clone)]
+pub struct Database {
+    pools: Pools,
+    permits: Arc<Semaphore>,
+    backend: Backend,
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // WAL lets readers run beside the writer; the busy timeout makes a
+        // second writer wait for the lock instead of failing at once.
+        conn.batch_execute(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Database {
+    /// Builds the pool and checks that one connection can be made, so that
+    /// a wrong URL is reported at start-up rather than on the first request.
+    pub fn connect(config: &DatabaseConfig) -> Result<Self, StorageError> {
+        let pools = match &config.url {
+            DatabaseUrl::Sqlite { path } => Pools::Sqlite(
+                Pool::builder()
+                    .max_size(config.pool_size)
+                    .connection_timeout(config.connect_timeout)
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build_unchecked(ConnectionManager::new(path.as_str())),
+            ),
+            DatabaseUrl::Postgres { url } => Pools::Postgres(
+                Pool::builder()
+                    .max_size(config.pool_size)
+                    .connection_timeout(config.connect_timeout)
+                    .build_unchecked(ConnectionManager::new(url.as_str())),
+            ),
+        };
+        // Establishing directly reports the driver's own message (an
+        // unknown host, a wrong password), which a pool time-out would hide.
+        match &config.url {
+            DatabaseUrl::Sqlite { path } => drop(SqliteConnection::establish(path)?),
+            DatabaseUrl::Postgres { url } => drop(PgConnection::establish(url)?),
+        }
+        Ok(Self {
+            pools,
+            permits: Arc::new(Semaphore::new(config.pool_size as usize)),
+            backend: config.url.backend(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs blocking database work on a blocking thread, once a pool
+    /// connection is free for it.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(&Pools) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StorageError::TaskCancelled)?;
+        let pools = self.pools.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&pools)
+        })
+        .await
+        .map_err(|_| StorageError::TaskCancelled)?
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
+        self.run(|pools| {
+            let applied = with_connection!(pools, |conn| {
+                let migrations = conn.migrations();
+                conn.run_pending_migrations(migrations)
+                    .map(|versions| versions.iter().map(ToString::to_string).collect())
+            });
+            applied.map_err(|e| StorageError::Migration(e.to_string()))
+        })
+        .await
+    }
+
+    /// Migrations known to this binary that the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<usize, StorageError> {
+        self.run(|pools| {
+            let pending = with_connection!(pools, |conn| {
+                let migrations = conn.migrations();
+                conn.pending_migrations(migrations).map(|m| m.len())
+            });
+            pending.map_err(|e| StorageError::Migration(e.to_string()))
+        })
+        .await
+    }
+}
+
+/// The embedded migrations of the connection's backend.
+trait BackendMigrations {
+    fn migrations(&self) -> EmbeddedMigrations;
+}
+
+impl BackendMigrations for SqliteConnection {
+    fn migrations(&self) -> EmbeddedMigrations {
+        SQLITE_MIGRATIONS
+    }
+}
+
+impl BackendMigrations for PgConnection {
+    fn migrations(&self) -> EmbeddedMigrations {
+        POSTGRES_MIGRATIONS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_accepted_form() {
+        let sqlite = |path: &str| DatabaseUrl::Sqlite { path: path.into() };
+        assert_eq!(
+            DatabaseUrl::parse("authusers.db"),
+            Ok(sqlite("authusers.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://var/a.db"),
+            Ok(sqlite("var/a.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/a.db"),
+            Ok(sqlite("/tmp/a.db"))
+        );
+        assert_eq!(DatabaseUrl::parse("sqlite:a.db"), Ok(sqlite("a.db")));
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u:p@h/db").map(|u| u.backend()),
+            Ok(Backend::Postgres)
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_serve() {
+        assert_eq!(DatabaseUrl::parse("  "), Err(DatabaseUrlError::Empty));
+        assert_eq!(
+            DatabaseUrl::parse("mysql://localhost/db"),
+            Err(DatabaseUrlError::UnsupportedScheme("mysql".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::MissingSqlitePath)
+        );
+    }
+
+    #[test]
+    fn never_shows_a_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/users").unwrap();
+        assert_eq!(url.to_string(), "postgres://app:***@db:5432/users");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Fresh databases for tests, one per test, on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL tests need `AUTHUSERS_TEST_POSTGRES_URL`, a URL of a server
+//! where the user may create databases. Without it they are skipped with a
+//! message, except under `CI=true`, where a missing server fails the test:
+//! CI must never pass by skipping the PostgreSQL suite.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+use crate::{Database, DatabaseConfig, DatabaseUrl};
+
+pub const POSTGRES_ENV: &str = "AUTHUSERS_TEST_POSTGRES_URL";
+
+/// A database that exists for one test and is removed when dropped.
+pub struct TestDatabase {
+    url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!("authusers-test-{}.db", unique_suffix()));
+        Self {
+            url: DatabaseUrl::Sqlite {
+                path: path.display().to_string(),
+            },
+            cleanup: Cleanup::SqliteFile(path),
+        }
+    }
+
+    /// `None` (with a note on stderr) when no PostgreSQL server is
+    /// configured outside CI.
+    pub fn postgres() -> Option<Self> {
+        let Some(admin_url) = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty()) else {
+            assert!(
+                std::env::var("CI").map_or(true, |ci| ci != "true"),
+                "{POSTGRES_ENV} is not set: the PostgreSQL suite is compulsory in CI"
+            );
+            eprintln!("skipping a PostgreSQL test: {POSTGRES_ENV} is not set");
+            return None;
+        };
+        let name = format!("authusers_test_{}", unique_suffix());
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_ENV}: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create a test database");
+        Some(Self {
+            url: DatabaseUrl::Postgres {
+                url: replace_database_name(&admin_url, &name),
+            },
+            cleanup: Cleanup::PostgresDatabase { admin_url, name },
+        })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A pool on this database with every migration applied.
+    pub async fn connect(&self) -> Database {
+        let mut config = DatabaseConfig::new(self.url.clone());
+        config.pool_size = 16;
+        let db = Database::connect(&config).expect("connect to the test database");
+        db.migrate().await.expect("migrate the test database");
+        db
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+fn unique_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn replace_database_name(url: &str, name: &str) -> String {
+    let (without_query, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+    let base = match without_query[scheme_end..].find('/') {
+        Some(slash) => &without_query[..scheme_end + slash],
+        None => without_query,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Declares, for each named `async fn(&TestDatabase)`, one test on SQLite
+/// and one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let db = $crate::test_support::TestDatabase::sqlite();
+                    super::$name(&db).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    if let Some(db) = $crate::test_support::TestDatabase::postgres() {
+                        super::$name(&db).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database_name;
+
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(
+            replace_database_name("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            replace_database_name("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
+        assert_eq!(
+            replace_database_name("postgres://u@h/db?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+    }
+}
