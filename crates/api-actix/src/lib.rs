@@ -1,1 +1,15 @@
+//! The AuthUsers HTTP service: actix-web handlers over the domain, JWT,
+//! bcrypt and configuration. The only crate that knows every other one.
 
+pub mod auth;
+pub mod cli;
+pub mod config;
+mod domain_errors;
+pub mod json_body;
+pub mod password_hasher;
+pub mod problem;
+mod required;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,1 +1,9 @@
-fn main() {}
+use std::process::ExitCode;
+
+use authusers_api_actix::cli::{self, Cli};
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    cli::run(Cli::parse()).await
+}

@@ -34,7 +34,7 @@ impl Email {
         let options = email_address::Options::default()
             .without_display_text()
             .without_domain_literal();
-        if !email_address::EmailAddress::parse_with_options(&normalised, options).is_ok()
+        if email_address::EmailAddress::parse_with_options(&normalised, options).is_err()
             || !domain.contains('.')
         {
             return Err(EmailError::Invalid);

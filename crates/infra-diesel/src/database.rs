@@ -157,10 +157,10 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // WAL lets readers run beside the writer; the busy timeout makes a
-        // second writer wait for the lock instead of failing at once.
+        // The busy timeout makes a second writer wait for the lock instead
+        // of failing at once. (WAL is set once per file, in `connect`.)
         conn.batch_execute(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -171,6 +171,19 @@ impl Database {
     /// Builds the pool and checks that one connection can be made, so that
     /// a wrong URL is reported at start-up rather than on the first request.
     pub fn connect(config: &DatabaseConfig) -> Result<Self, StorageError> {
+        // Establishing directly reports the driver's own message (an
+        // unknown host, a wrong password), which a pool time-out would hide.
+        match &config.url {
+            DatabaseUrl::Sqlite { path } => {
+                // WAL lets readers run beside the writer. It is a property
+                // of the file, so it is set once, before the pool opens.
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+                ))?;
+            }
+            DatabaseUrl::Postgres { url } => drop(PgConnection::establish(url)?),
+        }
         let pools = match &config.url {
             DatabaseUrl::Sqlite { path } => Pools::Sqlite(
                 Pool::builder()
@@ -186,12 +199,6 @@ impl Database {
                     .build_unchecked(ConnectionManager::new(url.as_str())),
             ),
         };
-        // Establishing directly reports the driver's own message (an
-        // unknown host, a wrong password), which a pool time-out would hide.
-        match &config.url {
-            DatabaseUrl::Sqlite { path } => drop(SqliteConnection::establish(path)?),
-            DatabaseUrl::Postgres { url } => drop(PgConnection::establish(url)?),
-        }
         Ok(Self {
             pools,
             permits: Arc::new(Semaphore::new(config.pool_size as usize)),

@@ -1,0 +1,86 @@
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use authusers_domain::accounts::ProfileError;
+use authusers_domain::User;
+
+use super::TokenKind;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The approved user whose valid access token came with the request.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser(pub User);
+
+/// An authenticated user who is also an administrator; anyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct Administrator(pub User);
+
+/// The token after `Bearer ` (or simplejwt's older `JWT `).
+fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(Problem::not_authenticated)?
+        .to_str()
+        .map_err(|_| Problem::token_not_valid())?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(Problem::token_not_valid)?;
+    let scheme_ok = scheme.eq_ignore_ascii_case("bearer") || scheme == "JWT";
+    let token = token.trim();
+    if !scheme_ok || token.is_empty() {
+        return Err(Problem::token_not_valid());
+    }
+    Ok(token.to_owned())
+}
+
+async fn authenticate(state: web::Data<AppState>, token: String) -> Result<User, Problem> {
+    let id = state
+        .tokens
+        .verify(&token, TokenKind::Access)
+        .map_err(|_| Problem::token_not_valid())?;
+    let user = match state.accounts.profile(id).await {
+        Ok(user) => user,
+        Err(ProfileError::NotFound) => return Err(Problem::token_not_valid()),
+        Err(other) => return Err(other.into()),
+    };
+    if !user.is_approved() {
+        return Err(Problem::token_not_valid());
+    }
+    Ok(user)
+}
+
+impl FromRequest for AuthenticatedUser {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| Problem::internal(&"application state missing"))?;
+            authenticate(state, token?).await.map(AuthenticatedUser)
+        })
+    }
+}
+
+impl FromRequest for Administrator {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthenticatedUser::from_request(req, payload);
+        Box::pin(async move {
+            let AuthenticatedUser(user) = user.await?;
+            if user.may_decide() {
+                Ok(Administrator(user))
+            } else {
+                Err(Problem::permission_denied())
+            }
+        })
+    }
+}

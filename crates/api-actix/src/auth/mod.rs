@@ -1,0 +1,8 @@
+//! Authentication at the HTTP edge: JWT issuing and checking, and the
+//! extractors that turn a bearer token into a user.
+
+mod extractors;
+mod tokens;
+
+pub use extractors::{Administrator, AuthenticatedUser};
+pub use tokens::{TokenError, TokenKind, TokenPair, TokenService};

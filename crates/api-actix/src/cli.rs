@@ -1,0 +1,142 @@
+//! The `authusers` command line: `serve`, `migrate`, `create-admin`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
+use authusers_domain::ports::SystemClock;
+use authusers_infra_diesel::Database;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::startup::{self, Application, Migrations};
+use crate::telemetry;
+
+pub const ADMIN_PASSWORD_ENV: &str = "AUTHUSERS_ADMIN_PASSWORD";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "authusers",
+    version,
+    about = "User accounts with administrator approval, JWT and balances"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (applies pending migrations first).
+    Serve {
+        /// Do not apply pending migrations at start-up.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator, approved from the start. The password comes
+    /// from AUTHUSERS_ADMIN_PASSWORD, or is asked for on the terminal.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Runs the command; every failure is one clear line on stderr and a
+/// non-zero exit code, never a panic.
+pub async fn run(cli: Cli) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(errors) => {
+            for line in &errors.0 {
+                eprintln!("authusers: configuration error: {line}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    let outcome = match cli.command {
+        Command::Serve { no_migrate } => serve(&settings, no_migrate).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::CreateAdmin { email } => create_admin(&settings, email).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("authusers: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
+    if settings.jwt.secret_is_ephemeral {
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random secret, so tokens end with this process"
+        );
+    }
+    let migrations = if no_migrate {
+        Migrations::Skip
+    } else {
+        Migrations::Apply
+    };
+    let app = Application::build(settings, migrations)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        address = %settings.address(),
+        port = app.port(),
+        database = %settings.database.url,
+        "serving"
+    );
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn migrate(settings: &Settings) -> Result<(), String> {
+    let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
+    let applied = database.migrate().await.map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    }
+    for version in applied {
+        println!("applied migration {version}");
+    }
+    Ok(())
+}
+
+async fn create_admin(settings: &Settings, email: String) -> Result<(), String> {
+    let password = admin_password()?;
+    let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
+    database.migrate().await.map_err(|e| e.to_string())?;
+    let accounts =
+        startup::accounts(settings, database, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    let admin = accounts
+        .create_admin(CreateAdminRequest { email, password })
+        .await
+        .map_err(|e| match e {
+            CreateAdminError::Invalid(errors) => errors
+                .fields()
+                .iter()
+                .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
+    println!("created administrator {} (id {})", admin.email, admin.id);
+    Ok(())
+}
+
+fn admin_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var(ADMIN_PASSWORD_ENV) {
+        return Ok(password);
+    }
+    let no_terminal =
+        |e: std::io::Error| format!("cannot read a password ({e}): set {ADMIN_PASSWORD_ENV}");
+    let first = rpassword::prompt_password("Administrator password: ").map_err(no_terminal)?;
+    let second = rpassword::prompt_password("Repeat the password: ").map_err(no_terminal)?;
+    if first != second {
+        return Err("the two passwords differ".into());
+    }
+    Ok(first)
+}

@@ -1,0 +1,302 @@
+//! Configuration, read once from the environment and validated at start-up:
+//! every problem is reported, one line each, before anything runs.
+
+use std::fmt;
+use std::time::Duration;
+
+use authusers_domain::notification::Language;
+use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
+
+pub const DEFAULT_DATABASE_URL: &str = "authusers.db";
+const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A value that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub secret: Secret,
+    /// Whether the secret was generated for this process only (development).
+    pub secret_is_ephemeral: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub host: String,
+    pub port: u16,
+    pub database: DatabaseConfig,
+    pub jwt: JwtSettings,
+    pub bcrypt_cost: u32,
+    pub mail_language: Language,
+    pub log_format: LogFormat,
+}
+
+/// All that is wrong with the configuration, one line per problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads variables through `lookup`, so tests need not touch the process
+/// environment.
+struct Reader<F> {
+    lookup: F,
+    problems: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn parsed<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        match self.raw(name) {
+            None => default,
+            Some(raw) => parse(raw.trim()).unwrap_or_else(|| {
+                self.problems
+                    .push(format!("{name}={raw:?} is not valid: expected {what}"));
+                default
+            }),
+        }
+    }
+
+    fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
+        &mut self,
+        name: &str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> T {
+        let what = format!("a whole number from {min} to {max}");
+        self.parsed(name, default, &what, |raw| {
+            raw.parse::<T>().ok().filter(|n| *n >= min && *n <= max)
+        })
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut env = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+        let environment = env.parsed(
+            "AUTHUSERS_ENV",
+            Environment::Development,
+            "development or production",
+            |raw| match raw {
+                "development" | "dev" => Some(Environment::Development),
+                "production" | "prod" => Some(Environment::Production),
+                _ => None,
+            },
+        );
+        let host = env
+            .raw("AUTHUSERS_HOST")
+            .unwrap_or_else(|| "127.0.0.1".into());
+        let port = env.number("AUTHUSERS_PORT", 8000u16, 0, u16::MAX);
+
+        let raw_url = env
+            .raw("DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let url = DatabaseUrl::parse(&raw_url).unwrap_or_else(|e| {
+            env.problems.push(e.to_string());
+            DatabaseUrl::Sqlite {
+                path: DEFAULT_DATABASE_URL.into(),
+            }
+        });
+        let mut database = DatabaseConfig::new(url);
+        database.pool_size = env.number("DATABASE_POOL_SIZE", 10u32, 1, 1_000);
+        database.connect_timeout =
+            Duration::from_secs(env.number("DATABASE_CONNECT_TIMEOUT_SECONDS", 5u64, 1, 600));
+
+        let jwt = Self::jwt(&mut env, environment);
+        let bcrypt_cost = env.number("BCRYPT_COST", 12u32, 4, 31);
+        let mail_language = env.parsed(
+            "MAIL_LANGUAGE",
+            Language::English,
+            "en or ru",
+            Language::parse,
+        );
+        let log_format =
+            env.parsed(
+                "LOG_FORMAT",
+                LogFormat::Pretty,
+                "pretty or json",
+                |raw| match raw {
+                    "pretty" | "text" => Some(LogFormat::Pretty),
+                    "json" => Some(LogFormat::Json),
+                    _ => None,
+                },
+            );
+
+        if env.problems.is_empty() {
+            Ok(Self {
+                environment,
+                host,
+                port,
+                database,
+                jwt,
+                bcrypt_cost,
+                mail_language,
+                log_format,
+            })
+        } else {
+            Err(ConfigErrors(env.problems))
+        }
+    }
+
+    fn jwt<F: Fn(&str) -> Option<String>>(
+        env: &mut Reader<F>,
+        environment: Environment,
+    ) -> JwtSettings {
+        let access_ttl = env.number("JWT_ACCESS_TTL_SECONDS", 300u64, 1, 86_400 * 365);
+        let refresh_ttl = env.number("JWT_REFRESH_TTL_SECONDS", 86_400u64, 1, 86_400 * 365);
+        let (secret, secret_is_ephemeral) = match (env.raw("JWT_SECRET"), environment) {
+            (Some(secret), Environment::Production)
+                if secret.len() < MIN_PRODUCTION_SECRET_BYTES =>
+            {
+                env.problems.push(format!(
+                    "JWT_SECRET is too short for production: use at least {MIN_PRODUCTION_SECRET_BYTES} random bytes"
+                ));
+                (secret, false)
+            }
+            (Some(secret), _) => (secret, false),
+            (None, Environment::Production) => {
+                env.problems
+                    .push("JWT_SECRET is required when AUTHUSERS_ENV=production".into());
+                (String::new(), false)
+            }
+            (None, Environment::Development) => (random_secret(), true),
+        };
+        JwtSettings {
+            secret: Secret::new(secret),
+            secret_is_ephemeral,
+            access_ttl: Duration::from_secs(access_ttl),
+            refresh_ttl: Duration::from_secs(refresh_ttl),
+        }
+    }
+
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(move |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_in_development() {
+        let settings = settings(&[]).unwrap();
+        assert_eq!(settings.environment, Environment::Development);
+        assert_eq!(settings.address(), "127.0.0.1:8000");
+        assert_eq!(settings.database.url.to_string(), "sqlite://authusers.db");
+        assert_eq!(settings.bcrypt_cost, 12);
+        assert_eq!(settings.jwt.access_ttl, Duration::from_secs(300));
+        assert_eq!(settings.jwt.refresh_ttl, Duration::from_secs(86_400));
+        assert!(settings.jwt.secret_is_ephemeral);
+        assert!(settings.jwt.secret.expose().len() >= 32);
+    }
+
+    #[test]
+    fn production_needs_a_long_secret() {
+        let missing = settings(&[("AUTHUSERS_ENV", "production")]).unwrap_err();
+        assert_eq!(
+            missing.0,
+            ["JWT_SECRET is required when AUTHUSERS_ENV=production"]
+        );
+        let short = settings(&[("AUTHUSERS_ENV", "production"), ("JWT_SECRET", "abc")]);
+        assert!(short.unwrap_err().0[0].starts_with("JWT_SECRET is too short"));
+        let good = settings(&[
+            ("AUTHUSERS_ENV", "production"),
+            ("JWT_SECRET", &"k".repeat(32)),
+        ]);
+        assert!(!good.unwrap().jwt.secret_is_ephemeral);
+    }
+
+    #[test]
+    fn reports_every_bad_value_on_its_own_line() {
+        let errors = settings(&[
+            ("BCRYPT_COST", "twelve"),
+            ("AUTHUSERS_PORT", "70000"),
+            ("DATABASE_URL", "mysql://localhost/db"),
+            ("JWT_ACCESS_TTL_SECONDS", "-5"),
+            ("MAIL_LANGUAGE", "fr"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 5, "{errors}");
+        assert!(errors.0.iter().any(|line| line.starts_with("BCRYPT_COST=")));
+        assert!(errors.0.iter().any(|line| line.contains("mysql")));
+    }
+
+    #[test]
+    fn never_prints_the_secret() {
+        let settings = settings(&[("JWT_SECRET", "super-secret-value")]).unwrap();
+        assert!(!format!("{settings:?}").contains("super-secret-value"));
+    }
+}

@@ -1,0 +1,105 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use authusers_domain::ports::{HashingError, PasswordHasher};
+use authusers_domain::{Password, PasswordHash};
+use tokio::sync::Semaphore;
+
+/// bcrypt, run on blocking threads: hashing is deliberately slow and must
+/// never stall the async executor. At most one hash per core runs at a time;
+/// further requests wait their turn without holding a thread.
+pub struct BcryptHasher {
+    cost: u32,
+    permits: Arc<Semaphore>,
+    decoy: PasswordHash,
+}
+
+impl BcryptHasher {
+    /// Builds the hasher and the decoy hash used to spend a verification's
+    /// time on logins for unknown e-mails. Blocks for one hash: call it at
+    /// start-up.
+    pub fn new(cost: u32) -> Result<Self, HashingError> {
+        let decoy_secret = uuid::Uuid::new_v4().to_string();
+        let decoy = bcrypt::non_truncating_hash(decoy_secret, cost)
+            .map_err(|e| HashingError(e.to_string()))?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Self {
+            cost,
+            permits: Arc::new(Semaphore::new(cores)),
+            decoy: PasswordHash::new(decoy),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+    ) -> Result<T, HashingError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashingError(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| HashingError(e.to_string()))?
+            .map_err(|e| HashingError(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for BcryptHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingError> {
+        let password = password.expose().to_owned();
+        let cost = self.cost;
+        let hash = self
+            .run(move || bcrypt::non_truncating_hash(password, cost))
+            .await?;
+        Ok(PasswordHash::new(hash))
+    }
+
+    async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, HashingError> {
+        let candidate = candidate.to_owned();
+        let hash = hash.as_str().to_owned();
+        self.run(move || bcrypt::non_truncating_verify(candidate, &hash))
+            .await
+    }
+
+    async fn verify_decoy(&self, candidate: &str) {
+        // Only the time spent matters; the answer is always "no".
+        let _ = self.verify(candidate, &self.decoy.clone()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authusers_domain::password::PasswordContext;
+
+    fn password(raw: &str) -> Password {
+        let context = PasswordContext {
+            email: None,
+            first_name: None,
+            last_name: None,
+        };
+        Password::parse(raw, context).unwrap()
+    }
+
+    #[tokio::test]
+    async fn verifies_what_it_hashed_and_nothing_else() {
+        let hasher = BcryptHasher::new(4).unwrap();
+        let hash = hasher.hash(&password("lantern-quiet-orbit")).await.unwrap();
+        assert!(hash.as_str().starts_with("$2b$04$"));
+        assert!(hasher.verify("lantern-quiet-orbit", &hash).await.unwrap());
+        assert!(!hasher.verify("lantern-quiet-orbiT", &hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_long_candidate_does_not_match_its_72_byte_prefix() {
+        let hasher = BcryptHasher::new(4).unwrap();
+        let exact = format!("{}Q9", "lantern-".repeat(8) + "ab");
+        assert_eq!(exact.len(), 68);
+        let hash = hasher.hash(&password(&exact)).await.unwrap();
+        let longer = format!("{exact}zzzzzzzz");
+        assert!(!matches!(hasher.verify(&longer, &hash).await, Ok(true)));
+    }
+}

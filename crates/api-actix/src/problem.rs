@@ -1,0 +1,160 @@
+//! Every error the API returns, as `application/problem+json` (RFC 9457).
+
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use authusers_domain::FieldErrors;
+use serde::Serialize;
+
+/// One error answer. `code` is the stable machine word clients match on.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Option<FieldErrors>,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+impl Problem {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+
+    pub fn validation(errors: FieldErrors) -> Self {
+        Self::field_errors("validation_failed", errors)
+    }
+
+    /// A 400 whose `errors` name the fields at fault, under a specific code.
+    pub fn field_errors(code: &'static str, errors: FieldErrors) -> Self {
+        let fields: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
+        Self {
+            detail: format!("Invalid input in: {}.", fields.join(", ")),
+            errors: Some(errors),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                code,
+                "Invalid request",
+                String::new(),
+            )
+        }
+    }
+
+    pub fn malformed_json(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Malformed JSON",
+            detail,
+        )
+    }
+
+    pub fn not_authenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
+            "Not authenticated",
+            "Authentication credentials were not provided.",
+        )
+    }
+
+    pub fn token_not_valid() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "token_not_valid",
+            "Invalid token",
+            "Given token not valid for any token type, or expired.",
+        )
+    }
+
+    pub fn permission_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+            "Permission denied",
+            "You do not have permission to perform this action.",
+        )
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
+    }
+
+    /// A failure the client cannot fix. The cause goes to the log; the
+    /// client learns nothing about the internals.
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+            "The server could not complete the request.",
+        )
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ProblemBody {
+            kind: format!("urn:authusers:problem:{}", self.code),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            code: self.code,
+            errors: self.errors.as_ref().map(FieldErrors::fields),
+        };
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="api""#));
+        }
+        response.json(body)
+    }
+}
+
+/// Lets a handler answer with a problem directly (404, 405).
+impl actix_web::Responder for Problem {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _req: &actix_web::HttpRequest) -> HttpResponse {
+        self.error_response()
+    }
+}

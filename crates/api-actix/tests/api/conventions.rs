@@ -1,0 +1,93 @@
+//! The contract's conventions: trailing slashes, body limits, media types,
+//! unknown routes and methods.
+
+use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::test_support::TestDatabase;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, TestApp, USER_PASSWORD};
+
+async fn paths_without_the_trailing_slash_answer_the_same(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let created = app
+        .post(
+            "/auth/users",
+            json!({"email": "ann@example.com", "password": USER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let with_slash: Value = app
+        .get("/auth/users/me/", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let without = app.get("/auth/users/me", &admin).await;
+    assert_eq!(without.status(), StatusCode::OK);
+    assert_eq!(without.json::<Value>().await.unwrap(), with_slash);
+    let queue = app.get("/confirm-users?limit=1", &admin).await;
+    assert_eq!(queue.status(), StatusCode::OK);
+    assert_eq!(queue.json::<Value>().await.unwrap()["count"], 1);
+}
+
+async fn bodies_over_64_kib_are_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let big = json!({"email": "ann@example.com", "password": USER_PASSWORD, "first_name": "a".repeat(70_000)});
+    let response = app.post("/auth/users/", big).await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    // Nothing was stored.
+    app.register("ann@example.com").await;
+}
+
+async fn non_json_bodies_are_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let form = app
+        .client
+        .post(format!("{}/auth/users/", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("email=ann%40example.com&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        form,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let broken = app
+        .client
+        .post(format!("{}/auth/users/", app.address))
+        .header("Content-Type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(broken, StatusCode::BAD_REQUEST, "malformed_json").await;
+    let array = app.post("/auth/users/", json!([1, 2])).await;
+    assert_problem(array, StatusCode::BAD_REQUEST, "validation_failed").await;
+}
+
+async fn unknown_routes_and_methods_are_problems(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let missing = app.request(Method::GET, "/no/such/path/", None, None).await;
+    assert_problem(missing, StatusCode::NOT_FOUND, "not_found").await;
+    let wrong_method = app
+        .request(Method::DELETE, "/auth/users/", None, None)
+        .await;
+    assert_problem(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}
+
+on_both_backends!(
+    paths_without_the_trailing_slash_answer_the_same,
+    bodies_over_64_kib_are_refused,
+    non_json_bodies_are_refused,
+    unknown_routes_and_methods_are_problems,
+);

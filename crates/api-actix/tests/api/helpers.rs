@@ -1,0 +1,157 @@
+use authusers_api_actix::auth::{TokenKind, TokenService};
+use authusers_api_actix::config::{Secret, Settings};
+use authusers_api_actix::startup::{Application, Migrations};
+use authusers_domain::accounts::{Accounts, CreateAdminRequest};
+use authusers_domain::UserId;
+use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_infra_diesel::DatabaseConfig;
+use chrono::{DateTime, Utc};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "tangerine-orbit-77";
+pub const USER_PASSWORD: &str = "violet-kettle-93";
+const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub accounts: Accounts,
+    pub settings: Settings,
+}
+
+impl TestApp {
+    pub async fn spawn(db: &TestDatabase) -> Self {
+        let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+        settings.port = 0;
+        settings.bcrypt_cost = 4;
+        settings.jwt.secret = Secret::new(TEST_SECRET.into());
+        settings.database = DatabaseConfig::new(db.url().clone());
+        settings.database.pool_size = 8;
+        let app = Application::build(&settings, Migrations::Apply)
+            .await
+            .expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let accounts = app.accounts().clone();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            accounts,
+            settings,
+        }
+    }
+
+    pub fn tokens(&self) -> TokenService {
+        TokenService::new(&self.settings.jwt)
+    }
+
+    pub fn token_issued_at(&self, user: i64, kind: TokenKind, at: DateTime<Utc>) -> String {
+        self.tokens().issue(UserId(user), kind, at).unwrap()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the request is sent")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(body), None).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, None, Some(token)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value, token: &str) -> Response {
+        self.request(Method::PATCH, path, Some(body), Some(token))
+            .await
+    }
+
+    pub async fn register(&self, email: &str) -> Value {
+        let response = self
+            .post(
+                "/auth/users/",
+                json!({"email": email, "password": USER_PASSWORD, "first_name": "Ann", "last_name": "Lee"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/auth/jwt/create/",
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn tokens_for(&self, email: &str, password: &str) -> Value {
+        let response = self.log_in(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Creates the administrator and returns its access token.
+    pub async fn admin_token(&self) -> String {
+        self.accounts
+            .create_admin(CreateAdminRequest {
+                email: ADMIN_EMAIL.into(),
+                password: ADMIN_PASSWORD.into(),
+            })
+            .await
+            .unwrap();
+        access(&self.tokens_for(ADMIN_EMAIL, ADMIN_PASSWORD).await)
+    }
+
+    /// Registers `email`, has the administrator accept it, and returns the
+    /// user's id and access token.
+    pub async fn approved_user(&self, admin: &str, email: &str) -> (i64, String) {
+        let id = self.register(email).await["id"].as_i64().unwrap();
+        let response = self
+            .patch(
+                &format!("/confirm-users/{id}/"),
+                json!({"action": "accept"}),
+                admin,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        (id, access(&self.tokens_for(email, USER_PASSWORD).await))
+    }
+}
+
+pub fn access(pair: &Value) -> String {
+    pair["access"].as_str().expect("an access token").to_owned()
+}
+
+/// Asserts a problem+json answer with `status` and `code`; returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["type"], format!("urn:authusers:problem:{code}"));
+    assert!(body["title"].is_string() && body["detail"].is_string());
+    body
+}

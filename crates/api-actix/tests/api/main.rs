@@ -1,0 +1,9 @@
+//! Black-box tests: each starts the real application on a random port over
+//! a fresh database (SQLite and PostgreSQL) and talks HTTP to it.
+
+mod approvals;
+mod conventions;
+mod helpers;
+mod profile;
+mod registration;
+mod tokens;

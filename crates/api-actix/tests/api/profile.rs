@@ -1,0 +1,112 @@
+use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::test_support::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, TestApp};
+
+async fn an_approved_user_reads_their_profile(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (id, token) = app.approved_user(&admin, "ann@example.com").await;
+    let response = app.get("/auth/users/me/", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let profile: Value = response.json().await.unwrap();
+    assert_eq!(profile["id"], id);
+    assert_eq!(profile["email"], "ann@example.com");
+    assert_eq!(profile["status"], "approved");
+    let mut keys: Vec<&str> = profile
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "date_joined",
+            "email",
+            "first_name",
+            "id",
+            "is_admin",
+            "last_name",
+            "real_balance",
+            "status",
+            "virtual_balance"
+        ]
+    );
+}
+
+async fn patch_changes_the_names_only(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (_, token) = app.approved_user(&admin, "ann@example.com").await;
+    let response = app
+        .patch("/auth/users/me/", json!({"first_name": "Anna"}), &token)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let profile: Value = response.json().await.unwrap();
+    assert_eq!(profile["first_name"], "Anna");
+    assert_eq!(profile["last_name"], "Lee");
+
+    let reread: Value = app
+        .get("/auth/users/me/", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reread, profile);
+}
+
+async fn patch_refuses_protected_fields_and_changes_nothing(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (_, token) = app.approved_user(&admin, "ann@example.com").await;
+    let before: Value = app
+        .get("/auth/users/me/", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for field in [
+        "email",
+        "is_admin",
+        "status",
+        "real_balance",
+        "virtual_balance",
+        "id",
+    ] {
+        let response = app
+            .patch(
+                "/auth/users/me/",
+                json!({"first_name": "Mallory", field: "x"}),
+                &token,
+            )
+            .await;
+        let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert_eq!(body["errors"][field][0], "Unknown field.", "{field}");
+    }
+    let too_long = app
+        .patch(
+            "/auth/users/me/",
+            json!({"last_name": "L".repeat(151)}),
+            &token,
+        )
+        .await;
+    let body = assert_problem(too_long, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(body["errors"]["last_name"].is_array());
+    let after: Value = app
+        .get("/auth/users/me/", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+}
+
+on_both_backends!(
+    an_approved_user_reads_their_profile,
+    patch_changes_the_names_only,
+    patch_refuses_protected_fields_and_changes_nothing,
+);

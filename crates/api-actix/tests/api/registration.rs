@@ -1,0 +1,122 @@
+use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::test_support::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{assert_problem, TestApp, USER_PASSWORD};
+
+async fn registration_returns_a_pending_profile(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let profile = app.register("  Ann.Lee@Example.COM ").await;
+    assert_eq!(profile["email"], "Ann.Lee@example.com");
+    assert_eq!(profile["status"], "pending");
+    assert_eq!(profile["is_admin"], false);
+    assert_eq!(profile["first_name"], "Ann");
+    assert_eq!(profile["last_name"], "Lee");
+    assert_eq!(profile["real_balance"], "0.00");
+    assert_eq!(profile["virtual_balance"], "0.00");
+    assert!(profile["id"].is_i64());
+    assert!(profile["date_joined"].as_str().unwrap().ends_with('Z'));
+    assert!(profile.get("password").is_none() && profile.get("password_hash").is_none());
+}
+
+async fn an_email_taken_in_any_case_is_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    app.register("ann@example.com").await;
+    let response = app
+        .post(
+            "/auth/users/",
+            json!({"email": "ANN@EXAMPLE.COM", "password": USER_PASSWORD}),
+        )
+        .await;
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "email_taken").await;
+    assert!(body["errors"]["email"][0].is_string());
+}
+
+async fn every_invalid_field_is_named(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let response = app
+        .post(
+            "/auth/users/",
+            json!({"email": "not-an-email", "password": "12345678", "first_name": "x".repeat(151)}),
+        )
+        .await;
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let errors = body["errors"].as_object().unwrap();
+    let mut fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["email", "first_name", "password"]);
+    let password: Vec<&str> = errors["password"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(password.contains(&"This password is entirely numeric."));
+    assert!(password.contains(&"This password is too common."));
+}
+
+async fn password_rules_are_enforced(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let cases = [
+        ("short", "x7#kq2!"),
+        ("too long", &"Ab9!".repeat(19)),
+        ("similar", "Zanzibar99"),
+        ("common", "Password123"),
+    ];
+    for (case, password) in cases {
+        let response = app
+            .post(
+                "/auth/users/",
+                json!({"email": "zanzibar.quill@example.com", "password": password}),
+            )
+            .await;
+        let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert!(body["errors"]["password"].is_array(), "{case}: {body}");
+    }
+}
+
+async fn missing_fields_are_required(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let response = app.post("/auth/users/", json!({})).await;
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(body["errors"]["email"][0], "This field is required.");
+    assert_eq!(body["errors"]["password"][0], "This field is required.");
+}
+
+async fn privileged_fields_cannot_be_sent(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let response = app
+        .post(
+            "/auth/users/",
+            json!({"email": "eve@example.com", "password": USER_PASSWORD, "status": "approved", "is_admin": true}),
+        )
+        .await;
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(body["errors"]["status"][0], "Unknown field.");
+    assert_eq!(body["errors"]["is_admin"][0], "Unknown field.");
+    // Nothing was stored: the same e-mail can still register.
+    app.register("eve@example.com").await;
+}
+
+async fn a_wrongly_typed_field_is_named(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let response = app
+        .post(
+            "/auth/users/",
+            json!({"email": 42, "password": USER_PASSWORD}),
+        )
+        .await;
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(body["errors"]["email"][0].is_string(), "{body}");
+}
+
+on_both_backends!(
+    registration_returns_a_pending_profile,
+    an_email_taken_in_any_case_is_refused,
+    every_invalid_field_is_named,
+    password_rules_are_enforced,
+    missing_fields_are_required,
+    privileged_fields_cannot_be_sent,
+    a_wrongly_typed_field_is_named,
+);

@@ -1,0 +1,184 @@
+use authusers_api_actix::auth::TokenKind;
+use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::test_support::TestDatabase;
+use chrono::{Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{access, assert_problem, TestApp, ADMIN_EMAIL, USER_PASSWORD};
+
+async fn an_approved_user_gets_an_access_and_a_refresh_token(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (id, _) = app.approved_user(&admin, "ann@example.com").await;
+    let pair = app.tokens_for("ANN@example.com", USER_PASSWORD).await;
+    let access = pair["access"].as_str().unwrap();
+    let refresh = pair["refresh"].as_str().unwrap();
+    assert_eq!(
+        app.tokens().verify(access, TokenKind::Access),
+        Ok(authusers_domain::UserId(id))
+    );
+    assert_eq!(
+        app.tokens().verify(refresh, TokenKind::Refresh),
+        Ok(authusers_domain::UserId(id))
+    );
+}
+
+async fn wrong_password_and_unknown_email_look_the_same(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    app.approved_user(&admin, "ann@example.com").await;
+    let wrong_password = app.log_in("ann@example.com", "not-her-password").await;
+    let wrong_body = assert_problem(
+        wrong_password,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = app.log_in("nobody@example.com", USER_PASSWORD).await;
+    let unknown_body =
+        assert_problem(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(wrong_body, unknown_body);
+}
+
+async fn pending_and_rejected_users_get_no_token(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    app.register("wait@example.com").await;
+    let pending = app.log_in("wait@example.com", USER_PASSWORD).await;
+    assert_problem(pending, StatusCode::FORBIDDEN, "account_pending").await;
+
+    let id = app.register("no@example.com").await["id"].as_i64().unwrap();
+    let response = app
+        .patch(
+            &format!("/confirm-users/{id}/"),
+            json!({"action": "reject"}),
+            &admin,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let rejected = app.log_in("no@example.com", USER_PASSWORD).await;
+    assert_problem(rejected, StatusCode::FORBIDDEN, "account_rejected").await;
+
+    // A wrong password never reveals the status.
+    let guessed = app.log_in("wait@example.com", "not-the-password").await;
+    assert_problem(guessed, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
+async fn refresh_gives_a_new_access_token(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    app.approved_user(&admin, "ann@example.com").await;
+    let pair = app.tokens_for("ann@example.com", USER_PASSWORD).await;
+    let response = app
+        .post("/auth/jwt/refresh/", json!({"refresh": pair["refresh"]}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let new_access = access(&body);
+    assert_eq!(body.as_object().unwrap().len(), 1);
+    let me = app.get("/auth/users/me/", &new_access).await;
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // An access token is not a refresh token.
+    let response = app
+        .post("/auth/jwt/refresh/", json!({"refresh": pair["access"]}))
+        .await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+}
+
+async fn verify_accepts_valid_tokens_only(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let refresh = app
+        .tokens_for(ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await["refresh"]
+        .clone();
+    for token in [json!(admin), refresh] {
+        let response = app.post("/auth/jwt/verify/", json!({"token": token})).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+    }
+    let expired = app.token_issued_at(1, TokenKind::Access, Utc::now() - Duration::hours(1));
+    for token in ["garbage", expired.as_str()] {
+        let response = app.post("/auth/jwt/verify/", json!({"token": token})).await;
+        assert_problem(response, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+    }
+}
+
+async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (id, _) = app.approved_user(&admin, "ann@example.com").await;
+    let pair = app.tokens_for("ann@example.com", USER_PASSWORD).await;
+
+    let missing = app
+        .request(Method::GET, "/auth/users/me/", None, None)
+        .await;
+    assert!(missing.headers().contains_key("www-authenticate"));
+    assert_problem(missing, StatusCode::UNAUTHORIZED, "not_authenticated").await;
+
+    let payload = access(&pair).split('.').nth(1).unwrap().to_owned();
+    let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+    let forged = {
+        // Change a character well inside the signature.
+        let mut chars: Vec<char> = access(&pair).chars().collect();
+        let at = chars.len() - 10;
+        chars[at] = if chars[at] == 'x' { 'y' } else { 'x' };
+        chars.into_iter().collect::<String>()
+    };
+    let other_secret = {
+        let mut settings = app.settings.jwt.clone();
+        settings.secret = authusers_api_actix::config::Secret::new("another-secret".into());
+        authusers_api_actix::auth::TokenService::new(&settings)
+            .issue(authusers_domain::UserId(id), TokenKind::Access, Utc::now())
+            .unwrap()
+    };
+    let expired = app.token_issued_at(id, TokenKind::Access, Utc::now() - Duration::minutes(6));
+    let vanished_user = app.token_issued_at(987_654, TokenKind::Access, Utc::now());
+    let refresh = pair["refresh"].as_str().unwrap().to_owned();
+    for (case, token) in [
+        ("malformed", "not-a-jwt".to_owned()),
+        ("alg none", unsigned),
+        ("tampered signature", forged),
+        ("wrong secret", other_secret),
+        ("expired", expired),
+        ("refresh as access", refresh),
+        ("user no longer exists", vanished_user),
+    ] {
+        let response = app.get("/auth/users/me/", &token).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+        assert_problem(response, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+    }
+}
+
+async fn the_older_jwt_prefix_is_accepted(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let response = app
+        .client
+        .get(format!("{}/auth/users/me/", app.address))
+        .header("Authorization", format!("JWT {admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let basic = app
+        .client
+        .get(format!("{}/auth/users/me/", app.address))
+        .header("Authorization", format!("Basic {admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(basic, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+}
+
+on_both_backends!(
+    an_approved_user_gets_an_access_and_a_refresh_token,
+    wrong_password_and_unknown_email_look_the_same,
+    pending_and_rejected_users_get_no_token,
+    refresh_gives_a_new_access_token,
+    verify_accepts_valid_tokens_only,
+    protected_routes_refuse_bad_tokens,
+    the_older_jwt_prefix_is_accepted,
+);
