@@ -64,7 +64,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("authusers: {message}");
+            // Drivers' messages can span lines; the operator gets one.
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("authusers: {line}");
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,36 @@
+# AuthUsers: the two commands are `make run` and `make test`.
+
+CARGO ?= cargo
+DATABASE_URL ?= authusers.db
+RUN_ENV = DATABASE_URL=$(DATABASE_URL)
+
+.PHONY: run test lint fmt build release bench clean
+
+## Build and serve on a local SQLite file (authusers.db), mail to the log.
+run:
+	$(RUN_ENV) $(CARGO) run --locked -p authusers-api-actix --bin authusers -- serve
+
+## Every test: domain units, repositories and HTTP on SQLite and PostgreSQL.
+## PostgreSQL is started if it is installed but stopped; without one the
+## PostgreSQL tests say they are skipped (and fail under CI=true).
+test:
+	@pg_url="$$(deploy/scripts/postgres-for-tests.sh)" || exit 1; \
+	if [ -n "$$pg_url" ]; then echo "PostgreSQL suite: on ($$pg_url)"; fi; \
+	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --locked --workspace --all-targets
+
+## Formatting and lints, as CI checks them.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --locked --workspace
+
+release:
+	$(CARGO) build --locked --release -p authusers-api-actix --bin authusers
+
+clean:
+	$(CARGO) clean
