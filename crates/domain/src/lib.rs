@@ -5,6 +5,7 @@
 //! outside world only through the traits in [`ports`].
 
 pub mod accounts;
+pub mod balance;
 pub mod email;
 pub mod money;
 pub mod notification;
@@ -14,9 +15,10 @@ pub mod person_name;
 pub mod ports;
 pub mod user;
 pub mod validation;
+pub mod wallet;
 
 pub use email::Email;
-pub use money::Money;
+pub use money::{Amount, Money};
 pub use pagination::{Page, PageRequest};
 pub use password::{Password, PasswordHash};
 pub use person_name::PersonName;
