@@ -350,8 +350,14 @@ mod tests {
     fn the_bonus_rate_is_configurable_within_bounds() {
         let ten = BonusPolicy::with_rate(Decimal::new(10, 2)).unwrap();
         assert_eq!(ten.bonus(amount("3.00")).to_string(), "0.30");
-        assert_eq!(BonusPolicy::with_rate(Decimal::new(-1, 2)), Err(BonusRateError));
-        assert_eq!(BonusPolicy::with_rate(Decimal::new(11, 1)), Err(BonusRateError));
+        assert_eq!(
+            BonusPolicy::with_rate(Decimal::new(-1, 2)),
+            Err(BonusRateError)
+        );
+        assert_eq!(
+            BonusPolicy::with_rate(Decimal::new(11, 1)),
+            Err(BonusRateError)
+        );
     }
 
     #[test]
@@ -376,14 +382,17 @@ mod tests {
     fn idempotency_keys_are_visible_ascii() {
         assert!(IdempotencyKey::parse("order-42/retry_1").is_ok());
         for bad in ["", "has space", "ключ", &"k".repeat(256)] {
-            assert_eq!(IdempotencyKey::parse(bad), Err(IdempotencyKeyError), "{bad:?}");
+            assert_eq!(
+                IdempotencyKey::parse(bad),
+                Err(IdempotencyKeyError),
+                "{bad:?}"
+            );
         }
     }
 
     fn any_amount() -> impl Strategy<Value = Amount> {
-        (1i64..=100_000_000_000).prop_map(|cents| {
-            Amount::from_decimal(Decimal::new(cents, 2)).unwrap()
-        })
+        (1i64..=100_000_000_000)
+            .prop_map(|cents| Amount::from_decimal(Decimal::new(cents, 2)).unwrap())
     }
 
     fn any_operation() -> impl Strategy<Value = BalanceOperation> {

@@ -75,7 +75,8 @@ impl Money {
 
     /// `self × rate`, rounded half-even to the cent.
     pub fn times_rate(self, rate: Decimal) -> Result<Money, MoneyError> {
-        let product = (self.0 * rate).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+        let product =
+            (self.0 * rate).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
         Money::from_decimal(product)
     }
 }
@@ -194,7 +195,10 @@ mod tests {
     #[test]
     fn shows_exactly_two_places() {
         assert_eq!(Money::ZERO.to_string(), "0.00");
-        assert_eq!(Money::from_minor_units(105_000).unwrap().to_string(), "1050.00");
+        assert_eq!(
+            Money::from_minor_units(105_000).unwrap().to_string(),
+            "1050.00"
+        );
         assert_eq!(Money::from_minor_units(7).unwrap().to_string(), "0.07");
         assert_eq!(money("10.5").to_string(), "10.50");
         assert_eq!(money("3.1000").minor_units(), 310);
@@ -216,7 +220,10 @@ mod tests {
     #[test]
     fn adds_and_subtracts_exactly() {
         assert_eq!(money("0.10").checked_add(money("0.20")), Ok(money("0.30")));
-        assert_eq!(money("1.00").checked_sub(money("0.01")), Some(money("0.99")));
+        assert_eq!(
+            money("1.00").checked_sub(money("0.01")),
+            Some(money("0.99"))
+        );
         assert_eq!(money("1.00").checked_sub(money("1.01")), None);
         assert_eq!(
             Money::max().checked_add(money("0.01")),
@@ -241,7 +248,10 @@ mod tests {
         assert_eq!(Amount::parse("10.50").unwrap().to_string(), "10.50");
         assert_eq!(Amount::parse("1e3").unwrap().to_string(), "1000.00");
         assert_eq!(Amount::parse("1.10E1").unwrap().to_string(), "11.00");
-        assert_eq!(Amount::parse("1000000000.00").unwrap().to_string(), "1000000000.00");
+        assert_eq!(
+            Amount::parse("1000000000.00").unwrap().to_string(),
+            "1000000000.00"
+        );
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub trait BalanceRepository: Send + Sync {
     async fn apply(&self, command: BalanceCommand) -> Result<RecordedOutcome, ApplyBalanceError>;
 
     /// The user's ledger, newest first.
-    async fn ledger(&self, user: UserId, page: PageRequest)
-        -> Result<Page<LedgerEntry>, RepositoryError>;
+    async fn ledger(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>, RepositoryError>;
 }

@@ -20,3 +20,33 @@ diesel::define_sql_function! {
     /// Lower-cases text, as the unique index on e-mails does.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
+
+diesel::table! {
+    balance_transactions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        action -> Text,
+        value_type -> Text,
+        amount_cents -> BigInt,
+        bonus_cents -> BigInt,
+        real_balance_after_cents -> BigInt,
+        virtual_balance_after_cents -> BigInt,
+        created_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> BigInt,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        outcome -> Nullable<Text>,
+        real_balance_cents -> Nullable<BigInt>,
+        virtual_balance_cents -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(balance_transactions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, balance_transactions, idempotency_keys);

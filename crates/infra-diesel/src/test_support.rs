@@ -157,3 +157,31 @@ mod tests {
         );
     }
 }
+
+impl Database {
+    /// Sets a user's balances directly, bypassing the ledger: only for
+    /// tests that need a balance no sequence of requests reaches quickly.
+    pub async fn set_balances_for_tests(
+        &self,
+        user: authusers_domain::UserId,
+        real_cents: i64,
+        virtual_cents: i64,
+    ) {
+        use crate::database::with_connection;
+        use crate::schema::users;
+        use diesel::prelude::*;
+        self.run(move |pools| {
+            with_connection!(pools, |conn| {
+                diesel::update(users::table.find(user.0))
+                    .set((
+                        users::real_balance_cents.eq(real_cents),
+                        users::virtual_balance_cents.eq(virtual_cents),
+                    ))
+                    .execute(conn)?
+            });
+            Ok(())
+        })
+        .await
+        .expect("set balances");
+    }
+}

@@ -137,7 +137,10 @@ fn parse_request(
     let kind = match (action, request.value_type.as_deref()) {
         (Some(BalanceAction::Convert), None | Some("real")) => Some(BalanceKind::Real),
         (Some(BalanceAction::Convert), Some(_)) => {
-            errors.add("value_type", "A convert goes from \"real\"; omit value_type or send \"real\".");
+            errors.add(
+                "value_type",
+                "A convert goes from \"real\"; omit value_type or send \"real\".",
+            );
             None
         }
         (_, None) => {

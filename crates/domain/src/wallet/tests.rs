@@ -58,7 +58,10 @@ async fn a_convert_is_sent_to_storage_with_its_bonus() {
         .times(1)
         .returning(|_| Ok(applied(50_000, 105_000)));
     let outcome = wallet(repository)
-        .change(&user(3, UserStatus::Approved), request("convert", None, "1000"))
+        .change(
+            &user(3, UserStatus::Approved),
+            request("convert", None, "1000"),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, applied(50_000, 105_000));
@@ -111,7 +114,10 @@ async fn the_key_travels_with_the_command() {
     let result = wallet(repository)
         .change(&user(3, UserStatus::Approved), keyed)
         .await;
-    assert!(matches!(result, Err(ChangeBalanceError::IdempotencyKeyReused)));
+    assert!(matches!(
+        result,
+        Err(ChangeBalanceError::IdempotencyKeyReused)
+    ));
 }
 
 #[tokio::test]
@@ -161,7 +167,10 @@ async fn convert_accepts_real_as_its_value_type() {
         .times(1)
         .returning(|_| Ok(applied(0, 105)));
     wallet(repository)
-        .change(&user(3, UserStatus::Approved), request("convert", Some("real"), "1"))
+        .change(
+            &user(3, UserStatus::Approved),
+            request("convert", Some("real"), "1"),
+        )
         .await
         .unwrap();
 }

@@ -1,0 +1,238 @@
+use async_trait::async_trait;
+use authusers_domain::balance::{BalanceRefusal, Balances, LedgerEntry};
+use authusers_domain::money::MAX_MONEY_MINOR_UNITS;
+use authusers_domain::ports::{
+    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
+    RepositoryError,
+};
+use authusers_domain::{Page, PageRequest, UserId};
+use diesel::prelude::*;
+
+use crate::database::{with_connection, Database};
+use crate::error::StorageError;
+use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
+use crate::schema::{balance_transactions, idempotency_keys, users};
+use crate::write_transaction::WriteTransaction;
+
+/// Balances, the ledger and idempotency records on Diesel.
+#[derive(Clone)]
+pub struct DieselBalanceRepository {
+    db: Database,
+}
+
+impl DieselBalanceRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+/// Why a balance transaction ended without an outcome.
+enum Failure {
+    Storage(StorageError),
+    UserNotFound,
+    KeyReused,
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Storage(StorageError::Query(error))
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(error: StorageError) -> Self {
+        Self::Storage(error)
+    }
+}
+
+#[async_trait]
+impl BalanceRepository for DieselBalanceRepository {
+    async fn balances(&self, user: UserId) -> Result<Option<Balances>, RepositoryError> {
+        let found = self
+            .db
+            .run(move |pools| {
+                let row: Option<(i64, i64)> = with_connection!(pools, |conn| {
+                    users::table
+                        .find(user.0)
+                        .select((users::real_balance_cents, users::virtual_balance_cents))
+                        .first(conn)
+                        .optional()?
+                });
+                row.map(|(real, virtual_)| balances(real, virtual_))
+                    .transpose()
+            })
+            .await?;
+        Ok(found)
+    }
+
+    async fn apply(&self, command: BalanceCommand) -> Result<RecordedOutcome, ApplyBalanceError> {
+        let result = self
+            .db
+            .run(move |pools| {
+                let outcome = with_connection!(pools, |conn| {
+                    conn.write_transaction(|conn| apply_in_transaction!(conn, &command))
+                });
+                Ok(outcome)
+            })
+            .await;
+        match result {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(Failure::UserNotFound)) => Err(ApplyBalanceError::UserNotFound),
+            Ok(Err(Failure::KeyReused)) => Err(ApplyBalanceError::IdempotencyKeyReused),
+            Ok(Err(Failure::Storage(error))) | Err(error) => {
+                Err(ApplyBalanceError::Repository(error.into()))
+            }
+        }
+    }
+
+    async fn ledger(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>, RepositoryError> {
+        let limit = i64::from(page.limit());
+        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let listed = self
+            .db
+            .run(move |pools| {
+                let (rows, total): (Vec<LedgerRow>, i64) = with_connection!(pools, |conn| {
+                    conn.transaction(|conn| {
+                        let rows = balance_transactions::table
+                            .filter(balance_transactions::user_id.eq(user.0))
+                            .order(balance_transactions::id.desc())
+                            .limit(limit)
+                            .offset(offset)
+                            .select(LedgerRow::as_select())
+                            .load(conn)?;
+                        let total = balance_transactions::table
+                            .filter(balance_transactions::user_id.eq(user.0))
+                            .count()
+                            .get_result(conn)?;
+                        Ok::<_, diesel::result::Error>((rows, total))
+                    })?
+                });
+                let items = rows
+                    .into_iter()
+                    .map(LedgerEntry::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Page {
+                    items,
+                    total: u64::try_from(total).unwrap_or_default(),
+                    request: page,
+                })
+            })
+            .await?;
+        Ok(listed)
+    }
+}
+
+/// The body of one balance transaction, compiled for each backend's
+/// connection type. In order: claim the idempotency key (or answer with
+/// what it recorded), apply the change as one guarded update, write the
+/// ledger row, and record the outcome beside the key.
+macro_rules! apply_in_transaction {
+    ($conn:ident, $command:expr) => {{
+        let command: &BalanceCommand = $command;
+        let user = command.user.0;
+        let at = command.at.naive_utc();
+        let key = command.idempotency_key.as_ref().map(|k| k.as_str());
+        let fingerprint = command.operation.fingerprint();
+
+        if let Some(key) = key {
+            diesel::delete(
+                idempotency_keys::table
+                    .filter(idempotency_keys::user_id.eq(user))
+                    .filter(idempotency_keys::created_at.lt(command.keys_valid_since.naive_utc())),
+            )
+            .execute($conn)?;
+            // A concurrent holder of the same key makes this wait for its
+            // commit, then insert nothing.
+            let claimed = diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::user_id.eq(user),
+                    idempotency_keys::idempotency_key.eq(key),
+                    idempotency_keys::fingerprint.eq(&fingerprint),
+                    idempotency_keys::created_at.eq(at),
+                ))
+                .on_conflict_do_nothing()
+                .execute($conn)?;
+            if claimed == 0 {
+                let record: IdempotencyRow = idempotency_keys::table
+                    .find((user, key))
+                    .select(IdempotencyRow::as_select())
+                    .first($conn)?;
+                if record.fingerprint != fingerprint {
+                    return Err(Failure::KeyReused);
+                }
+                return Ok(record.replay()?);
+            }
+        }
+
+        let change = command.change;
+        let real = users::real_balance_cents;
+        let virtual_ = users::virtual_balance_cents;
+        let updated: Option<(i64, i64)> = diesel::update(
+            users::table
+                .find(user)
+                .filter((real + change.real_delta).ge(0_i64))
+                .filter((real + change.real_delta).le(MAX_MONEY_MINOR_UNITS))
+                .filter((virtual_ + change.virtual_delta).ge(0_i64))
+                .filter((virtual_ + change.virtual_delta).le(MAX_MONEY_MINOR_UNITS)),
+        )
+        .set((
+            real.eq(real + change.real_delta),
+            virtual_.eq(virtual_ + change.virtual_delta),
+        ))
+        .returning((real, virtual_))
+        .get_result($conn)
+        .optional()?;
+
+        let outcome = match updated {
+            Some((real_after, virtual_after)) => {
+                diesel::insert_into(balance_transactions::table)
+                    .values(&NewLedgerRow {
+                        user_id: user,
+                        action: command.operation.action().as_str(),
+                        value_type: command.operation.kind().as_str(),
+                        amount_cents: command.operation.amount().money().minor_units(),
+                        bonus_cents: change.bonus.minor_units(),
+                        real_balance_after_cents: real_after,
+                        virtual_balance_after_cents: virtual_after,
+                        created_at: at,
+                        idempotency_key: key,
+                    })
+                    .execute($conn)?;
+                BalanceOutcome::Applied(balances(real_after, virtual_after)?)
+            }
+            None => {
+                let current: Option<(i64, i64)> = users::table
+                    .find(user)
+                    .select((real, virtual_))
+                    .first($conn)
+                    .optional()?;
+                let (real_now, virtual_now) = current.ok_or(Failure::UserNotFound)?;
+                let refusal = change
+                    .apply_to(balances(real_now, virtual_now)?)
+                    .err()
+                    .unwrap_or(BalanceRefusal::InsufficientFunds);
+                BalanceOutcome::Refused(refusal)
+            }
+        };
+
+        if let Some(key) = key {
+            let (stored, real_after, virtual_after) = outcome_columns(&outcome);
+            diesel::update(idempotency_keys::table.find((user, key)))
+                .set((
+                    idempotency_keys::outcome.eq(stored),
+                    idempotency_keys::real_balance_cents.eq(real_after),
+                    idempotency_keys::virtual_balance_cents.eq(virtual_after),
+                ))
+                .execute($conn)?;
+        }
+        Ok::<_, Failure>(RecordedOutcome {
+            outcome,
+            replayed: false,
+        })
+    }};
+}
+use apply_in_transaction;
