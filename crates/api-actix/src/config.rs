@@ -4,8 +4,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
+use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
 use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
+use rust_decimal::Decimal;
 
 pub const DEFAULT_DATABASE_URL: &str = "authusers.db";
 const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
@@ -61,6 +64,8 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     pub mail_language: Language,
     pub log_format: LogFormat,
+    pub bonus_policy: BonusPolicy,
+    pub idempotency_key_retention: chrono::Duration,
 }
 
 /// All that is wrong with the configuration, one line per problem.
@@ -177,6 +182,23 @@ impl Settings {
                 },
             );
 
+        let bonus_policy = env.parsed(
+            "CONVERT_BONUS_RATE",
+            BonusPolicy::standard(),
+            "a decimal from 0 to 1 with at most 4 places, such as 0.05",
+            |raw| {
+                Decimal::from_str_exact(raw)
+                    .ok()
+                    .and_then(|rate| BonusPolicy::with_rate(rate).ok())
+            },
+        );
+        let retention_hours = env.number(
+            "IDEMPOTENCY_KEY_RETENTION_HOURS",
+            DEFAULT_KEY_RETENTION_HOURS,
+            DEFAULT_KEY_RETENTION_HOURS,
+            24 * 365,
+        );
+
         if env.problems.is_empty() {
             Ok(Self {
                 environment,
@@ -187,6 +209,8 @@ impl Settings {
                 bcrypt_cost,
                 mail_language,
                 log_format,
+                bonus_policy,
+                idempotency_key_retention: chrono::Duration::hours(retention_hours),
             })
         } else {
             Err(ConfigErrors(env.problems))
@@ -261,6 +285,31 @@ mod tests {
         assert_eq!(settings.jwt.refresh_ttl, Duration::from_secs(86_400));
         assert!(settings.jwt.secret_is_ephemeral);
         assert!(settings.jwt.secret.expose().len() >= 32);
+        assert_eq!(settings.bonus_policy, BonusPolicy::standard());
+        assert_eq!(
+            settings.idempotency_key_retention,
+            chrono::Duration::hours(24)
+        );
+    }
+
+    #[test]
+    fn the_bonus_rate_and_key_retention_are_configurable() {
+        let custom = settings(&[
+            ("CONVERT_BONUS_RATE", "0.1"),
+            ("IDEMPOTENCY_KEY_RETENTION_HOURS", "48"),
+        ])
+        .unwrap();
+        assert_eq!(custom.bonus_policy.rate(), Decimal::new(1, 1));
+        assert_eq!(
+            custom.idempotency_key_retention,
+            chrono::Duration::hours(48)
+        );
+        let bad = settings(&[
+            ("CONVERT_BONUS_RATE", "5%"),
+            ("IDEMPOTENCY_KEY_RETENTION_HOURS", "1"),
+        ])
+        .unwrap_err();
+        assert_eq!(bad.0.len(), 2, "{bad}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use authusers_domain::accounts::{
     DecideError, ListPendingError, LoginError, ProfileError, RegisterError,
 };
+use authusers_domain::wallet::ChangeBalanceError;
 use authusers_domain::FieldErrors;
 
 use crate::problem::Problem;
@@ -80,6 +81,22 @@ impl From<DecideError> for Problem {
                 format!("This registration was already {}.", status.as_str()),
             ),
             DecideError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ChangeBalanceError> for Problem {
+    fn from(error: ChangeBalanceError) -> Self {
+        match error {
+            ChangeBalanceError::Invalid(errors) => Problem::validation(errors),
+            ChangeBalanceError::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+                "This Idempotency-Key was already used for a different request.",
+            ),
+            ChangeBalanceError::UserNotFound => Problem::token_not_valid(),
+            ChangeBalanceError::Repository(e) => Problem::internal(&e),
         }
     }
 }

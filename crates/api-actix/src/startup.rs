@@ -6,7 +6,10 @@ use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::Accounts;
 use authusers_domain::ports::{Clock, HashingError, SystemClock};
-use authusers_infra_diesel::{Database, DieselUserRepository, StorageError};
+use authusers_domain::wallet::Wallet;
+use authusers_infra_diesel::{
+    Database, DieselBalanceRepository, DieselUserRepository, StorageError,
+};
 use authusers_infra_smtp::LogMailer;
 use tracing_actix_web::TracingLogger;
 
@@ -69,8 +72,15 @@ impl Application {
             }
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let wallet = Wallet::new(
+            Arc::new(DieselBalanceRepository::new(database.clone())),
+            Arc::clone(&clock),
+            settings.bonus_policy,
+            settings.idempotency_key_retention,
+        );
         let state = AppState {
             accounts: accounts(settings, database, Arc::clone(&clock))?,
+            wallet,
             tokens: TokenService::new(&settings.jwt),
             clock,
         };

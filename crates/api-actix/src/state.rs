@@ -1,14 +1,16 @@
 use authusers_domain::accounts::Accounts;
 use authusers_domain::ports::Clock;
+use authusers_domain::wallet::Wallet;
 use std::sync::Arc;
 
 use crate::auth::TokenService;
 
-/// What every handler can reach: the domain's account operations and the
-/// token service. Built once at start-up, shared by all workers.
+/// What every handler can reach: the domain's account and balance
+/// operations and the token service. Built once at start-up, shared by all workers.
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
+    pub wallet: Wallet,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
 }

@@ -137,27 +137,6 @@ macro_rules! on_both_backends {
     };
 }
 
-#[cfg(test)]
-mod tests {
-    use super::replace_database_name;
-
-    #[test]
-    fn swaps_the_database_name() {
-        assert_eq!(
-            replace_database_name("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
-            "postgres://postgres@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            replace_database_name("postgres://u@h", "t1"),
-            "postgres://u@h/t1"
-        );
-        assert_eq!(
-            replace_database_name("postgres://u@h/db?sslmode=disable", "t1"),
-            "postgres://u@h/t1?sslmode=disable"
-        );
-    }
-}
-
 impl Database {
     /// Sets a user's balances directly, bypassing the ledger: only for
     /// tests that need a balance no sequence of requests reaches quickly.
@@ -183,5 +162,26 @@ impl Database {
         })
         .await
         .expect("set balances");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database_name;
+
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(
+            replace_database_name("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            replace_database_name("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
+        assert_eq!(
+            replace_database_name("postgres://u@h/db?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
     }
 }

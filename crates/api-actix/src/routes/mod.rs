@@ -2,6 +2,8 @@
 //! translate: JSON in, a domain call, JSON or a problem out.
 
 mod approvals;
+mod balance;
+mod pagination;
 mod profile;
 mod registration;
 mod tokens;
@@ -38,6 +40,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/auth/jwt/verify/")
             .route(web::post().to(tokens::verify))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/balance/")
+            .route(web::get().to(balance::show))
+            .route(web::patch().to(balance::change))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/balance/transactions/")
+            .route(web::get().to(balance::transactions))
             .default_service(web::to(method_not_allowed)),
     )
     .service(

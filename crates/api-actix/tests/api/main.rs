@@ -2,6 +2,7 @@
 //! a fresh database (SQLite and PostgreSQL) and talks HTTP to it.
 
 mod approvals;
+mod balance;
 mod conventions;
 mod helpers;
 mod profile;

@@ -1,0 +1,63 @@
+//! DRF's `LimitOffsetPagination`: `?limit=&offset=` in, `{count, next,
+//! previous, results}` out.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest};
+use authusers_domain::{FieldErrors, Page, PageRequest};
+use serde::Serialize;
+
+use crate::problem::Problem;
+
+#[derive(Debug, Serialize)]
+pub struct PageBody<T> {
+    count: u64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<T>,
+}
+
+pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
+    let query =
+        web::Query::<HashMap<String, String>>::from_query(req.query_string()).map_err(|_| {
+            Problem::validation(FieldErrors::single("query", "Malformed query string."))
+        })?;
+    let mut errors = FieldErrors::new();
+    let mut number = |name: &str| -> Option<u64> {
+        let raw = query.get(name)?;
+        errors.collect(
+            name,
+            raw.trim()
+                .parse::<u64>()
+                .map_err(|_| "A valid non-negative integer is required."),
+        )
+    };
+    let limit = number("limit").map(|l| u32::try_from(l).unwrap_or(u32::MAX));
+    let offset = number("offset");
+    errors.into_result().map_err(Problem::validation)?;
+    PageRequest::new(limit, offset)
+        .map_err(|e| Problem::validation(FieldErrors::single("limit", e.to_string())))
+}
+
+/// The page with absolute `next` and `previous` links, as DRF builds them.
+pub fn page_body<T>(req: &HttpRequest, page: Page<T>) -> PageBody<T> {
+    let info = req.connection_info();
+    let base = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    let limit = page.request.limit();
+    let offset = page.request.offset();
+    let next = page
+        .has_next()
+        .then(|| format!("{base}?limit={limit}&offset={}", offset + u64::from(limit)));
+    let previous = page
+        .has_previous()
+        .then(|| match offset.saturating_sub(u64::from(limit)) {
+            0 => format!("{base}?limit={limit}"),
+            previous => format!("{base}?limit={limit}&offset={previous}"),
+        });
+    PageBody {
+        count: page.total,
+        next,
+        previous,
+        results: page.items,
+    }
+}
