@@ -300,6 +300,43 @@ async fn two_hundred_concurrent_withdrawals(db: &TestDatabase) {
     assert_eq!(ledger_sums(&rows), (0, 0));
 }
 
+async fn two_servers_on_one_database_never_overdraw(db: &TestDatabase) {
+    let (first, token) = wallet_owner(db).await;
+    let second = Arc::new(TestApp::spawn(db).await);
+    change(
+        &first,
+        &token,
+        json!({"action": "in", "value_type": "real", "value": "40.00"}),
+    )
+    .await;
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let app = if i % 2 == 0 {
+                Arc::clone(&first)
+            } else {
+                Arc::clone(&second)
+            };
+            let token = token.clone();
+            tokio::spawn(async move {
+                change(
+                    &app,
+                    &token,
+                    json!({"action": "out", "value_type": "real", "value": "1.00"}),
+                )
+                .await
+                .status()
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        ok += usize::from(task.await.unwrap() == StatusCode::OK);
+    }
+    assert_eq!(ok, 40);
+    assert_eq!(balances(&second, &token).await["real_balance"], "0.00");
+    assert_eq!(ledger_sums(&ledger(&first, &token).await), (0, 0));
+}
+
 async fn concurrent_mixed_operations_equal_the_ledger(db: &TestDatabase) {
     let (app, token) = wallet_owner(db).await;
     change(
@@ -454,6 +491,7 @@ on_both_backends!(
     overdrawing_is_a_conflict_and_changes_nothing,
     bad_input_names_the_field_and_writes_nothing,
     two_hundred_concurrent_withdrawals,
+    two_servers_on_one_database_never_overdraw,
     concurrent_mixed_operations_equal_the_ledger,
     one_idempotency_key_sent_twenty_times_at_once_applies_once,
     keys_belong_to_one_user,
