@@ -4,8 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
+use authusers_domain::ports::OutboxRepository;
 use authusers_domain::ports::SystemClock;
-use authusers_infra_diesel::Database;
+use authusers_infra_diesel::{Database, DieselOutboxRepository};
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
@@ -35,6 +36,12 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// List e-mail waiting in the outbox (pending or failed) and exit.
+    Outbox {
+        /// Show at most this many messages, oldest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Create an administrator, approved from the start. The password comes
     /// from AUTHUSERS_ADMIN_PASSWORD, or is asked for on the terminal.
     CreateAdmin {
@@ -59,6 +66,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Serve { no_migrate } => serve(&settings, no_migrate).await,
         Command::Migrate => migrate(&settings).await,
+        Command::Outbox { limit } => outbox(&settings, limit).await,
         Command::CreateAdmin { email } => create_admin(&settings, email).await,
     };
     match outcome {
@@ -103,6 +111,29 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
     }
     for version in applied {
         println!("applied migration {version}");
+    }
+    Ok(())
+}
+
+async fn outbox(settings: &Settings, limit: u32) -> Result<(), String> {
+    let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
+    let outbox = DieselOutboxRepository::new(database);
+    let backlog = outbox.backlog().await.map_err(|e| e.to_string())?;
+    println!("pending: {}  failed: {}", backlog.pending, backlog.failed);
+    for entry in outbox.unsent(limit).await.map_err(|e| e.to_string())? {
+        let next = entry
+            .next_attempt_at
+            .map_or_else(|| "-".to_owned(), |at| at.to_rfc3339());
+        println!(
+            "#{id} {status} attempts={attempts} next={next} to={to} subject={subject:?} message_id={message_id} error={error}",
+            id = entry.id,
+            status = entry.status,
+            attempts = entry.attempts,
+            to = entry.recipient,
+            subject = entry.subject,
+            message_id = entry.message_id,
+            error = entry.last_error.as_deref().unwrap_or("-"),
+        );
     }
     Ok(())
 }

@@ -2,15 +2,20 @@
 //! every problem is reported, one line each, before anything runs.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
+use authusers_domain::outbox::RetryPolicy;
 use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
 use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
+use authusers_infra_smtp::parse_sender;
+use authusers_infra_smtp::Mailbox;
 use rust_decimal::Decimal;
 
 pub const DEFAULT_DATABASE_URL: &str = "authusers.db";
+pub const DEFAULT_MAIL_FROM: &str = "AuthUsers <no-reply@localhost>";
 const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +71,29 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub bonus_policy: BonusPolicy,
     pub idempotency_key_retention: chrono::Duration,
+    pub mail: MailSettings,
+}
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Noted in the log only.
+    Log,
+    /// One `.eml` file per message in a folder.
+    File { folder: PathBuf },
+    /// An SMTP server; the URL may hold credentials.
+    Smtp { url: Secret },
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub from: Mailbox,
+    pub smtp_timeout: Duration,
+    /// How often the delivery worker looks for due messages when nothing
+    /// wakes it earlier.
+    pub poll_interval: Duration,
+    pub retry: RetryPolicy,
 }
 
 /// All that is wrong with the configuration, one line per problem.
@@ -199,8 +227,10 @@ impl Settings {
             24 * 365,
         );
 
-        if env.problems.is_empty() {
-            Ok(Self {
+        let mail = Self::mail(&mut env);
+
+        match mail.filter(|_| env.problems.is_empty()) {
+            Some(mail) => Ok(Self {
                 environment,
                 host,
                 port,
@@ -211,9 +241,9 @@ impl Settings {
                 log_format,
                 bonus_policy,
                 idempotency_key_retention: chrono::Duration::hours(retention_hours),
-            })
-        } else {
-            Err(ConfigErrors(env.problems))
+                mail,
+            }),
+            None => Err(ConfigErrors(env.problems)),
         }
     }
 
@@ -246,6 +276,63 @@ impl Settings {
             access_ttl: Duration::from_secs(access_ttl),
             refresh_ttl: Duration::from_secs(refresh_ttl),
         }
+    }
+
+    /// `None` when a problem was recorded that leaves no usable value.
+    fn mail<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> Option<MailSettings> {
+        let transport = match env.raw("MAIL_TRANSPORT").as_deref().map(str::trim) {
+            None | Some("log") => MailTransport::Log,
+            Some("file") => MailTransport::File {
+                folder: env
+                    .raw("MAIL_DIR")
+                    .unwrap_or_else(|| "var/mail".into())
+                    .into(),
+            },
+            Some("smtp") => match env.raw("SMTP_URL") {
+                Some(url) => MailTransport::Smtp {
+                    url: Secret::new(url),
+                },
+                None => {
+                    env.problems
+                        .push("SMTP_URL is required when MAIL_TRANSPORT=smtp".into());
+                    MailTransport::Log
+                }
+            },
+            Some(other) => {
+                env.problems.push(format!(
+                    "MAIL_TRANSPORT={other:?} is not valid: expected log, file or smtp"
+                ));
+                MailTransport::Log
+            }
+        };
+        let raw_from = env
+            .raw("MAIL_FROM")
+            .unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
+        let from = parse_sender(&raw_from)
+            .map_err(|e| env.problems.push(e.to_string()))
+            .ok();
+        let millis = |env: &mut Reader<F>, name: &str, default: u64| {
+            Duration::from_millis(env.number(name, default, 1, 86_400_000))
+        };
+        let smtp_timeout = Duration::from_secs(env.number("SMTP_TIMEOUT_SECONDS", 10u64, 1, 600));
+        let poll_interval = millis(env, "OUTBOX_POLL_INTERVAL_MS", 1_000);
+        let first_delay = millis(env, "OUTBOX_RETRY_FIRST_DELAY_MS", 5_000);
+        let max_delay = millis(env, "OUTBOX_RETRY_MAX_DELAY_MS", 900_000);
+        let max_attempts = env.number("OUTBOX_MAX_ATTEMPTS", 12u32, 1, 1_000);
+        let to_chrono = |d: Duration| {
+            chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::days(1))
+        };
+        Some(MailSettings {
+            transport,
+            from: from?,
+            smtp_timeout,
+            poll_interval,
+            retry: RetryPolicy {
+                first_delay: to_chrono(first_delay),
+                max_delay: to_chrono(max_delay),
+                max_attempts,
+            },
+        })
     }
 
     pub fn address(&self) -> String {

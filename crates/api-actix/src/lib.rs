@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod delivery_worker;
 mod domain_errors;
 pub mod json_body;
 pub mod password_hasher;

@@ -5,16 +5,18 @@ use actix_web::dev::Server;
 use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::Accounts;
+use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery};
 use authusers_domain::ports::{Clock, HashingError, SystemClock};
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::{
-    Database, DieselBalanceRepository, DieselUserRepository, StorageError,
+    Database, DieselBalanceRepository, DieselOutboxRepository, DieselUserRepository, StorageError,
 };
-use authusers_infra_smtp::LogMailer;
+use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenService;
 use crate::config::Settings;
+use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::password_hasher::BcryptHasher;
 use crate::routes;
@@ -26,6 +28,8 @@ pub enum StartupError {
     Database(#[from] StorageError),
     #[error("password hasher: {0}")]
     Hasher(#[from] HashingError),
+    #[error("mail: {0}")]
+    Mailer(#[from] MailerSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -40,14 +44,17 @@ pub enum Migrations {
     Skip,
 }
 
-/// A running service: the HTTP server and what it was built from.
+/// A running service: the HTTP server, the outbox worker, and what they
+/// were built from.
 pub struct Application {
     port: u16,
     server: Server,
+    worker: DeliveryWorker,
     accounts: Accounts,
+    delivery_counters: Arc<DeliveryCounters>,
 }
 
-/// The domain operations wired to their adapters.
+/// The account operations wired to their adapters.
 pub fn accounts(
     settings: &Settings,
     database: Database,
@@ -56,9 +63,22 @@ pub fn accounts(
     Ok(Accounts::new(
         Arc::new(DieselUserRepository::new(database)),
         Arc::new(BcryptHasher::new(settings.bcrypt_cost)?),
-        Arc::new(LogMailer),
         clock,
         settings.mail_language,
+    ))
+}
+
+/// The outbox delivery wired to the configured mailer.
+pub fn outbox_delivery(
+    settings: &Settings,
+    database: Database,
+    clock: Arc<dyn Clock>,
+) -> Result<OutboxDelivery, StartupError> {
+    Ok(OutboxDelivery::new(
+        Arc::new(DieselOutboxRepository::new(database)),
+        delivery_worker::mailer(&settings.mail)?,
+        clock,
+        settings.mail.retry,
     ))
 }
 
@@ -72,36 +92,37 @@ impl Application {
             }
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let wallet = Wallet::new(
-            Arc::new(DieselBalanceRepository::new(database.clone())),
-            Arc::clone(&clock),
-            settings.bonus_policy,
-            settings.idempotency_key_retention,
-        );
+        let delivery = outbox_delivery(settings, database.clone(), Arc::clone(&clock))?;
+        let delivery_counters = delivery.counters();
+        let outbox_wake = Arc::new(Notify::new());
         let state = AppState {
-            accounts: accounts(settings, database, Arc::clone(&clock))?,
-            wallet,
+            accounts: accounts(settings, database.clone(), Arc::clone(&clock))?,
+            wallet: Wallet::new(
+                Arc::new(DieselBalanceRepository::new(database)),
+                Arc::clone(&clock),
+                settings.bonus_policy,
+                settings.idempotency_key_retention,
+            ),
             tokens: TokenService::new(&settings.jwt),
             clock,
+            outbox_wake: Arc::clone(&outbox_wake),
         };
         let address = settings.address();
-        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+        let bind_error = |source| StartupError::Bind {
             address: address.clone(),
             source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { address, source })?
-            .port();
+        };
+        let listener = TcpListener::bind(&address).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
         let accounts = state.accounts.clone();
-        let server = run(listener, state).map_err(|source| StartupError::Bind {
-            address: settings.address(),
-            source,
-        })?;
+        let server = run(listener, state).map_err(bind_error)?;
+        let worker = DeliveryWorker::spawn(delivery, settings.mail.poll_interval, outbox_wake);
         Ok(Self {
             port,
             server,
+            worker,
             accounts,
+            delivery_counters,
         })
     }
 
@@ -115,10 +136,17 @@ impl Application {
         &self.accounts
     }
 
-    /// Serves until the process is told to stop (SIGINT or SIGTERM), then
-    /// lets in-flight requests finish.
+    pub fn delivery_counters(&self) -> Arc<DeliveryCounters> {
+        Arc::clone(&self.delivery_counters)
+    }
+
+    /// Serves until the process is told to stop (SIGINT or SIGTERM): stops
+    /// accepting, lets in-flight requests finish, then lets the outbox
+    /// worker finish the message it is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.worker.stop().await;
+        served
     }
 }
 

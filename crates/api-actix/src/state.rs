@@ -2,6 +2,7 @@ use authusers_domain::accounts::Accounts;
 use authusers_domain::ports::Clock;
 use authusers_domain::wallet::Wallet;
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 use crate::auth::TokenService;
 
@@ -13,4 +14,6 @@ pub struct AppState {
     pub wallet: Wallet,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
+    /// Wakes the outbox worker when a request has queued mail.
+    pub outbox_wake: Arc<Notify>,
 }

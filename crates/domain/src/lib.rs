@@ -9,6 +9,7 @@ pub mod balance;
 pub mod email;
 pub mod money;
 pub mod notification;
+pub mod outbox;
 pub mod pagination;
 pub mod password;
 pub mod person_name;

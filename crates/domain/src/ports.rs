@@ -8,6 +8,7 @@ use crate::balance::{
     BalanceChange, BalanceOperation, BalanceRefusal, Balances, IdempotencyKey, LedgerEntry,
 };
 use crate::notification::OutgoingEmail;
+use crate::outbox::{AttemptOutcome, QueuedEmail};
 use crate::user::DecisionRecord;
 use crate::UserStatus;
 use crate::{Email, Money, Page, PageRequest, Password, PasswordHash, PersonName, User, UserId};
@@ -68,9 +69,14 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<Option<User>, RepositoryError>;
 
     /// Stores the decision carried by `user` (its status and decision
-    /// record) only if the stored user is still pending. Returns `false`
-    /// when someone else decided first, in which case nothing changed.
-    async fn save_decision(&self, user: &User) -> Result<bool, RepositoryError>;
+    /// record) and queues `notification` in the outbox, in one transaction,
+    /// only if the stored user is still pending. Returns `false` when
+    /// someone else decided first, in which case nothing changed.
+    async fn save_decision(
+        &self,
+        user: &User,
+        notification: &OutgoingEmail,
+    ) -> Result<bool, RepositoryError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +97,78 @@ pub trait PasswordHasher: Send + Sync {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("sending mail failed: {0}")]
-pub struct MailerError(pub String);
+#[error("sending mail failed: {message}")]
+pub struct MailerError {
+    pub message: String,
+    /// The server refused the message for good (an SMTP 5xx): retrying
+    /// cannot help.
+    pub permanent: bool,
+}
+
+impl MailerError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+}
 
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailerError>;
+    /// Sends `email` under `message_id`, which stays the same on every
+    /// attempt to send the same message.
+    async fn send(&self, message_id: &str, email: &OutgoingEmail) -> Result<(), MailerError>;
+}
+
+/// How many messages wait in the outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub pending: u64,
+    pub failed: u64,
+}
+
+/// One outbox message as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub message_id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait OutboxRepository: Send + Sync {
+    /// Reserves up to `limit` pending messages due at `now` until
+    /// `lease_until`, skipping any another worker holds.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<QueuedEmail>, RepositoryError>;
+
+    /// Records attempt number `attempt` and its outcome, and releases the
+    /// message's lease.
+    async fn record_attempt(
+        &self,
+        id: i64,
+        attempt: u32,
+        at: DateTime<Utc>,
+        outcome: AttemptOutcome,
+    ) -> Result<(), RepositoryError>;
+
+    async fn backlog(&self) -> Result<OutboxBacklog, RepositoryError>;
+
+    /// Messages not yet sent (pending or failed), oldest first.
+    async fn unsent(&self, limit: u32) -> Result<Vec<OutboxEntry>, RepositoryError>;
 }
 
 #[cfg_attr(any(test, feature = "mocks"), automock)]

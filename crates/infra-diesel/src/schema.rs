@@ -49,4 +49,41 @@ diesel::table! {
 }
 
 diesel::joinable!(balance_transactions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, balance_transactions, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    balance_transactions,
+    idempotency_keys,
+    outbox_messages,
+    outbox_attempts
+);
+
+diesel::table! {
+    outbox_messages (id) {
+        id -> BigInt,
+        message_id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox_attempts (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        outcome -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(outbox_attempts -> outbox_messages (outbox_id));

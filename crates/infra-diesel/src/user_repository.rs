@@ -1,12 +1,15 @@
 use async_trait::async_trait;
+use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::ports::{InsertUserError, NewUser, RepositoryError, UserRepository};
 use authusers_domain::{Email, Page, PageRequest, PersonName, User, UserId, UserStatus};
 use diesel::prelude::*;
 
 use crate::database::{with_connection, Database};
 use crate::error::StorageError;
-use crate::schema::{lower, users};
+use crate::outbox_row::NewOutboxRow;
+use crate::schema::{lower, outbox_messages, users};
 use crate::user_row::{NewUserRow, UserRow};
+use crate::write_transaction::WriteTransaction;
 
 /// The user repository on whichever backend `Database` was opened with.
 #[derive(Clone)]
@@ -146,27 +149,43 @@ impl UserRepository for DieselUserRepository {
         Ok(updated)
     }
 
-    async fn save_decision(&self, user: &User) -> Result<bool, RepositoryError> {
+    async fn save_decision(
+        &self,
+        user: &User,
+        notification: &OutgoingEmail,
+    ) -> Result<bool, RepositoryError> {
         let id = user.id.0;
         let status = user.status.as_str();
         let decided_by = user.decision.and_then(|d| d.decided_by).map(|id| id.0);
         let decided_at = user.decision.map(|d| d.decided_at.naive_utc());
         let pending = UserStatus::Pending.as_str();
+        let message = NewOutboxRow::new(notification, decided_at.unwrap_or_default());
         let changed = self
             .db
             .run(move |pools| {
                 // Guarded by `status = 'pending'`: of two racing decisions,
-                // the second matches no row and changes nothing.
+                // the second matches no row and changes nothing. The e-mail
+                // is queued in the same transaction, so a committed decision
+                // always has its message, and a lost race has none.
                 let changed = with_connection!(pools, |conn| {
-                    diesel::update(users::table.find(id).filter(users::status.eq(pending)))
-                        .set((
-                            users::status.eq(status),
-                            users::decided_by.eq(decided_by),
-                            users::decided_at.eq(decided_at),
-                        ))
-                        .execute(conn)?
+                    conn.write_transaction(|conn| {
+                        let changed =
+                            diesel::update(users::table.find(id).filter(users::status.eq(pending)))
+                                .set((
+                                    users::status.eq(status),
+                                    users::decided_by.eq(decided_by),
+                                    users::decided_at.eq(decided_at),
+                                ))
+                                .execute(conn)?;
+                        if changed == 1 {
+                            diesel::insert_into(outbox_messages::table)
+                                .values(&message)
+                                .execute(conn)?;
+                        }
+                        Ok::<_, diesel::result::Error>(changed == 1)
+                    })?
                 });
-                Ok(changed == 1)
+                Ok(changed)
             })
             .await?;
         Ok(changed)

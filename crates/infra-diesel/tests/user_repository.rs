@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
+use authusers_domain::notification::{Language, OutgoingEmail};
+use authusers_domain::ports::OutboxRepository;
 use authusers_domain::ports::{InsertUserError, NewUser, UserRepository};
 use authusers_domain::user::DecisionRecord;
+use authusers_domain::Decision;
 use authusers_domain::{
     Email, Money, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
 };
 use authusers_infra_diesel::test_support::TestDatabase;
-use authusers_infra_diesel::{on_both_backends, DieselUserRepository};
+use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository, DieselUserRepository};
 use chrono::{DateTime, TimeZone, Utc};
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -30,6 +33,10 @@ fn new_user(email: &str, joined: i64) -> NewUser {
         real_balance: Money::ZERO,
         virtual_balance: Money::ZERO,
     }
+}
+
+fn mail(user: &User) -> OutgoingEmail {
+    OutgoingEmail::registration_decision(user, Decision::Accept, Language::English)
 }
 
 async fn repository(db: &TestDatabase) -> DieselUserRepository {
@@ -174,11 +181,11 @@ async fn saves_a_decision_once(db: &TestDatabase) {
         ..pending.clone()
     };
     assert!(users
-        .save_decision(&decided(UserStatus::Approved, 60))
+        .save_decision(&decided(UserStatus::Approved, 60), &mail(&pending))
         .await
         .unwrap());
     assert!(!users
-        .save_decision(&decided(UserStatus::Rejected, 120))
+        .save_decision(&decided(UserStatus::Rejected, 120), &mail(&pending))
         .await
         .unwrap());
 
@@ -212,7 +219,7 @@ async fn of_racing_decisions_exactly_one_is_saved(db: &TestDatabase) {
                 decided_by: None,
                 decided_at: at(i),
             });
-            tokio::spawn(async move { users.save_decision(&user).await.unwrap() })
+            tokio::spawn(async move { users.save_decision(&user, &mail(&user)).await.unwrap() })
         })
         .collect();
     let mut saved = 0;
@@ -220,6 +227,9 @@ async fn of_racing_decisions_exactly_one_is_saved(db: &TestDatabase) {
         saved += usize::from(task.await.unwrap());
     }
     assert_eq!(saved, 1);
+    // Only the winning decision queued an e-mail.
+    let outbox = DieselOutboxRepository::new(db.connect().await);
+    assert_eq!(outbox.backlog().await.unwrap().pending, 1);
 }
 
 async fn migrations_are_all_applied(db: &TestDatabase) {

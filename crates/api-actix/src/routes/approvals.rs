@@ -54,5 +54,6 @@ pub async fn decide(
         }
     };
     let user = state.accounts.decide(&admin, UserId(id), decision).await?;
+    state.outbox_wake.notify_one();
     Ok(HttpResponse::Ok().json(ProfileBody::from(&user)))
 }

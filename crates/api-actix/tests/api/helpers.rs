@@ -23,12 +23,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: &TestDatabase) -> Self {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// Starts the app after `configure` has adjusted the test settings.
+    pub async fn spawn_with(db: &TestDatabase, configure: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings::from_lookup(|_| None).expect("default settings");
         settings.port = 0;
         settings.bcrypt_cost = 4;
         settings.jwt.secret = Secret::new(TEST_SECRET.into());
         settings.database = DatabaseConfig::new(db.url().clone());
         settings.database.pool_size = 8;
+        configure(&mut settings);
         let app = Application::build(&settings, Migrations::Apply)
             .await
             .expect("the application starts");

@@ -5,6 +5,7 @@ mod approvals;
 mod balance;
 mod conventions;
 mod helpers;
+mod mail;
 mod profile;
 mod registration;
 mod tokens;

@@ -47,8 +47,10 @@ impl Accounts {
         Ok(self.users.list_pending(page).await?)
     }
 
-    /// Settles a pending registration and tells the user by e-mail. The
-    /// e-mail never fails the decision: a mail problem is logged.
+    /// Settles a pending registration and queues the e-mail that tells the
+    /// user, both in one transaction. The e-mail is sent later by the
+    /// outbox worker, so a slow or absent mail server never holds the
+    /// decision back, and a committed decision never loses its e-mail.
     #[tracing::instrument(name = "decide", skip(self, administrator), fields(administrator = %administrator.id))]
     pub async fn decide(
         &self,
@@ -65,15 +67,12 @@ impl Accounts {
             .await?
             .ok_or(DecideError::NotFound)?;
         user.decide(administrator, decision, self.clock.now())?;
-        if !self.users.save_decision(&user).await? {
+        let message = OutgoingEmail::registration_decision(&user, decision, self.mail_language);
+        if !self.users.save_decision(&user, &message).await? {
             // Another administrator decided between our read and our write.
             let current = self.users.find_by_id(target).await?;
             let status = current.map_or(UserStatus::Pending, |u| u.status);
             return Err(DecideError::AlreadyDecided(status));
-        }
-        let message = OutgoingEmail::registration_decision(&user, decision, self.mail_language);
-        if let Err(error) = self.mailer.send(&message).await {
-            tracing::error!(%error, user = %user.id, "decision e-mail was not sent");
         }
         Ok(user)
     }
@@ -83,7 +82,6 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
-    use crate::ports::MailerError;
     use crate::user::fixtures::{admin, at, user};
 
     fn ports_with_target(target: User) -> Ports {
@@ -97,28 +95,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn accepting_saves_the_decision_and_mails_the_user_once() {
+    async fn accepting_saves_the_decision_with_its_email_once() {
         let mut ports = ports_with_target(user(2, UserStatus::Pending));
         ports
             .users
             .expect_save_decision()
-            .withf(|saved| {
+            .withf(|saved, mail| {
                 saved.status == UserStatus::Approved
                     && saved.decision.is_some_and(|d| {
                         d.decided_by == Some(UserId(1)) && d.decided_at == at(3600)
                     })
-            })
-            .times(1)
-            .returning(|_| Ok(true));
-        ports
-            .mailer
-            .expect_send()
-            .withf(|mail| {
-                mail.to.as_str() == "user2@example.com"
+                    && mail.to.as_str() == "user2@example.com"
                     && mail.subject == "Your registration has been accepted"
             })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(true));
 
         let decided = ports
             .into_accounts()
@@ -129,38 +120,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rejecting_mails_a_rejection() {
+    async fn rejecting_queues_a_rejection() {
         let mut ports = ports_with_target(user(2, UserStatus::Pending));
-        ports.users.expect_save_decision().returning(|_| Ok(true));
         ports
-            .mailer
-            .expect_send()
-            .withf(|mail| mail.subject == "Your registration has been rejected")
+            .users
+            .expect_save_decision()
+            .withf(|saved, mail| {
+                saved.status == UserStatus::Rejected
+                    && mail.subject == "Your registration has been rejected"
+            })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(true));
         let decided = ports
             .into_accounts()
             .decide(&admin(1), UserId(2), Decision::Reject)
             .await
             .unwrap();
         assert_eq!(decided.status, UserStatus::Rejected);
-    }
-
-    #[tokio::test]
-    async fn a_mail_failure_does_not_undo_the_decision() {
-        let mut ports = ports_with_target(user(2, UserStatus::Pending));
-        ports.users.expect_save_decision().returning(|_| Ok(true));
-        ports
-            .mailer
-            .expect_send()
-            .times(1)
-            .returning(|_| Err(MailerError("connection refused".into())));
-        let decided = ports
-            .into_accounts()
-            .decide(&admin(1), UserId(2), Decision::Accept)
-            .await
-            .unwrap();
-        assert_eq!(decided.status, UserStatus::Approved);
     }
 
     #[tokio::test]
@@ -193,7 +169,7 @@ mod tests {
             .users
             .expect_save_decision()
             .times(1)
-            .returning(|_| Ok(false));
+            .returning(|_, _| Ok(false));
         let result = ports
             .into_accounts()
             .decide(&admin(1), UserId(2), Decision::Reject)

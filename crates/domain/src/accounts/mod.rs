@@ -10,7 +10,7 @@ mod registration;
 use std::sync::Arc;
 
 use crate::notification::Language;
-use crate::ports::{Clock, Mailer, PasswordHasher, UserRepository};
+use crate::ports::{Clock, PasswordHasher, UserRepository};
 
 pub use admin::{CreateAdminError, CreateAdminRequest};
 pub use approval::{DecideError, ListPendingError};
@@ -22,7 +22,6 @@ pub use registration::{RegisterError, RegistrationRequest};
 pub struct Accounts {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
-    mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     mail_language: Language,
 }
@@ -31,14 +30,12 @@ impl Accounts {
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
-        mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
         mail_language: Language,
     ) -> Self {
         Self {
             users,
             hasher,
-            mailer,
             clock,
             mail_language,
         }
@@ -48,7 +45,7 @@ impl Accounts {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
-    use crate::ports::{MockClock, MockMailer, MockPasswordHasher, MockUserRepository};
+    use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
     use crate::user::fixtures::at;
 
     /// The mocks an operation test sets expectations on before building
@@ -56,7 +53,6 @@ pub(crate) mod test_support {
     pub struct Ports {
         pub users: MockUserRepository,
         pub hasher: MockPasswordHasher,
-        pub mailer: MockMailer,
         pub clock: MockClock,
     }
 
@@ -67,7 +63,6 @@ pub(crate) mod test_support {
             Self {
                 users: MockUserRepository::new(),
                 hasher: MockPasswordHasher::new(),
-                mailer: MockMailer::new(),
                 clock,
             }
         }
@@ -76,7 +71,6 @@ pub(crate) mod test_support {
             Accounts::new(
                 Arc::new(self.users),
                 Arc::new(self.hasher),
-                Arc::new(self.mailer),
                 Arc::new(self.clock),
                 Language::English,
             )

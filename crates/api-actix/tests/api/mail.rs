@@ -1,0 +1,242 @@
+//! Decision e-mails through the outbox, to a real SMTP server on a local
+//! port, to files, and through a mail outage.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authusers_api_actix::config::{MailTransport, Secret, Settings};
+use authusers_api_actix::startup::outbox_delivery;
+use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::ports::{NewUser, OutboxRepository, SystemClock, UserRepository};
+use authusers_domain::user::DecisionRecord;
+use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
+use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_infra_diesel::{
+    on_both_backends, Database, DatabaseConfig, DieselOutboxRepository, DieselUserRepository,
+};
+use authusers_infra_smtp::test_support::TestSmtpServer;
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Mail to `url` over SMTP, with a fast worker and fast retries.
+fn smtp_to(url: String) -> impl FnOnce(&mut Settings) {
+    move |settings| {
+        settings.mail.transport = MailTransport::Smtp {
+            url: Secret::new(url),
+        };
+        settings.mail.smtp_timeout = Duration::from_secs(2);
+        settings.mail.poll_interval = Duration::from_millis(50);
+        settings.mail.retry.first_delay = chrono::Duration::milliseconds(100);
+        settings.mail.retry.max_delay = chrono::Duration::milliseconds(400);
+        settings.mail.retry.max_attempts = 1_000;
+    }
+}
+
+async fn decide(app: &TestApp, admin: &str, email: &str, action: &str) {
+    let id = app.register(email).await["id"].as_i64().unwrap();
+    let response = app
+        .patch(
+            &format!("/confirm-users/{id}/"),
+            json!({"action": action}),
+            admin,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn accept_and_reject_each_deliver_one_message(db: &TestDatabase) {
+    let smtp = TestSmtpServer::start();
+    let app = TestApp::spawn_with(db, smtp_to(smtp.url())).await;
+    let admin = app.admin_token().await;
+    decide(&app, &admin, "ann@example.com", "accept").await;
+    decide(&app, &admin, "bob@example.com", "reject").await;
+
+    let received = smtp.wait_for(2, WAIT).await;
+    assert_eq!(received.len(), 2);
+    let to_ann = received
+        .iter()
+        .find(|m| m.to == ["ann@example.com"])
+        .unwrap();
+    assert_eq!(
+        to_ann.header("Subject").as_deref(),
+        Some("Your registration has been accepted")
+    );
+    assert!(to_ann.data.contains("Hello, Ann Lee!"));
+    assert!(to_ann.data.contains("You can now log in."));
+    let to_bob = received
+        .iter()
+        .find(|m| m.to == ["bob@example.com"])
+        .unwrap();
+    assert_eq!(
+        to_bob.header("Subject").as_deref(),
+        Some("Your registration has been rejected")
+    );
+    assert!(to_bob.data.contains("your registration has been rejected"));
+
+    // Nothing is sent twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), 2);
+}
+
+async fn a_mail_outage_delays_the_message_but_never_the_decision(db: &TestDatabase) {
+    let port = TestSmtpServer::reserve_port();
+    let app = TestApp::spawn_with(db, smtp_to(format!("smtp://127.0.0.1:{port}"))).await;
+    let admin = app.admin_token().await;
+    // The mail server is down: the decision still succeeds.
+    decide(&app, &admin, "ann@example.com", "accept").await;
+    let login = app
+        .log_in("ann@example.com", crate::helpers::USER_PASSWORD)
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+
+    let outbox = DieselOutboxRepository::new(db.connect().await);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let unsent = outbox.unsent(10).await.unwrap();
+        if unsent.first().is_some_and(|m| m.attempts >= 2) {
+            assert!(unsent[0].last_error.is_some());
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no retry was recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The server comes back: the message arrives, once.
+    let smtp = TestSmtpServer::start_on(port);
+    let received = smtp.wait_for(1, WAIT).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, ["ann@example.com"]);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(outbox.backlog().await.unwrap().pending, 0);
+}
+
+async fn the_file_transport_writes_the_decision_as_eml(db: &TestDatabase) {
+    let folder = std::env::temp_dir().join(format!("authusers-eml-{}", unique_suffix()));
+    let target = folder.clone();
+    let app = TestApp::spawn_with(db, move |settings| {
+        settings.mail.transport = MailTransport::File { folder: target };
+        settings.mail.poll_interval = Duration::from_millis(50);
+    })
+    .await;
+    let admin = app.admin_token().await;
+    decide(&app, &admin, "ann@example.com", "accept").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let file = loop {
+        let found = std::fs::read_dir(&folder)
+            .ok()
+            .and_then(|mut entries| entries.next())
+            .and_then(Result::ok);
+        if let Some(entry) = found {
+            break entry.path();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no .eml was written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(file.extension().is_some_and(|e| e == "eml"));
+    assert!(text.contains("To: ann@example.com"));
+    assert!(text.contains("Subject: Your registration has been accepted"));
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+fn unique_suffix() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    )
+}
+
+/// Queues one decision e-mail for each of `count` new users.
+async fn queue_decisions(db: &TestDatabase, count: usize) {
+    let users = DieselUserRepository::new(db.connect().await);
+    for i in 0..count {
+        let pending = users
+            .insert(NewUser {
+                email: Email::parse(&format!("user{i}@example.com")).unwrap(),
+                first_name: PersonName::parse("Ann").unwrap(),
+                last_name: PersonName::default(),
+                password_hash: PasswordHash::new("$2b$04$x".into()),
+                status: UserStatus::Pending,
+                is_admin: false,
+                date_joined: Utc::now(),
+                decision: None,
+                real_balance: Money::ZERO,
+                virtual_balance: Money::ZERO,
+            })
+            .await
+            .unwrap();
+        let decided = User {
+            status: UserStatus::Approved,
+            decision: Some(DecisionRecord {
+                decided_by: None,
+                decided_at: Utc::now(),
+            }),
+            ..pending
+        };
+        let message = OutgoingEmail {
+            to: decided.email.clone(),
+            subject: format!("Decision {i}"),
+            text_body: "Hello".into(),
+            html_body: "<p>Hello</p>".into(),
+        };
+        assert!(users.save_decision(&decided, &message).await.unwrap());
+    }
+}
+
+async fn two_workers_deliver_a_hundred_messages_without_duplicates(db: &TestDatabase) {
+    queue_decisions(db, 100).await;
+    let smtp = TestSmtpServer::start();
+    let mut settings = Settings::from_lookup(|_| None).unwrap();
+    smtp_to(smtp.url())(&mut settings);
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let settings = settings.clone();
+            // A pool of its own on the same database, as a second process has.
+            let database = Database::connect(&DatabaseConfig::new(db.url().clone())).unwrap();
+            tokio::spawn(async move {
+                let delivery = outbox_delivery(&settings, database, Arc::new(SystemClock)).unwrap();
+                let mut sent = 0;
+                loop {
+                    let report = delivery.deliver_due().await.unwrap();
+                    if report.attempted() == 0 {
+                        return sent;
+                    }
+                    sent += report.sent;
+                }
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for worker in workers {
+        sent += worker.await.unwrap();
+    }
+    assert_eq!(sent, 100);
+    let received = smtp.wait_for(100, WAIT).await;
+    assert_eq!(received.len(), 100);
+    let ids: HashSet<String> = received
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 100, "a message was delivered twice");
+}
+
+on_both_backends!(
+    accept_and_reject_each_deliver_one_message,
+    a_mail_outage_delays_the_message_but_never_the_decision,
+    the_file_transport_writes_the_decision_as_eml,
+    two_workers_deliver_a_hundred_messages_without_duplicates,
+);

@@ -1,0 +1,156 @@
+use super::*;
+use crate::ports::{MailerError, MockClock, MockMailer, MockOutboxRepository};
+use crate::user::fixtures::at;
+use crate::Email;
+
+fn queued(id: i64, attempts: u32) -> QueuedEmail {
+    QueuedEmail {
+        id,
+        message_id: format!("<m{id}@authusers>"),
+        email: OutgoingEmail {
+            to: Email::parse("ann@example.com").unwrap(),
+            subject: "Subject".into(),
+            text_body: "Text".into(),
+            html_body: "<p>Text</p>".into(),
+        },
+        attempts,
+    }
+}
+
+fn delivery(outbox: MockOutboxRepository, mailer: MockMailer) -> OutboxDelivery {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(|| at(0));
+    OutboxDelivery::new(
+        Arc::new(outbox),
+        Arc::new(mailer),
+        Arc::new(clock),
+        RetryPolicy {
+            first_delay: Duration::seconds(10),
+            max_delay: Duration::seconds(60),
+            max_attempts: 3,
+        },
+    )
+}
+
+#[test]
+fn backoff_doubles_up_to_the_cap_then_stops() {
+    let policy = RetryPolicy {
+        first_delay: Duration::seconds(10),
+        max_delay: Duration::seconds(60),
+        max_attempts: 6,
+    };
+    let delays: Vec<Option<i64>> = (1..=6)
+        .map(|attempt| policy.delay_after(attempt).map(|d| d.num_seconds()))
+        .collect();
+    assert_eq!(
+        delays,
+        [Some(10), Some(20), Some(40), Some(60), Some(60), None]
+    );
+    let huge = RetryPolicy {
+        max_attempts: u32::MAX,
+        ..policy
+    };
+    assert_eq!(huge.delay_after(1_000), Some(Duration::seconds(60)));
+}
+
+#[tokio::test]
+async fn a_sent_message_is_recorded_as_sent_under_its_message_id() {
+    let mut outbox = MockOutboxRepository::new();
+    outbox
+        .expect_claim_due()
+        .withf(|now, lease_until, limit| *now == at(0) && *lease_until == at(120) && *limit == 20)
+        .times(1)
+        .returning(|_, _, _| Ok(vec![queued(1, 0)]));
+    outbox
+        .expect_record_attempt()
+        .withf(|id, attempt, _, outcome| {
+            *id == 1 && *attempt == 1 && *outcome == AttemptOutcome::Sent
+        })
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer
+        .expect_send()
+        .withf(|message_id, email| message_id == "<m1@authusers>" && email.subject == "Subject")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let delivery = delivery(outbox, mailer);
+    let report = delivery.deliver_due().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 1,
+            retried: 0,
+            failed: 0
+        }
+    );
+    assert_eq!(delivery.counters().sent(), 1);
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_later() {
+    let mut outbox = MockOutboxRepository::new();
+    outbox
+        .expect_claim_due()
+        .returning(|_, _, _| Ok(vec![queued(1, 1)]));
+    outbox
+        .expect_record_attempt()
+        .withf(|_, attempt, _, outcome| {
+            *attempt == 2
+                && matches!(outcome, AttemptOutcome::Retry { next_attempt_at, error }
+                    if *next_attempt_at == at(20) && error == "connection refused")
+        })
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer
+        .expect_send()
+        .returning(|_, _| Err(MailerError::transient("connection refused")));
+    let delivery = delivery(outbox, mailer);
+    let report = delivery.deliver_due().await.unwrap();
+    assert_eq!(report.retried, 1);
+    assert_eq!(delivery.counters().retried(), 1);
+}
+
+#[tokio::test]
+async fn the_last_attempt_and_permanent_refusals_fail_for_good() {
+    let mut outbox = MockOutboxRepository::new();
+    outbox
+        .expect_claim_due()
+        .returning(|_, _, _| Ok(vec![queued(1, 2), queued(2, 0)]));
+    outbox
+        .expect_record_attempt()
+        .withf(|_, _, _, outcome| matches!(outcome, AttemptOutcome::Failed { .. }))
+        .times(2)
+        .returning(|_, _, _, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().returning(|message_id, _| {
+        Err(MailerError {
+            message: "550 no such user".into(),
+            // The first has used its attempts; the second is refused for good.
+            permanent: message_id == "<m2@authusers>",
+        })
+    });
+    let delivery = delivery(outbox, mailer);
+    let report = delivery.deliver_due().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 0,
+            retried: 0,
+            failed: 2
+        }
+    );
+    assert_eq!(delivery.counters().failed(), 2);
+}
+
+#[tokio::test]
+async fn nothing_due_sends_nothing() {
+    let mut outbox = MockOutboxRepository::new();
+    outbox.expect_claim_due().returning(|_, _, _| Ok(vec![]));
+    let report = delivery(outbox, MockMailer::new())
+        .deliver_due()
+        .await
+        .unwrap();
+    assert_eq!(report.attempted(), 0);
+}

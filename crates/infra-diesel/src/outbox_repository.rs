@@ -1,0 +1,211 @@
+use async_trait::async_trait;
+use authusers_domain::outbox::{AttemptOutcome, QueuedEmail};
+use authusers_domain::ports::{OutboxBacklog, OutboxEntry, OutboxRepository, RepositoryError};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::database::{with_connection, Database};
+use crate::outbox_row::OutboxRow;
+use crate::schema::{outbox_attempts, outbox_messages};
+use crate::write_transaction::WriteTransaction;
+
+const PENDING: &str = "pending";
+
+/// The e-mail outbox on Diesel.
+#[derive(Clone)]
+pub struct DieselOutboxRepository {
+    db: Database,
+}
+
+impl DieselOutboxRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+/// Selects the ids of due, unleased messages and locks them for the
+/// current transaction, skipping rows other workers hold.
+trait LockDueMessages {
+    fn lock_due_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>>;
+}
+
+macro_rules! due_ids_query {
+    ($now:expr, $limit:expr) => {
+        outbox_messages::table
+            .filter(outbox_messages::status.eq(PENDING))
+            .filter(outbox_messages::next_attempt_at.le($now))
+            .filter(
+                outbox_messages::locked_until
+                    .is_null()
+                    .or(outbox_messages::locked_until.le($now)),
+            )
+            .order(outbox_messages::id.asc())
+            .limit($limit)
+            .select(outbox_messages::id)
+    };
+}
+
+impl LockDueMessages for PgConnection {
+    fn lock_due_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+        due_ids_query!(now, limit)
+            .for_update()
+            .skip_locked()
+            .load(self)
+    }
+}
+
+impl LockDueMessages for SqliteConnection {
+    /// SQLite has one writer at a time: the immediate transaction around
+    /// this call is the lock.
+    fn lock_due_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+        due_ids_query!(now, limit).load(self)
+    }
+}
+
+#[async_trait]
+impl OutboxRepository for DieselOutboxRepository {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<QueuedEmail>, RepositoryError> {
+        let now = now.naive_utc();
+        let lease_until = lease_until.naive_utc();
+        let claimed = self
+            .db
+            .run(move |pools| {
+                let rows: Vec<OutboxRow> = with_connection!(pools, |conn| {
+                    conn.write_transaction(|conn| {
+                        let ids = conn.lock_due_ids(now, i64::from(limit))?;
+                        if ids.is_empty() {
+                            return Ok::<_, diesel::result::Error>(Vec::new());
+                        }
+                        diesel::update(
+                            outbox_messages::table.filter(outbox_messages::id.eq_any(&ids)),
+                        )
+                        .set(outbox_messages::locked_until.eq(lease_until))
+                        .returning(OutboxRow::as_returning())
+                        .get_results(conn)
+                    })?
+                });
+                let mut messages = rows
+                    .into_iter()
+                    .map(QueuedEmail::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                messages.sort_by_key(|m| m.id);
+                Ok(messages)
+            })
+            .await?;
+        Ok(claimed)
+    }
+
+    async fn record_attempt(
+        &self,
+        id: i64,
+        attempt: u32,
+        at: DateTime<Utc>,
+        outcome: AttemptOutcome,
+    ) -> Result<(), RepositoryError> {
+        let at = at.naive_utc();
+        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+        self.db
+            .run(move |pools| {
+                let (label, error) = match &outcome {
+                    AttemptOutcome::Sent => ("sent", None),
+                    AttemptOutcome::Retry { error, .. } => ("retry", Some(error.as_str())),
+                    AttemptOutcome::Failed { error } => ("failed", Some(error.as_str())),
+                };
+                let message = outbox_messages::table.find(id);
+                let no_lock: Option<NaiveDateTime> = None;
+                with_connection!(pools, |conn| {
+                    conn.write_transaction(|conn| {
+                        diesel::insert_into(outbox_attempts::table)
+                            .values((
+                                outbox_attempts::outbox_id.eq(id),
+                                outbox_attempts::attempt.eq(attempt),
+                                outbox_attempts::attempted_at.eq(at),
+                                outbox_attempts::outcome.eq(label),
+                                outbox_attempts::error.eq(error),
+                            ))
+                            .execute(conn)?;
+                        match &outcome {
+                            AttemptOutcome::Sent => diesel::update(message)
+                                .set((
+                                    outbox_messages::status.eq("sent"),
+                                    outbox_messages::attempts.eq(attempt),
+                                    outbox_messages::sent_at.eq(Some(at)),
+                                    outbox_messages::locked_until.eq(no_lock),
+                                    outbox_messages::last_error.eq(None::<String>),
+                                ))
+                                .execute(conn),
+                            AttemptOutcome::Retry {
+                                error,
+                                next_attempt_at,
+                            } => diesel::update(message)
+                                .set((
+                                    outbox_messages::attempts.eq(attempt),
+                                    outbox_messages::next_attempt_at
+                                        .eq(next_attempt_at.naive_utc()),
+                                    outbox_messages::locked_until.eq(no_lock),
+                                    outbox_messages::last_error.eq(Some(error.as_str())),
+                                ))
+                                .execute(conn),
+                            AttemptOutcome::Failed { error } => diesel::update(message)
+                                .set((
+                                    outbox_messages::status.eq("failed"),
+                                    outbox_messages::attempts.eq(attempt),
+                                    outbox_messages::locked_until.eq(no_lock),
+                                    outbox_messages::last_error.eq(Some(error.as_str())),
+                                ))
+                                .execute(conn),
+                        }
+                    })?
+                });
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Result<OutboxBacklog, RepositoryError> {
+        let backlog = self
+            .db
+            .run(|pools| {
+                let (pending, failed): (i64, i64) = with_connection!(pools, |conn| {
+                    let count = |status: &'static str, conn: &mut _| {
+                        outbox_messages::table
+                            .filter(outbox_messages::status.eq(status))
+                            .count()
+                            .get_result::<i64>(conn)
+                    };
+                    (count(PENDING, conn)?, count("failed", conn)?)
+                });
+                Ok(OutboxBacklog {
+                    pending: u64::try_from(pending).unwrap_or_default(),
+                    failed: u64::try_from(failed).unwrap_or_default(),
+                })
+            })
+            .await?;
+        Ok(backlog)
+    }
+
+    async fn unsent(&self, limit: u32) -> Result<Vec<OutboxEntry>, RepositoryError> {
+        let entries = self
+            .db
+            .run(move |pools| {
+                let rows: Vec<OutboxRow> = with_connection!(pools, |conn| {
+                    outbox_messages::table
+                        .filter(outbox_messages::status.ne("sent"))
+                        .order(outbox_messages::id.asc())
+                        .limit(i64::from(limit))
+                        .select(OutboxRow::as_select())
+                        .load(conn)?
+                });
+                Ok(rows.into_iter().map(OutboxEntry::from).collect())
+            })
+            .await?;
+        Ok(entries)
+    }
+}

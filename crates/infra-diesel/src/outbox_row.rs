@@ -1,0 +1,94 @@
+use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::outbox::QueuedEmail;
+use authusers_domain::ports::OutboxEntry;
+use authusers_domain::Email;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::error::StorageError;
+use crate::schema::outbox_messages;
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = outbox_messages)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    message_id: String,
+    recipient: String,
+    subject: String,
+    text_body: String,
+    html_body: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    last_error: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox_messages)]
+pub(crate) struct NewOutboxRow {
+    message_id: String,
+    recipient: String,
+    subject: String,
+    text_body: String,
+    html_body: String,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+}
+
+impl NewOutboxRow {
+    /// A message due at once, under a new `Message-ID` that every attempt
+    /// will reuse.
+    pub fn new(email: &OutgoingEmail, now: NaiveDateTime) -> Self {
+        Self {
+            message_id: format!("<{}@authusers>", uuid::Uuid::new_v4().simple()),
+            recipient: email.to.as_str().to_owned(),
+            subject: email.subject.clone(),
+            text_body: email.text_body.clone(),
+            html_body: email.html_body.clone(),
+            next_attempt_at: now,
+            created_at: now,
+        }
+    }
+}
+
+fn attempts(row_attempts: i32) -> u32 {
+    u32::try_from(row_attempts).unwrap_or_default()
+}
+
+impl TryFrom<OutboxRow> for QueuedEmail {
+    type Error = StorageError;
+
+    fn try_from(row: OutboxRow) -> Result<Self, Self::Error> {
+        let to = Email::parse(&row.recipient)
+            .map_err(|_| StorageError::CorruptRow(format!("outbox {}: recipient", row.id)))?;
+        Ok(QueuedEmail {
+            id: row.id,
+            message_id: row.message_id,
+            email: OutgoingEmail {
+                to,
+                subject: row.subject,
+                text_body: row.text_body,
+                html_body: row.html_body,
+            },
+            attempts: attempts(row.attempts),
+        })
+    }
+}
+
+impl From<OutboxRow> for OutboxEntry {
+    fn from(row: OutboxRow) -> Self {
+        let pending = row.status == "pending";
+        OutboxEntry {
+            id: row.id,
+            message_id: row.message_id,
+            recipient: row.recipient,
+            subject: row.subject,
+            status: row.status,
+            attempts: attempts(row.attempts),
+            next_attempt_at: pending.then(|| row.next_attempt_at.and_utc()),
+            last_error: row.last_error,
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The outbox against real databases: queueing with a decision, leases,
+//! attempts, and two workers that never claim the same message.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::outbox::AttemptOutcome;
+use authusers_domain::ports::{NewUser, OutboxRepository, UserRepository};
+use authusers_domain::user::DecisionRecord;
+use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
+use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository, DieselUserRepository};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
+}
+
+/// Queues one e-mail per pending user by deciding on each.
+async fn queue(db: &TestDatabase, count: usize) -> DieselOutboxRepository {
+    let database = db.connect().await;
+    let users = DieselUserRepository::new(database.clone());
+    for i in 0..count {
+        let pending = users
+            .insert(NewUser {
+                email: Email::parse(&format!("user{i}@example.com")).unwrap(),
+                first_name: PersonName::parse("Ann").unwrap(),
+                last_name: PersonName::default(),
+                password_hash: PasswordHash::new("$2b$04$x".into()),
+                status: UserStatus::Pending,
+                is_admin: false,
+                date_joined: at(0),
+                decision: None,
+                real_balance: Money::ZERO,
+                virtual_balance: Money::ZERO,
+            })
+            .await
+            .unwrap();
+        let decided = User {
+            status: UserStatus::Approved,
+            decision: Some(DecisionRecord {
+                decided_by: None,
+                decided_at: at(1),
+            }),
+            ..pending
+        };
+        let message = OutgoingEmail {
+            to: decided.email.clone(),
+            subject: format!("Subject {i}"),
+            text_body: "Hello".into(),
+            html_body: "<p>Hello</p>".into(),
+        };
+        assert!(users.save_decision(&decided, &message).await.unwrap());
+    }
+    DieselOutboxRepository::new(database)
+}
+
+async fn a_decision_queues_its_message(db: &TestDatabase) {
+    let outbox = queue(db, 1).await;
+    let claimed = outbox.claim_due(at(2), at(62), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let message = &claimed[0];
+    assert_eq!(message.email.to.as_str(), "user0@example.com");
+    assert_eq!(message.email.subject, "Subject 0");
+    assert_eq!(message.attempts, 0);
+    assert!(message.message_id.starts_with('<') && message.message_id.ends_with("@authusers>"));
+}
+
+async fn a_claimed_message_is_leased(db: &TestDatabase) {
+    let outbox = queue(db, 1).await;
+    assert_eq!(outbox.claim_due(at(2), at(62), 10).await.unwrap().len(), 1);
+    // Held until the lease ends, then claimable again (its worker died).
+    assert!(outbox
+        .claim_due(at(30), at(90), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = outbox.claim_due(at(63), at(123), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+}
+
+async fn attempts_are_recorded_until_sent(db: &TestDatabase) {
+    let outbox = queue(db, 1).await;
+    let message = outbox.claim_due(at(2), at(62), 10).await.unwrap().remove(0);
+    let retry = AttemptOutcome::Retry {
+        error: "connection refused".into(),
+        next_attempt_at: at(20),
+    };
+    outbox
+        .record_attempt(message.id, 1, at(3), retry)
+        .await
+        .unwrap();
+    let unsent = outbox.unsent(10).await.unwrap();
+    assert_eq!(unsent[0].attempts, 1);
+    assert_eq!(unsent[0].last_error.as_deref(), Some("connection refused"));
+    assert_eq!(unsent[0].next_attempt_at, Some(at(20)));
+    // Not due before its next attempt, due after: the lease was released.
+    assert!(outbox
+        .claim_due(at(10), at(70), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let retried = outbox
+        .claim_due(at(21), at(81), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(retried.attempts, 1);
+    assert_eq!(retried.message_id, message.message_id);
+    outbox
+        .record_attempt(retried.id, 2, at(22), AttemptOutcome::Sent)
+        .await
+        .unwrap();
+    assert!(outbox.unsent(10).await.unwrap().is_empty());
+    assert_eq!(outbox.backlog().await.unwrap().pending, 0);
+    assert!(outbox
+        .claim_due(at(1_000), at(1_060), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn a_failed_message_stays_visible(db: &TestDatabase) {
+    let outbox = queue(db, 2).await;
+    let claimed = outbox.claim_due(at(2), at(62), 10).await.unwrap();
+    let failed = AttemptOutcome::Failed {
+        error: "550 mailbox unavailable".into(),
+    };
+    outbox
+        .record_attempt(claimed[0].id, 1, at(3), failed)
+        .await
+        .unwrap();
+    let backlog = outbox.backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (1, 1));
+    let unsent = outbox.unsent(10).await.unwrap();
+    assert_eq!(unsent[0].status, "failed");
+    assert_eq!(unsent[0].next_attempt_at, None);
+    assert_eq!(unsent[1].status, "pending");
+}
+
+async fn two_workers_never_claim_the_same_message(db: &TestDatabase) {
+    let first = Arc::new(queue(db, 100).await);
+    let second = Arc::new(DieselOutboxRepository::new(db.connect().await));
+    let workers: Vec<_> = [first, second]
+        .into_iter()
+        .map(|outbox| {
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = outbox
+                        .claim_due(at(5), at(5) + Duration::minutes(5), 7)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|m| m.id));
+                }
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for worker in workers {
+        for id in worker.await.unwrap() {
+            total += 1;
+            assert!(seen.insert(id), "message {id} claimed twice");
+        }
+    }
+    assert_eq!(total, 100);
+}
+
+on_both_backends!(
+    a_decision_queues_its_message,
+    a_claimed_message_is_leased,
+    attempts_are_recorded_until_sent,
+    a_failed_message_stays_visible,
+    two_workers_never_claim_the_same_message,
+);
