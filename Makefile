@@ -2,11 +2,14 @@
 
 CARGO ?= cargo
 DATABASE_URL ?= authusers.db
-RUN_ENV = DATABASE_URL=$(DATABASE_URL)
+MAIL_TRANSPORT ?= file
+MAIL_DIR ?= var/mail
+RUN_ENV = DATABASE_URL=$(DATABASE_URL) MAIL_TRANSPORT=$(MAIL_TRANSPORT) MAIL_DIR=$(MAIL_DIR)
 
 .PHONY: run test lint fmt build release bench clean
 
-## Build and serve on a local SQLite file (authusers.db), mail to the log.
+## Build and serve on a local SQLite file (authusers.db); mail is written as
+## .eml files into var/mail/.
 run:
 	$(RUN_ENV) $(CARGO) run --locked -p authusers-api-actix --bin authusers -- serve
 
