@@ -6,8 +6,13 @@
 set -euo pipefail
 
 url="${AUTHUSERS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-host=127.0.0.1
+# host and port from the URL: scheme://[user[:password]@]host[:port][/db]
+authority="${url#*://}"
+authority="${authority%%/*}"
+authority="${authority##*@}"
+host="${authority%%:*}"
 port=5432
+[ "$authority" != "$host" ] && port="${authority##*:}"
 
 reachable() {
     if command -v pg_isready >/dev/null 2>&1; then

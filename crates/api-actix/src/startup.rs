@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::password_hasher::BcryptHasher;
+use crate::problem::Problem;
 use crate::routes;
 use crate::state::AppState;
 
@@ -28,6 +29,8 @@ pub enum StartupError {
     Database(#[from] StorageError),
     #[error("password hasher: {0}")]
     Hasher(#[from] HashingError),
+    #[error("{0} database migration(s) are pending: run `authusers migrate` or serve without --no-migrate")]
+    PendingMigrations(usize),
     #[error("mail: {0}")]
     Mailer(#[from] MailerSetupError),
     #[error("cannot listen on {address}: {source}")]
@@ -85,11 +88,17 @@ pub fn outbox_delivery(
 impl Application {
     pub async fn build(settings: &Settings, migrations: Migrations) -> Result<Self, StartupError> {
         let database = Database::connect(&settings.database)?;
-        if migrations == Migrations::Apply {
-            let applied = database.migrate().await?;
-            if !applied.is_empty() {
-                tracing::info!(?applied, "applied database migrations");
+        match migrations {
+            Migrations::Apply => {
+                let applied = database.migrate().await?;
+                if !applied.is_empty() {
+                    tracing::info!(?applied, "applied database migrations");
+                }
             }
+            Migrations::Skip => match database.pending_migrations().await? {
+                0 => {}
+                pending => return Err(StartupError::PendingMigrations(pending)),
+            },
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let delivery = outbox_delivery(settings, database.clone(), Arc::clone(&clock))?;
@@ -140,9 +149,10 @@ impl Application {
         Arc::clone(&self.delivery_counters)
     }
 
-    /// Serves until the process is told to stop (SIGINT or SIGTERM): stops
-    /// accepting, lets in-flight requests finish, then lets the outbox
-    /// worker finish the message it is sending.
+    /// Serves until the process is told to stop. On SIGTERM it stops
+    /// accepting, lets in-flight requests finish (up to 30 s), then lets the
+    /// outbox worker finish the message it is sending; SIGINT and SIGQUIT
+    /// stop at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.worker.stop().await;
@@ -159,6 +169,11 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            // A path segment of the wrong type names no resource: 404.
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| Problem::not_found("No such resource.").into()),
+            )
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })

@@ -53,7 +53,14 @@ impl DatabaseUrl {
         let path = match raw.split_once("://") {
             Some(("sqlite", path)) => path,
             Some((scheme, _)) => return Err(DatabaseUrlError::UnsupportedScheme(scheme.into())),
-            None => raw.strip_prefix("sqlite:").unwrap_or(raw),
+            None => match raw.split_once(':') {
+                Some(("sqlite", path)) => path,
+                // `postgres:db` and the like are typos, never file names.
+                Some((scheme, _)) if looks_like_scheme(scheme) => {
+                    return Err(DatabaseUrlError::UnsupportedScheme(scheme.into()))
+                }
+                _ => raw,
+            },
         };
         if path.is_empty() {
             return Err(DatabaseUrlError::MissingSqlitePath);
@@ -69,6 +76,12 @@ impl DatabaseUrl {
             Self::Postgres { .. } => Backend::Postgres,
         }
     }
+}
+
+fn looks_like_scheme(prefix: &str) -> bool {
+    let mut chars = prefix.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// Never prints a PostgreSQL password.
@@ -311,6 +324,16 @@ mod tests {
         assert_eq!(
             DatabaseUrl::parse("sqlite://"),
             Err(DatabaseUrlError::MissingSqlitePath)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres:mydb"),
+            Err(DatabaseUrlError::UnsupportedScheme("postgres".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("./data/a:b.db"),
+            Ok(DatabaseUrl::Sqlite {
+                path: "./data/a:b.db".into()
+            })
         );
     }
 

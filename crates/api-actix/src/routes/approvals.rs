@@ -34,12 +34,10 @@ pub async fn list(
 pub async fn decide(
     state: web::Data<AppState>,
     Administrator(admin): Administrator,
-    path: web::Path<String>,
+    id: web::Path<i64>,
     JsonBody(body): JsonBody<DecisionBody>,
 ) -> Result<HttpResponse, Problem> {
-    let id = path
-        .parse::<i64>()
-        .map_err(|_| Problem::not_found("No user with this id."))?;
+    let id = id.into_inner();
     let mut required = Required::new();
     let action = required.field("action", body.action);
     required.check()?;

@@ -1,5 +1,5 @@
 use actix_web::{web, HttpResponse};
-use authusers_domain::accounts::{LoginError, LoginRequest};
+use authusers_domain::accounts::LoginRequest;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -72,7 +72,7 @@ pub async fn refresh(
         .map_err(|_| Problem::token_not_valid())?;
     let user = state.accounts.profile(id).await.map_err(Problem::from)?;
     if !user.is_approved() {
-        return Err(LoginError::InvalidCredentials.into());
+        return Err(Problem::token_not_valid());
     }
     let access = state
         .tokens

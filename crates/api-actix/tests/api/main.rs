@@ -8,4 +8,5 @@ mod helpers;
 mod mail;
 mod profile;
 mod registration;
+mod startup;
 mod tokens;
