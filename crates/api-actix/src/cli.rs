@@ -22,6 +22,10 @@ pub const ADMIN_PASSWORD_ENV: &str = "AUTHUSERS_ADMIN_PASSWORD";
     about = "User accounts with administrator approval, JWT and balances"
 )]
 pub struct Cli {
+    /// A TOML file of settings (the environment variables' names, in any
+    /// case); the environment overrides it. Also AUTHUSERS_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +40,8 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the effective configuration, secrets masked, and exit.
+    Config,
     /// List e-mail waiting in the outbox (pending or failed) and exit.
     Outbox {
         /// Show at most this many messages, oldest first.
@@ -53,7 +59,7 @@ enum Command {
 /// Runs the command; every failure is one clear line on stderr and a
 /// non-zero exit code, never a panic.
 pub async fn run(cli: Cli) -> ExitCode {
-    let settings = match Settings::from_env() {
+    let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(errors) => {
             for line in &errors.0 {
@@ -66,6 +72,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Serve { no_migrate } => serve(&settings, no_migrate).await,
         Command::Migrate => migrate(&settings).await,
+        Command::Config => {
+            for (name, value) in settings.describe() {
+                println!("{name}={value}");
+            }
+            Ok(())
+        }
         Command::Outbox { limit } => outbox(&settings, limit).await,
         Command::CreateAdmin { email } => create_admin(&settings, email).await,
     };

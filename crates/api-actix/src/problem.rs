@@ -1,5 +1,6 @@
 //! Every error the API returns, as `application/problem+json` (RFC 9457).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
@@ -17,16 +18,28 @@ pub struct Problem {
     errors: Option<FieldErrors>,
 }
 
-#[derive(Serialize)]
-struct ProblemBody<'a> {
+/// An error answer (RFC 9457 problem details).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "urn:authusers:problem:validation_failed",
+    "title": "Invalid request",
+    "status": 400,
+    "detail": "Invalid input in: password.",
+    "code": "validation_failed",
+    "errors": {"password": ["This password is too common."]}
+}))]
+pub struct ProblemBody {
+    /// `urn:authusers:problem:<code>`
     #[serde(rename = "type")]
     kind: String,
-    title: &'a str,
+    title: String,
     status: u16,
-    detail: &'a str,
-    code: &'a str,
+    detail: String,
+    /// A stable machine word: `invalid_credentials`, `insufficient_funds`, ...
+    code: String,
+    /// Messages per request field, for validation failures only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a std::collections::BTreeMap<String, Vec<String>>>,
+    errors: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl Problem {
@@ -135,11 +148,11 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let body = ProblemBody {
             kind: format!("urn:authusers:problem:{}", self.code),
-            title: self.title,
+            title: self.title.to_owned(),
             status: self.status.as_u16(),
-            detail: &self.detail,
-            code: self.code,
-            errors: self.errors.as_ref().map(FieldErrors::fields),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self.errors.as_ref().map(|e| e.fields().clone()),
         };
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));

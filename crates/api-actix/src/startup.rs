@@ -1,25 +1,28 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::http::header;
+use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::Accounts;
 use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery};
-use authusers_domain::ports::{Clock, HashingError, SystemClock};
+use authusers_domain::ports::{Clock, HashingError, OutboxRepository, SystemClock};
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::{
     Database, DieselBalanceRepository, DieselOutboxRepository, DieselUserRepository, StorageError,
 };
 use tokio::sync::Notify;
-use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenService;
-use crate::config::Settings;
+use crate::config::{AllowedOrigins, Settings};
 use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError};
 use crate::json_body::MAX_BODY_BYTES;
+use crate::metrics::Metrics;
 use crate::password_hasher::BcryptHasher;
 use crate::problem::Problem;
+use crate::request_span;
 use crate::routes;
 use crate::state::AppState;
 
@@ -31,6 +34,8 @@ pub enum StartupError {
     Hasher(#[from] HashingError),
     #[error("{0} database migration(s) are pending: run `authusers migrate` or serve without --no-migrate")]
     PendingMigrations(usize),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     #[error("mail: {0}")]
     Mailer(#[from] MailerSetupError),
     #[error("cannot listen on {address}: {source}")]
@@ -101,13 +106,20 @@ impl Application {
             },
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let delivery = outbox_delivery(settings, database.clone(), Arc::clone(&clock))?;
+        let outbox: Arc<dyn OutboxRepository> =
+            Arc::new(DieselOutboxRepository::new(database.clone()));
+        let delivery = OutboxDelivery::new(
+            Arc::clone(&outbox),
+            delivery_worker::mailer(&settings.mail)?,
+            Arc::clone(&clock),
+            settings.mail.retry,
+        );
         let delivery_counters = delivery.counters();
         let outbox_wake = Arc::new(Notify::new());
         let state = AppState {
             accounts: accounts(settings, database.clone(), Arc::clone(&clock))?,
             wallet: Wallet::new(
-                Arc::new(DieselBalanceRepository::new(database)),
+                Arc::new(DieselBalanceRepository::new(database.clone())),
                 Arc::clone(&clock),
                 settings.bonus_policy,
                 settings.idempotency_key_retention,
@@ -115,6 +127,10 @@ impl Application {
             tokens: TokenService::new(&settings.jwt),
             clock,
             outbox_wake: Arc::clone(&outbox_wake),
+            database,
+            outbox,
+            delivery_counters: Arc::clone(&delivery_counters),
+            metrics: Arc::new(Metrics::new()?),
         };
         let address = settings.address();
         let bind_error = |source| StartupError::Bind {
@@ -124,7 +140,7 @@ impl Application {
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let accounts = state.accounts.clone();
-        let server = run(listener, state).map_err(bind_error)?;
+        let server = run(listener, state, settings.cors.clone()).map_err(bind_error)?;
         let worker = DeliveryWorker::spawn(delivery, settings.mail.poll_interval, outbox_wake);
         Ok(Self {
             port,
@@ -160,11 +176,35 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+/// CORS for browser frontends on the configured origins.
+fn cors(origins: &AllowedOrigins) -> Cors {
+    let cors = match origins {
+        AllowedOrigins::None => return Cors::default(),
+        AllowedOrigins::Any => Cors::default().allow_any_origin(),
+        AllowedOrigins::List(list) => list
+            .iter()
+            .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin)),
+    };
+    cors.allowed_methods(["GET", "POST", "PATCH", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+            request_span::REQUEST_ID,
+        ])
+        .expose_headers([
+            request_span::REQUEST_ID,
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600)
+}
+
+fn run(listener: TcpListener, state: AppState, origins: AllowedOrigins) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(cors(&origins))
+            .wrap(middleware::from_fn(request_span::observe))
             // Outermost, so that logs and routing both see the slashed path.
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .app_data(state.clone())

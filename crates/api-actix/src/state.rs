@@ -1,13 +1,18 @@
-use authusers_domain::accounts::Accounts;
-use authusers_domain::ports::Clock;
-use authusers_domain::wallet::Wallet;
 use std::sync::Arc;
+
+use authusers_domain::accounts::Accounts;
+use authusers_domain::outbox::DeliveryCounters;
+use authusers_domain::ports::{Clock, OutboxRepository};
+use authusers_domain::wallet::Wallet;
+use authusers_infra_diesel::Database;
 use tokio::sync::Notify;
 
 use crate::auth::TokenService;
+use crate::metrics::Metrics;
 
 /// What every handler can reach: the domain's account and balance
-/// operations and the token service. Built once at start-up, shared by all workers.
+/// operations, the token service, and what health and metrics read. Built
+/// once at start-up, shared by all workers.
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
@@ -16,4 +21,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox worker when a request has queued mail.
     pub outbox_wake: Arc<Notify>,
+    pub database: Database,
+    pub outbox: Arc<dyn OutboxRepository>,
+    pub delivery_counters: Arc<DeliveryCounters>,
+    pub metrics: Arc<Metrics>,
 }

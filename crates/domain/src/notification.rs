@@ -12,6 +12,13 @@ pub enum Language {
 }
 
 impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::English => "en",
+            Self::Russian => "ru",
+        }
+    }
+
     pub fn parse(raw: &str) -> Option<Self> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "en" | "english" => Some(Self::English),
@@ -142,5 +149,9 @@ mod tests {
         assert_eq!(Language::parse("RU"), Some(Language::Russian));
         assert_eq!(Language::parse("en"), Some(Language::English));
         assert_eq!(Language::parse("fr"), None);
+        assert_eq!(
+            Language::parse(Language::Russian.code()),
+            Some(Language::Russian)
+        );
     }
 }

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -162,7 +163,18 @@ pub(crate) use with_connection;
 pub struct Database {
     pools: Pools,
     permits: Arc<Semaphore>,
+    /// Queries waiting for a free connection.
+    waiting: Arc<AtomicUsize>,
     backend: Backend,
+}
+
+/// The pool as metrics show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub max_size: u32,
+    pub connections: u32,
+    pub idle: u32,
+    pub waiting: usize,
 }
 
 #[derive(Debug)]
@@ -215,6 +227,7 @@ impl Database {
         Ok(Self {
             pools,
             permits: Arc::new(Semaphore::new(config.pool_size as usize)),
+            waiting: Arc::default(),
             backend: config.url.backend(),
         })
     }
@@ -230,12 +243,10 @@ impl Database {
         F: FnOnce(&Pools) -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StorageError::TaskCancelled)?;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let permit = permit.map_err(|_| StorageError::TaskCancelled)?;
         let pools = self.pools.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -243,6 +254,29 @@ impl Database {
         })
         .await
         .map_err(|_| StorageError::TaskCancelled)?
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = match &self.pools {
+            Pools::Sqlite(pool) => (pool.max_size(), pool.state()),
+            Pools::Postgres(pool) => (pool.max_size(), pool.state()),
+        };
+        let (max_size, state) = state;
+        PoolState {
+            max_size,
+            connections: state.connections,
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.run(|pools| {
+            with_connection!(pools, |conn| conn.batch_execute("SELECT 1")?);
+            Ok(())
+        })
+        .await
     }
 
     /// Applies pending migrations; returns the versions applied.

@@ -16,7 +16,7 @@ mod write_transaction;
 pub mod test_support;
 
 pub use balance_repository::DieselBalanceRepository;
-pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError};
+pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError, PoolState};
 pub use error::StorageError;
 pub use outbox_repository::DieselOutboxRepository;
 pub use user_repository::DieselUserRepository;

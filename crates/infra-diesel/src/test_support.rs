@@ -61,6 +61,27 @@ impl TestDatabase {
         })
     }
 
+    /// Takes a PostgreSQL database away under its users (its connections
+    /// are terminated); `false` on SQLite, whose open files cannot be.
+    pub fn take_away(&self) -> bool {
+        match &self.cleanup {
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                let mut admin = PgConnection::establish(admin_url).expect("reach PostgreSQL");
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .expect("drop the test database");
+                true
+            }
+            Cleanup::SqliteFile(_) => false,
+        }
+    }
+
+    /// Forgets the newest applied migration, so that it counts as pending.
+    pub async fn forget_latest_migration(&self) {
+        let db = self.connect().await;
+        db.forget_latest_migration_for_tests().await;
+    }
+
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }
@@ -138,6 +159,19 @@ macro_rules! on_both_backends {
 }
 
 impl Database {
+    async fn forget_latest_migration_for_tests(&self) {
+        use crate::database::with_connection;
+        self.run(|pools| {
+            with_connection!(pools, |conn| conn.batch_execute(
+                "DELETE FROM __diesel_schema_migrations WHERE version = \
+                 (SELECT MAX(version) FROM __diesel_schema_migrations)"
+            )?);
+            Ok(())
+        })
+        .await
+        .expect("forget a migration");
+    }
+
     /// Sets a user's balances directly, bypassing the ledger: only for
     /// tests that need a balance no sequence of requests reaches quickly.
     pub async fn set_balances_for_tests(

@@ -51,6 +51,7 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<User,
     if !user.is_approved() {
         return Err(Problem::token_not_valid());
     }
+    tracing::Span::current().record("user_id", user.id.0);
     Ok(user)
 }
 

@@ -26,7 +26,7 @@ struct Claims {
     user_id: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,

@@ -1,17 +1,20 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::{Decision, FieldErrors, UserId};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::pagination::{page_body, page_request};
+use super::pagination::{page_body, page_request, PageQuery, ProfilePage};
 use super::ProfileBody;
 use crate::auth::Administrator;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DecisionBody {
+    /// `accept` or `reject`
+    #[schema(value_type = String, example = "accept")]
     action: Option<String>,
 }
 
@@ -19,7 +22,15 @@ impl RequestBody for DecisionBody {
     const FIELDS: &'static [&'static str] = &["action"];
 }
 
-/// `GET /confirm-users/`: pending registrations, oldest first.
+/// Pending registrations, oldest first.
+#[utoipa::path(get, path = "/confirm-users/", tag = "approvals", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of pending users", body = ProfilePage),
+        (status = 400, description = "Bad `limit` or `offset`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator (`permission_denied`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     state: web::Data<AppState>,
     Administrator(admin): Administrator,
@@ -30,7 +41,19 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page_body(&req, page.map(|u| ProfileBody::from(&u)))))
 }
 
-/// `PATCH /confirm-users/{id}/`: accept or reject one registration.
+/// Accept or reject one registration. The decision e-mail is queued in the
+/// same transaction and sent in the background.
+#[utoipa::path(patch, path = "/confirm-users/{id}/", tag = "approvals", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "The decided user's profile", body = ProfileBody),
+        (status = 400, description = "Unknown action", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator (`permission_denied`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided (`already_decided`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn decide(
     state: web::Data<AppState>,
     Administrator(admin): Administrator,

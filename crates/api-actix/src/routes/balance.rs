@@ -6,32 +6,49 @@ use authusers_domain::ports::{BalanceOutcome, RecordedOutcome};
 use authusers_domain::wallet::{BalanceRequest, ValueInput};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::pagination::{page_body, page_request};
+use super::pagination::{page_body, page_request, LedgerPage, PageQuery};
 use super::profile::format_time;
 use crate::auth::AuthenticatedUser;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::state::AppState;
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"action": "convert", "value_type": "real", "value": "1000.00"}))]
 pub struct BalanceChangeBody {
+    /// `in`, `out` or `convert`
+    #[schema(value_type = String, example = "in")]
     action: Option<String>,
+    /// `real` or `virtual`; for `convert`, omitted or `real`.
+    #[schema(value_type = Option<String>, example = "real")]
     value_type: Option<String>,
-    /// Kept as raw JSON so that a number is read from its exact text, never
-    /// through a float.
+    /// More than 0, at most 2 decimal places, at most 1000000000.00; a JSON
+    /// number or a string. Kept as raw JSON so that a number is read from
+    /// its exact text, never through a float.
+    #[schema(value_type = MoneyInput)]
     value: Option<Value>,
+}
+
+/// A money amount as a JSON number (`10.5`) or string (`"10.50"`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum MoneyInput {
+    Number(f64),
+    Text(String),
 }
 
 impl RequestBody for BalanceChangeBody {
     const FIELDS: &'static [&'static str] = &["action", "value_type", "value"];
 }
 
-#[derive(Debug, Serialize)]
-struct BalancesBody {
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"real_balance": "489.50", "virtual_balance": "1050.00"}))]
+pub struct BalancesBody {
     real_balance: String,
     virtual_balance: String,
 }
@@ -45,10 +62,13 @@ impl From<Balances> for BalancesBody {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct LedgerEntryBody {
+/// One applied operation, with both balances after it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerEntryBody {
     id: i64,
+    #[schema(value_type = String, example = "convert")]
     action: &'static str,
+    #[schema(value_type = String, example = "real")]
     value_type: &'static str,
     value: String,
     bonus: String,
@@ -74,7 +94,12 @@ impl From<&LedgerEntry> for LedgerEntryBody {
     }
 }
 
-/// `GET /balance/`
+/// The caller's balances.
+#[utoipa::path(get, path = "/balance/", tag = "balance", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Both balances", body = BalancesBody),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn show(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
@@ -83,7 +108,19 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(BalancesBody::from(balances)))
 }
 
-/// `PATCH /balance/`: `in`, `out` or `convert`, once per idempotency key.
+/// `in`, `out` or `convert` (real → virtual plus a 5% bonus, rounded half
+/// to even), applied once per `Idempotency-Key`.
+#[utoipa::path(patch, path = "/balance/", tag = "balance", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1-255 visible ASCII characters; the same key and body are answered again, not applied again")),
+    request_body = BalanceChangeBody,
+    responses(
+        (status = 200, description = "Both balances after the operation (`Idempotent-Replayed: true` on a replay)", body = BalancesBody),
+        (status = 400, description = "Invalid field, named in `errors`; nothing written", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`insufficient_funds` or `balance_limit_exceeded`; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused` with another body", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn change(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
@@ -106,7 +143,14 @@ pub async fn change(
     Ok(outcome_response(recorded))
 }
 
-/// `GET /balance/transactions/`: the caller's ledger, newest first.
+/// The caller's ledger, newest first.
+#[utoipa::path(get, path = "/balance/transactions/", tag = "balance", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of ledger entries", body = LedgerPage),
+        (status = 400, description = "Bad `limit` or `offset`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn transactions(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,

@@ -1,68 +1,128 @@
-//! The HTTP routes of the contract (`shared/spec/API.md`). Handlers only
-//! translate: JSON in, a domain call, JSON or a problem out.
+//! The HTTP routes: the contract's (`docs/api.md`) and the operators'.
+//! Handlers only translate: JSON in, a domain call, JSON or a problem out.
 
 mod approvals;
-mod balance;
-mod pagination;
+pub(crate) mod balance;
+mod docs;
+mod operations;
+pub(crate) mod pagination;
 mod profile;
 mod registration;
 mod tokens;
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest};
+use std::collections::BTreeMap;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, Route};
 
 use crate::problem::Problem;
 
+pub use docs::ApiDoc;
 pub use profile::ProfileBody;
 
+/// Every endpoint, once: the server registers exactly these, and tests
+/// check the OpenAPI document against the same list.
+fn endpoints() -> Vec<(&'static str, Method, Route)> {
+    let route = |method: Method| web::method(method);
+    vec![
+        (
+            "/auth/users/",
+            Method::POST,
+            route(Method::POST).to(registration::register),
+        ),
+        (
+            "/auth/users/me/",
+            Method::GET,
+            route(Method::GET).to(profile::show),
+        ),
+        (
+            "/auth/users/me/",
+            Method::PATCH,
+            route(Method::PATCH).to(profile::update),
+        ),
+        (
+            "/auth/jwt/create/",
+            Method::POST,
+            route(Method::POST).to(tokens::create),
+        ),
+        (
+            "/auth/jwt/refresh/",
+            Method::POST,
+            route(Method::POST).to(tokens::refresh),
+        ),
+        (
+            "/auth/jwt/verify/",
+            Method::POST,
+            route(Method::POST).to(tokens::verify),
+        ),
+        (
+            "/confirm-users/",
+            Method::GET,
+            route(Method::GET).to(approvals::list),
+        ),
+        (
+            "/confirm-users/{id}/",
+            Method::PATCH,
+            route(Method::PATCH).to(approvals::decide),
+        ),
+        (
+            "/balance/",
+            Method::GET,
+            route(Method::GET).to(balance::show),
+        ),
+        (
+            "/balance/",
+            Method::PATCH,
+            route(Method::PATCH).to(balance::change),
+        ),
+        (
+            "/balance/transactions/",
+            Method::GET,
+            route(Method::GET).to(balance::transactions),
+        ),
+        (
+            "/healthz/",
+            Method::GET,
+            route(Method::GET).to(operations::healthz),
+        ),
+        (
+            "/readyz/",
+            Method::GET,
+            route(Method::GET).to(operations::readyz),
+        ),
+        (
+            "/metrics/",
+            Method::GET,
+            route(Method::GET).to(operations::metrics),
+        ),
+        (
+            "/openapi.json/",
+            Method::GET,
+            route(Method::GET).to(docs::openapi_json),
+        ),
+        ("/docs/", Method::GET, route(Method::GET).to(docs::page)),
+    ]
+}
+
+/// Each endpoint as `(METHOD, path)`, the path as registered.
+pub fn endpoint_list() -> Vec<(String, String)> {
+    endpoints()
+        .into_iter()
+        .map(|(path, method, _)| (method.to_string(), path.to_owned()))
+        .collect()
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/auth/users/")
-            .route(web::post().to(registration::register))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/auth/users/me/")
-            .route(web::get().to(profile::show))
-            .route(web::patch().to(profile::update))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/auth/jwt/create/")
-            .route(web::post().to(tokens::create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/auth/jwt/refresh/")
-            .route(web::post().to(tokens::refresh))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/auth/jwt/verify/")
-            .route(web::post().to(tokens::verify))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/balance/")
-            .route(web::get().to(balance::show))
-            .route(web::patch().to(balance::change))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/balance/transactions/")
-            .route(web::get().to(balance::transactions))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/confirm-users/")
-            .route(web::get().to(approvals::list))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/confirm-users/{id}/")
-            .route(web::patch().to(approvals::decide))
-            .default_service(web::to(method_not_allowed)),
-    );
+    let mut resources: BTreeMap<&str, Vec<Route>> = BTreeMap::new();
+    for (path, _, route) in endpoints() {
+        resources.entry(path).or_default().push(route);
+    }
+    for (path, routes) in resources {
+        let resource = routes
+            .into_iter()
+            .fold(web::resource(path), |resource, route| resource.route(route));
+        cfg.service(resource.default_service(web::to(method_not_allowed)));
+    }
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Problem {

@@ -6,16 +6,31 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest};
 use authusers_domain::{FieldErrors, Page, PageRequest};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::problem::Problem;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PageBody<T> {
     count: u64,
     next: Option<String>,
     previous: Option<String>,
     results: Vec<T>,
 }
+
+/// `?limit=` (default 50, at most 500) `&offset=` (default 0).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageQuery {
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+/// A page of profiles.
+pub type ProfilePage = PageBody<super::ProfileBody>;
+/// A page of ledger entries.
+pub type LedgerPage = PageBody<super::balance::LedgerEntryBody>;
 
 pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
     let query =

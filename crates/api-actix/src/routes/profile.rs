@@ -3,24 +3,36 @@ use authusers_domain::accounts::UpdateProfileRequest;
 use authusers_domain::User;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::state::AppState;
 
 /// The profile as the contract shows it. Money goes out as a string with
 /// exactly two places, as DRF's `DecimalField` does.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 2, "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+    "status": "approved", "is_admin": false, "real_balance": "489.50",
+    "virtual_balance": "1050.00", "date_joined": "2026-11-24T17:39:53.769093Z"
+}))]
 pub struct ProfileBody {
     id: i64,
     email: String,
     first_name: String,
     last_name: String,
+    /// `pending`, `approved` or `rejected`
+    #[schema(value_type = String, example = "approved")]
     status: &'static str,
     is_admin: bool,
+    /// Money: a string with exactly two places.
+    #[schema(example = "489.50")]
     real_balance: String,
+    #[schema(example = "1050.00")]
     virtual_balance: String,
+    /// RFC 3339, UTC.
     date_joined: String,
 }
 
@@ -44,7 +56,8 @@ impl From<&User> for ProfileBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Absent fields stay as they are; any other field is refused.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ProfilePatch {
     first_name: Option<String>,
     last_name: Option<String>,
@@ -54,10 +67,24 @@ impl RequestBody for ProfilePatch {
     const FIELDS: &'static [&'static str] = &["first_name", "last_name"];
 }
 
+/// The caller's profile.
+#[utoipa::path(get, path = "/auth/users/me/", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile", body = ProfileBody),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn show(AuthenticatedUser(user): AuthenticatedUser) -> HttpResponse {
     HttpResponse::Ok().json(ProfileBody::from(&user))
 }
 
+/// Change the caller's first or last name.
+#[utoipa::path(patch, path = "/auth/users/me/", tag = "accounts", security(("bearer" = [])),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "The updated profile", body = ProfileBody),
+        (status = 400, description = "A name over 150 characters or an unknown field", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn update(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,

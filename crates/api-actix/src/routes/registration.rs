@@ -1,18 +1,25 @@
 use actix_web::{web, HttpResponse};
 use authusers_domain::accounts::RegistrationRequest;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::ProfileBody;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegistrationBody {
+    #[schema(value_type = String, example = "ann@example.com")]
     email: Option<String>,
+    /// 8 characters to 72 bytes; not entirely numeric, not common, not too
+    /// similar to the e-mail or names.
+    #[schema(value_type = String, example = "violet-kettle-93")]
     password: Option<String>,
+    #[schema(max_length = 150, example = "Ann")]
     first_name: Option<String>,
+    #[schema(max_length = 150, example = "Lee")]
     last_name: Option<String>,
 }
 
@@ -20,6 +27,14 @@ impl RequestBody for RegistrationBody {
     const FIELDS: &'static [&'static str] = &["email", "password", "first_name", "last_name"];
 }
 
+/// Register: the new user waits, `pending`, for an administrator.
+#[utoipa::path(post, path = "/auth/users/", tag = "accounts", request_body = RegistrationBody,
+    responses(
+        (status = 201, description = "Registered, pending approval", body = ProfileBody),
+        (status = 400, description = "Invalid fields (`validation_failed`) or e-mail taken (`email_taken`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn register(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<RegistrationBody>,

@@ -1,17 +1,19 @@
 use actix_web::{web, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::auth::TokenKind;
+use crate::auth::{TokenKind, TokenPair};
 use crate::json_body::{JsonBody, RequestBody};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CredentialsBody {
+    #[schema(value_type = String, example = "ann@example.com")]
     email: Option<String>,
+    #[schema(value_type = String, example = "violet-kettle-93")]
     password: Option<String>,
 }
 
@@ -19,8 +21,9 @@ impl RequestBody for CredentialsBody {
     const FIELDS: &'static [&'static str] = &["email", "password"];
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshBody {
+    #[schema(value_type = String)]
     refresh: Option<String>,
 }
 
@@ -28,16 +31,35 @@ impl RequestBody for RefreshBody {
     const FIELDS: &'static [&'static str] = &["refresh"];
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyBody {
+    #[schema(value_type = String)]
     token: Option<String>,
 }
+
+/// A new access token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessBody {
+    access: String,
+}
+
+/// The empty answer of a successful verification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmptyBody {}
 
 impl RequestBody for VerifyBody {
     const FIELDS: &'static [&'static str] = &["token"];
 }
 
-/// `POST /auth/jwt/create/`: credentials for an access and a refresh token.
+/// Log in: credentials for an access (5 min) and a refresh (1 day) token.
+/// Only approved users get tokens.
+#[utoipa::path(post, path = "/auth/jwt/create/", tag = "tokens", request_body = CredentialsBody,
+    responses(
+        (status = 200, description = "Tokens", body = TokenPair),
+        (status = 400, description = "Missing fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong e-mail or password (`invalid_credentials`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Registration pending (`account_pending`) or rejected (`account_rejected`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<CredentialsBody>,
@@ -57,8 +79,13 @@ pub async fn create(
     Ok(HttpResponse::Ok().json(pair))
 }
 
-/// `POST /auth/jwt/refresh/`: a refresh token for a new access token, as
-/// long as its user still exists and is approved.
+/// A refresh token for a new access token, as long as its user still
+/// exists and is approved.
+#[utoipa::path(post, path = "/auth/jwt/refresh/", tag = "tokens", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new access token", body = AccessBody),
+        (status = 401, description = "Invalid, expired or not a refresh token (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn refresh(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -78,10 +105,15 @@ pub async fn refresh(
         .tokens
         .issue(user.id, TokenKind::Access, state.clock.now())
         .map_err(|e| Problem::internal(&e))?;
-    Ok(HttpResponse::Ok().json(json!({ "access": access })))
+    Ok(HttpResponse::Ok().json(AccessBody { access }))
 }
 
-/// `POST /auth/jwt/verify/`: 200 `{}` for a valid token of either kind.
+/// Whether a token (access or refresh) is valid and unexpired.
+#[utoipa::path(post, path = "/auth/jwt/verify/", tag = "tokens", request_body = VerifyBody,
+    responses(
+        (status = 200, description = "Valid", body = EmptyBody),
+        (status = 401, description = "Invalid or expired (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn verify(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<VerifyBody>,
@@ -93,5 +125,5 @@ pub async fn verify(
         .tokens
         .verify_any(&token)
         .map_err(|_| Problem::token_not_valid())?;
-    Ok(HttpResponse::Ok().json(json!({})))
+    Ok(HttpResponse::Ok().json(EmptyBody {}))
 }

@@ -6,6 +6,7 @@ mod balance;
 mod conventions;
 mod helpers;
 mod mail;
+mod operations;
 mod profile;
 mod registration;
 mod startup;

@@ -5,6 +5,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod describe;
+mod file;
+
+pub use file::read_config_file;
+
 use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::RetryPolicy;
@@ -72,7 +77,46 @@ pub struct Settings {
     pub bonus_policy: BonusPolicy,
     pub idempotency_key_retention: chrono::Duration,
     pub mail: MailSettings,
+    pub cors: AllowedOrigins,
 }
+
+/// Which browser origins may call the API (CORS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Same-origin only: no CORS headers.
+    None,
+    Any,
+    List(Vec<String>),
+}
+
+/// Every variable the configuration reads, in the order `authusers config`
+/// prints them. A configuration file may set any of these, and nothing else.
+pub const VARIABLES: &[&str] = &[
+    "AUTHUSERS_ENV",
+    "AUTHUSERS_HOST",
+    "AUTHUSERS_PORT",
+    "DATABASE_URL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_CONNECT_TIMEOUT_SECONDS",
+    "JWT_SECRET",
+    "JWT_ACCESS_TTL_SECONDS",
+    "JWT_REFRESH_TTL_SECONDS",
+    "BCRYPT_COST",
+    "CONVERT_BONUS_RATE",
+    "IDEMPOTENCY_KEY_RETENTION_HOURS",
+    "CORS_ALLOWED_ORIGINS",
+    "MAIL_TRANSPORT",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "MAIL_DIR",
+    "MAIL_LANGUAGE",
+    "SMTP_TIMEOUT_SECONDS",
+    "OUTBOX_POLL_INTERVAL_MS",
+    "OUTBOX_RETRY_FIRST_DELAY_MS",
+    "OUTBOX_RETRY_MAX_DELAY_MS",
+    "OUTBOX_MAX_ATTEMPTS",
+    "LOG_FORMAT",
+];
 
 /// Where outgoing mail goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +200,25 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The environment, over the TOML file named by `file` or by
+    /// `AUTHUSERS_CONFIG`, if any: a variable set in both takes the
+    /// environment's value.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigErrors> {
+        let named = std::env::var("AUTHUSERS_CONFIG")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let path = file.map(PathBuf::from).or(named.map(PathBuf::from));
+        let from_file = match path {
+            Some(path) => read_config_file(&path)?,
+            None => Default::default(),
+        };
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| from_file.get(name).cloned())
+        })
+    }
+
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
         let mut env = Reader {
             lookup,
@@ -228,6 +291,7 @@ impl Settings {
         );
 
         let mail = Self::mail(&mut env);
+        let cors = Self::cors(&mut env);
 
         match mail.filter(|_| env.problems.is_empty()) {
             Some(mail) => Ok(Self {
@@ -242,6 +306,7 @@ impl Settings {
                 bonus_policy,
                 idempotency_key_retention: chrono::Duration::hours(retention_hours),
                 mail,
+                cors,
             }),
             None => Err(ConfigErrors(env.problems)),
         }
@@ -276,6 +341,31 @@ impl Settings {
             access_ttl: Duration::from_secs(access_ttl),
             refresh_ttl: Duration::from_secs(refresh_ttl),
         }
+    }
+
+    fn cors<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> AllowedOrigins {
+        let Some(raw) = env.raw("CORS_ALLOWED_ORIGINS") else {
+            return AllowedOrigins::None;
+        };
+        if raw.trim() == "*" {
+            return AllowedOrigins::Any;
+        }
+        let origins: Vec<String> = raw
+            .split(',')
+            .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+            .filter(|origin| !origin.is_empty())
+            .collect();
+        for origin in &origins {
+            let valid = origin.split_once("://").is_some_and(|(scheme, host)| {
+                matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/')
+            });
+            if !valid {
+                env.problems.push(format!(
+                    "CORS_ALLOWED_ORIGINS has {origin:?}: expected origins like https://app.example.com, comma-separated, or *"
+                ));
+            }
+        }
+        AllowedOrigins::List(origins)
     }
 
     /// `None` when a problem was recorded that leaves no usable value.

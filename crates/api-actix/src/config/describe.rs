@@ -1,0 +1,161 @@
+//! The effective configuration as `authusers config` prints it: every
+//! variable with the value in force, secrets masked.
+
+use super::{AllowedOrigins, Environment, LogFormat, MailTransport, Settings};
+
+const MASK: &str = "***";
+
+impl Settings {
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let mail = &self.mail;
+        let (transport, smtp_url, mail_dir) = match &mail.transport {
+            MailTransport::Log => ("log", "-".to_owned(), "-".to_owned()),
+            MailTransport::File { folder } => {
+                ("file", "-".to_owned(), folder.display().to_string())
+            }
+            MailTransport::Smtp { url } => ("smtp", mask_url(url.expose()), "-".to_owned()),
+        };
+        let cors = match &self.cors {
+            AllowedOrigins::None => "-".to_owned(),
+            AllowedOrigins::Any => "*".to_owned(),
+            AllowedOrigins::List(origins) => origins.join(","),
+        };
+        let secret = if self.jwt.secret_is_ephemeral {
+            "(not set: random for this process)".to_owned()
+        } else {
+            MASK.to_owned()
+        };
+        vec![
+            (
+                "AUTHUSERS_ENV",
+                match self.environment {
+                    Environment::Development => "development",
+                    Environment::Production => "production",
+                }
+                .to_owned(),
+            ),
+            ("AUTHUSERS_HOST", self.host.clone()),
+            ("AUTHUSERS_PORT", self.port.to_string()),
+            ("DATABASE_URL", self.database.url.to_string()),
+            ("DATABASE_POOL_SIZE", self.database.pool_size.to_string()),
+            (
+                "DATABASE_CONNECT_TIMEOUT_SECONDS",
+                self.database.connect_timeout.as_secs().to_string(),
+            ),
+            ("JWT_SECRET", secret),
+            (
+                "JWT_ACCESS_TTL_SECONDS",
+                self.jwt.access_ttl.as_secs().to_string(),
+            ),
+            (
+                "JWT_REFRESH_TTL_SECONDS",
+                self.jwt.refresh_ttl.as_secs().to_string(),
+            ),
+            ("BCRYPT_COST", self.bcrypt_cost.to_string()),
+            ("CONVERT_BONUS_RATE", self.bonus_policy.rate().to_string()),
+            (
+                "IDEMPOTENCY_KEY_RETENTION_HOURS",
+                self.idempotency_key_retention.num_hours().to_string(),
+            ),
+            ("CORS_ALLOWED_ORIGINS", cors),
+            ("MAIL_TRANSPORT", transport.to_owned()),
+            ("SMTP_URL", smtp_url),
+            ("MAIL_FROM", mail.from.to_string()),
+            ("MAIL_DIR", mail_dir),
+            ("MAIL_LANGUAGE", self.mail_language.code().to_owned()),
+            (
+                "SMTP_TIMEOUT_SECONDS",
+                mail.smtp_timeout.as_secs().to_string(),
+            ),
+            (
+                "OUTBOX_POLL_INTERVAL_MS",
+                mail.poll_interval.as_millis().to_string(),
+            ),
+            (
+                "OUTBOX_RETRY_FIRST_DELAY_MS",
+                mail.retry.first_delay.num_milliseconds().to_string(),
+            ),
+            (
+                "OUTBOX_RETRY_MAX_DELAY_MS",
+                mail.retry.max_delay.num_milliseconds().to_string(),
+            ),
+            ("OUTBOX_MAX_ATTEMPTS", mail.retry.max_attempts.to_string()),
+            (
+                "LOG_FORMAT",
+                match self.log_format {
+                    LogFormat::Pretty => "pretty",
+                    LogFormat::Json => "json",
+                }
+                .to_owned(),
+            ),
+        ]
+    }
+}
+
+/// `scheme://user:***@host...`: the password, if any, masked.
+fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return MASK.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:{MASK}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::VARIABLES;
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(move |name| vars.get(name).cloned()).unwrap()
+    }
+
+    #[test]
+    fn names_every_variable_in_order() {
+        let names: Vec<&str> = settings(&[])
+            .describe()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, VARIABLES);
+    }
+
+    #[test]
+    fn masks_every_secret() {
+        let described = settings(&[
+            ("JWT_SECRET", "jwt-secret-value"),
+            ("DATABASE_URL", "postgres://app:db-password@db/users"),
+            ("MAIL_TRANSPORT", "smtp"),
+            (
+                "SMTP_URL",
+                "smtps://mailer:smtp-password@mail.example.com:465",
+            ),
+        ])
+        .describe();
+        let text = format!("{described:?}");
+        for secret in ["jwt-secret-value", "db-password", "smtp-password"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        let value = |name: &str| {
+            described
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert_eq!(value("SMTP_URL"), "smtps://mailer:***@mail.example.com:465");
+        assert_eq!(value("JWT_SECRET"), "***");
+        assert_eq!(value("DATABASE_URL"), "postgres://app:***@db/users");
+    }
+}

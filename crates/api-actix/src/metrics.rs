@@ -1,0 +1,147 @@
+//! Prometheus metrics: requests by route template and status, latency,
+//! the database pool, and the outbox.
+
+use std::time::Duration;
+
+use authusers_domain::outbox::DeliveryCounters;
+use authusers_domain::ports::OutboxRepository;
+use authusers_infra_diesel::Database;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Everything `/metrics` reports. Request metrics are recorded as requests
+/// finish; the gauges are read fresh at each scrape.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_max: IntGauge,
+    pool_in_use: IntGauge,
+    pool_idle: IntGauge,
+    pool_waiting: IntGauge,
+    outbox_pending: IntGauge,
+    outbox_failed: IntGauge,
+    mail_sent: IntCounter,
+    mail_retried: IntCounter,
+    mail_failed: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("authusers".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route template and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+                vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+            ),
+            &["method", "route"],
+        )?;
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help);
+        let counter = |name: &str, help: &str| IntCounter::new(name, help);
+        let metrics = Self {
+            pool_max: gauge(
+                "db_pool_max_connections",
+                "Largest size of the connection pool",
+            )?,
+            pool_in_use: gauge("db_pool_connections_in_use", "Pool connections in use")?,
+            pool_idle: gauge("db_pool_connections_idle", "Idle pool connections")?,
+            pool_waiting: gauge("db_pool_waiting", "Queries waiting for a free connection")?,
+            outbox_pending: gauge("outbox_pending_messages", "E-mails waiting to be sent")?,
+            outbox_failed: gauge("outbox_failed_messages", "E-mails that failed for good")?,
+            mail_sent: counter("mail_sent_total", "E-mails delivered by this process")?,
+            mail_retried: counter(
+                "mail_retried_total",
+                "Delivery attempts that will be retried",
+            )?,
+            mail_failed: counter("mail_failed_total", "E-mails given up on by this process")?,
+            requests,
+            latency,
+            registry,
+        };
+        metrics.register_all()?;
+        Ok(metrics)
+    }
+
+    fn register_all(&self) -> Result<(), prometheus::Error> {
+        let r = &self.registry;
+        r.register(Box::new(self.requests.clone()))?;
+        r.register(Box::new(self.latency.clone()))?;
+        for gauge in [
+            &self.pool_max,
+            &self.pool_in_use,
+            &self.pool_idle,
+            &self.pool_waiting,
+            &self.outbox_pending,
+            &self.outbox_failed,
+        ] {
+            r.register(Box::new(gauge.clone()))?;
+        }
+        for counter in [&self.mail_sent, &self.mail_retried, &self.mail_failed] {
+            r.register(Box::new(counter.clone()))?;
+        }
+        Ok(())
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition, with the gauges brought up to date.
+    pub async fn render(
+        &self,
+        database: &Database,
+        outbox: &dyn OutboxRepository,
+        delivery: &DeliveryCounters,
+    ) -> String {
+        let pool = database.pool_state();
+        self.pool_max.set(i64::from(pool.max_size));
+        self.pool_in_use
+            .set(i64::from(pool.connections.saturating_sub(pool.idle)));
+        self.pool_idle.set(i64::from(pool.idle));
+        self.pool_waiting
+            .set(i64::try_from(pool.waiting).unwrap_or(i64::MAX));
+        let backlog = tokio::time::timeout(Duration::from_secs(2), outbox.backlog()).await;
+        match backlog {
+            Ok(Ok(backlog)) => {
+                self.outbox_pending
+                    .set(i64::try_from(backlog.pending).unwrap_or(i64::MAX));
+                self.outbox_failed
+                    .set(i64::try_from(backlog.failed).unwrap_or(i64::MAX));
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "outbox backlog unavailable for metrics"),
+            Err(_) => tracing::warn!("outbox backlog timed out for metrics"),
+        }
+        catch_up(&self.mail_sent, delivery.sent());
+        catch_up(&self.mail_retried, delivery.retried());
+        catch_up(&self.mail_failed, delivery.failed());
+
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "metrics could not be encoded");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// Advances a Prometheus counter to a total kept elsewhere.
+fn catch_up(counter: &IntCounter, total: u64) {
+    let behind = total.saturating_sub(counter.get());
+    if behind > 0 {
+        counter.inc_by(behind);
+    }
+}

@@ -1,0 +1,208 @@
+//! What operators and frontend developers rely on: the OpenAPI document,
+//! health and readiness, metrics, request ids and CORS.
+
+use std::collections::BTreeSet;
+
+use authusers_api_actix::config::AllowedOrigins;
+use authusers_api_actix::routes::endpoint_list;
+use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::test_support::TestDatabase;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+/// `(METHOD, path)` with the trailing slash dropped, so that `/healthz` and
+/// the registered `/healthz/` compare equal.
+fn normalised(method: &str, path: &str) -> (String, String) {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    (method.to_ascii_uppercase(), path.to_owned())
+}
+
+async fn the_openapi_document_describes_every_route(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let response = app.request(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(document["components"]["schemas"]["ProblemBody"].is_object());
+
+    let documented: BTreeSet<(String, String)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|key| ["get", "post", "put", "patch", "delete"].contains(&key.as_str()))
+                .map(move |method| normalised(method, path))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let served: BTreeSet<(String, String)> = endpoint_list()
+        .iter()
+        .map(|(method, path)| normalised(method, path))
+        .collect();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from /openapi.json: {undocumented:?}"
+    );
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
+
+    // Every documented operation answers something other than 404/405.
+    for (method, path) in &documented {
+        let path = format!("{}/", path.replace("{id}", "1"));
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let status = app
+            .request(method.clone(), &path, Some(json!({})), None)
+            .await
+            .status();
+        assert!(
+            status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {status}"
+        );
+    }
+}
+
+async fn the_docs_page_needs_no_network(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let response = app.request(Method::GET, "/docs/", None, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    for expected in [
+        "/auth/jwt/create/",
+        "/confirm-users/{id}/",
+        "/balance/",
+        "ProblemBody",
+    ] {
+        assert!(page.contains(expected), "{expected} missing from /docs/");
+    }
+    assert!(
+        !page.contains("<script src") && !page.contains("<link"),
+        "external assets"
+    );
+}
+
+async fn health_and_readiness_flip_when_the_database_goes_away(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app.request(Method::GET, path, None, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    db.forget_latest_migration().await;
+    let pending = app.request(Method::GET, "/readyz", None, None).await;
+    let body =
+        crate::helpers::assert_problem(pending, StatusCode::SERVICE_UNAVAILABLE, "not_ready").await;
+    assert!(body["detail"].as_str().unwrap().contains("pending"));
+    if db.take_away() {
+        let gone = app.request(Method::GET, "/readyz", None, None).await;
+        crate::helpers::assert_problem(gone, StatusCode::SERVICE_UNAVAILABLE, "not_ready").await;
+    }
+    let alive = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!(alive.status(), StatusCode::OK);
+}
+
+async fn metrics_show_requests_by_route_template(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    assert_eq!(
+        app.get("/auth/users/me/", &admin).await.status(),
+        StatusCode::OK
+    );
+    let missing = app
+        .patch(
+            "/confirm-users/424242/",
+            json!({"action": "accept"}),
+            &admin,
+        )
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let response = app.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let has = |needle: &str| text.lines().any(|line| line.starts_with(needle));
+    assert!(
+        has(r#"authusers_http_requests_total{method="GET",route="/auth/users/me/",status="200"} "#),
+        "{text}"
+    );
+    assert!(has(
+        r#"authusers_http_requests_total{method="PATCH",route="/confirm-users/{id}/",status="404"} "#
+    ));
+    assert!(!text.contains("424242"), "a raw path reached the metrics");
+    assert!(has(
+        r#"authusers_http_request_duration_seconds_bucket{method="GET",route="/auth/users/me/""#
+    ));
+    for gauge in [
+        "authusers_db_pool_max_connections 8",
+        "authusers_db_pool_connections_in_use ",
+        "authusers_db_pool_waiting ",
+        "authusers_outbox_pending_messages 0",
+        "authusers_mail_sent_total ",
+    ] {
+        assert!(has(gauge), "{gauge} missing");
+    }
+}
+
+async fn request_ids_are_returned_and_kept(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let generated = app.request(Method::GET, "/healthz", None, None).await;
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    let kept = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("X-Request-Id", "frontend-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "frontend-7f3a");
+}
+
+async fn cors_admits_configured_origins_only(db: &TestDatabase) {
+    let app = TestApp::spawn_with(db, |settings| {
+        settings.cors = AllowedOrigins::List(vec!["https://app.example.com".into()]);
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, format!("{}/auth/jwt/create/", app.address))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let refused = preflight("https://evil.example.com").await.unwrap();
+    assert!(!refused
+        .headers()
+        .contains_key("access-control-allow-origin"));
+}
+
+on_both_backends!(
+    the_openapi_document_describes_every_route,
+    the_docs_page_needs_no_network,
+    health_and_readiness_flip_when_the_database_goes_away,
+    metrics_show_requests_by_route_template,
+    request_ids_are_returned_and_kept,
+    cors_admits_configured_origins_only,
+);
