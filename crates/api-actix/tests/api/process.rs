@@ -1,0 +1,152 @@
+//! The `authusers` binary as an operator runs it: configuration errors,
+//! `authusers config`, and graceful shutdown on SIGTERM.
+
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use authusers_infra_diesel::test_support::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_authusers");
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run authusers")
+}
+
+#[test]
+fn bad_configuration_is_one_line_per_problem_and_exit_code_2() {
+    let output = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "mysql://localhost/db"),
+            ("BCRYPT_COST", "twelve"),
+            ("AUTHUSERS_ENV", "production"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(lines
+        .iter()
+        .all(|l| l.starts_with("authusers: configuration error: ")));
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn config_prints_the_effective_settings_with_secrets_masked() {
+    let file = std::env::temp_dir().join(format!("authusers-{}.toml", std::process::id()));
+    std::fs::write(
+        &file,
+        "bcrypt_cost = 11\nmail_language = \"ru\"\nauthusers_port = 9000\n",
+    )
+    .unwrap();
+    let output = run(
+        &["--config", file.to_str().unwrap(), "config"],
+        &[
+            ("JWT_SECRET", "a-very-secret-jwt-key"),
+            ("DATABASE_URL", "postgres://app:db-password@db/users"),
+            ("MAIL_TRANSPORT", "smtp"),
+            (
+                "SMTP_URL",
+                "smtps://mailer:smtp-password@mail.example.com:465",
+            ),
+            ("AUTHUSERS_PORT", "9100"),
+        ],
+    );
+    std::fs::remove_file(&file).unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for secret in ["a-very-secret-jwt-key", "db-password", "smtp-password"] {
+        assert!(!stdout.contains(secret), "{secret} printed: {stdout}");
+    }
+    for line in [
+        "JWT_SECRET=***",
+        "DATABASE_URL=postgres://app:***@db/users",
+        "SMTP_URL=smtps://mailer:***@mail.example.com:465",
+        "BCRYPT_COST=11",
+        "MAIL_LANGUAGE=ru",
+        // The environment wins over the file.
+        "AUTHUSERS_PORT=9100",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "{line} missing: {stdout}"
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test]
+async fn sigterm_during_a_slow_request_lets_it_finish() {
+    let db = TestDatabase::sqlite();
+    let port = free_port();
+    let port_text = port.to_string();
+    let mut child = Command::new(BINARY)
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", db.url().to_string())
+        .env("AUTHUSERS_PORT", &port_text)
+        // A slow hash makes registration a slow request.
+        .env("BCRYPT_COST", "14")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start authusers serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let slow = tokio::spawn({
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let started = tokio::time::Instant::now();
+            let response = client
+                .post(format!("{base}/auth/users/"))
+                .json(&json!({"email": "ann@example.com", "password": "violet-kettle-93"}))
+                .send()
+                .await
+                .expect("the in-flight request is answered");
+            (response.status(), started.elapsed())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(killed.success());
+
+    let (status, took) = slow.await.unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        took > Duration::from_millis(150),
+        "the request was not in flight"
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
