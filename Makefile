@@ -21,6 +21,11 @@ test:
 	if [ -n "$$pg_url" ]; then echo "PostgreSQL suite: on ($$pg_url)"; fi; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --locked --workspace --all-targets
 
+## Throughput and latency over real HTTP on SQLite and PostgreSQL (release build).
+bench:
+	@pg_url="$$(CI= deploy/scripts/postgres-for-tests.sh)"; \
+	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) bench --locked -p authusers-api-actix --bench throughput
+
 ## Formatting and lints, as CI checks them.
 lint:
 	$(CARGO) fmt --all --check
