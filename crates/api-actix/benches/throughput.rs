@@ -75,7 +75,10 @@ async fn start(db: &TestDatabase) -> (String, String) {
 }
 
 /// `REQUESTS` requests from `CLIENTS` concurrent clients.
-async fn load(name: String, make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>) -> Report {
+async fn load(
+    name: String,
+    make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
+) -> Report {
     let started = Instant::now();
     let per_client = REQUESTS / CLIENTS;
     let tasks: Vec<_> = (0..CLIENTS)
@@ -85,7 +88,10 @@ async fn load(name: String, make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder +
                 let mut latencies = Vec::with_capacity(per_client);
                 for i in 0..per_client {
                     let sent = Instant::now();
-                    let response = make(client * per_client + i).send().await.expect("a response");
+                    let response = make(client * per_client + i)
+                        .send()
+                        .await
+                        .expect("a response");
                     assert!(response.status().is_success(), "{}", response.status());
                     response.bytes().await.expect("a body");
                     latencies.push(sent.elapsed());
@@ -144,7 +150,15 @@ async fn scenarios(backend: &str, db: TestDatabase) {
 }
 
 fn money_parsing() {
-    let inputs = ["1000", "10.5", "0.01", "999999999.99", "1e3", "12.345", "NaN"];
+    let inputs = [
+        "1000",
+        "10.5",
+        "0.01",
+        "999999999.99",
+        "1e3",
+        "12.345",
+        "NaN",
+    ];
     let rounds = 200_000;
     let started = Instant::now();
     let mut accepted = 0usize;

@@ -21,9 +21,20 @@ pub trait RequestBody: DeserializeOwned {
     const FIELDS: &'static [&'static str];
 }
 
-/// A parsed JSON body of type `T`.
+/// A JSON body of type `T`, or why there is none.
+///
+/// The extractor itself never fails: actix extracts a handler's arguments
+/// concurrently and answers with whichever error comes first, so a body
+/// error could otherwise overtake the 401 or 403 of an authentication
+/// argument. Handlers call [`JsonBody::parsed`] once authentication passed.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T>(Result<T, Problem>);
+
+impl<T> JsonBody<T> {
+    pub fn parsed(self) -> Result<T, Problem> {
+        self.0
+    }
+}
 
 impl<T: RequestBody + 'static> FromRequest for JsonBody<T> {
     type Error = Problem;
@@ -33,22 +44,25 @@ impl<T: RequestBody + 'static> FromRequest for JsonBody<T> {
         let content_type_ok = is_json(req);
         let bytes = Bytes::from_request(req, payload);
         Box::pin(async move {
+            let read = bytes.await;
             if !content_type_ok {
-                return Err(Problem::new(
+                return Ok(JsonBody(Err(Problem::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
                     "Unsupported media type",
                     "Send the body as application/json.",
-                ));
+                ))));
             }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large()
-                } else {
-                    Problem::malformed_json("The request body could not be read.")
-                }
-            })?;
-            parse(&bytes).map(JsonBody)
+            let parsed = read
+                .map_err(|e| {
+                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large()
+                    } else {
+                        Problem::malformed_json("The request body could not be read.")
+                    }
+                })
+                .and_then(|bytes| parse(&bytes));
+            Ok(JsonBody(parsed))
         })
     }
 }

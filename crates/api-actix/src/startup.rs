@@ -21,7 +21,6 @@ use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::password_hasher::BcryptHasher;
-use crate::problem::Problem;
 use crate::request_span;
 use crate::routes;
 use crate::state::AppState;
@@ -209,11 +208,6 @@ fn run(listener: TcpListener, state: AppState, origins: AllowedOrigins) -> std::
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            // A path segment of the wrong type names no resource: 404.
-            .app_data(
-                web::PathConfig::default()
-                    .error_handler(|_, _| Problem::not_found("No such resource.").into()),
-            )
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })

@@ -57,10 +57,13 @@ pub async fn list(
 pub async fn decide(
     state: web::Data<AppState>,
     Administrator(admin): Administrator,
-    id: web::Path<i64>,
-    JsonBody(body): JsonBody<DecisionBody>,
+    id: web::Path<String>,
+    body: JsonBody<DecisionBody>,
 ) -> Result<HttpResponse, Problem> {
-    let id = id.into_inner();
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Problem::not_found("No user with this id."))?;
+    let body = body.parsed()?;
     let mut required = Required::new();
     let action = required.field("action", body.action);
     required.check()?;

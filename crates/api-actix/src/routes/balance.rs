@@ -125,8 +125,9 @@ pub async fn change(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
     req: HttpRequest,
-    JsonBody(body): JsonBody<BalanceChangeBody>,
+    body: JsonBody<BalanceChangeBody>,
 ) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
     // A header that is not visible ASCII becomes a control character, which
     // the domain's key rule refuses with a field error.
     let idempotency_key = req

@@ -88,8 +88,9 @@ pub async fn show(AuthenticatedUser(user): AuthenticatedUser) -> HttpResponse {
 pub async fn update(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
-    JsonBody(patch): JsonBody<ProfilePatch>,
+    patch: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, Problem> {
+    let patch = patch.parsed()?;
     let request = UpdateProfileRequest {
         first_name: patch.first_name,
         last_name: patch.last_name,

@@ -37,8 +37,9 @@ impl RequestBody for RegistrationBody {
     ))]
 pub async fn register(
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<RegistrationBody>,
+    body: JsonBody<RegistrationBody>,
 ) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
     let mut required = Required::new();
     let email = required.field("email", body.email);
     let password = required.field("password", body.password);

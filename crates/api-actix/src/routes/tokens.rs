@@ -62,8 +62,9 @@ impl RequestBody for VerifyBody {
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<CredentialsBody>,
+    body: JsonBody<CredentialsBody>,
 ) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
     let mut required = Required::new();
     let email = required.field("email", body.email);
     let password = required.field("password", body.password);
@@ -88,8 +89,9 @@ pub async fn create(
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
+    body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
     let mut required = Required::new();
     let refresh = required.field("refresh", body.refresh);
     required.check()?;
@@ -116,8 +118,9 @@ pub async fn refresh(
     ))]
 pub async fn verify(
     state: web::Data<AppState>,
-    JsonBody(body): JsonBody<VerifyBody>,
+    body: JsonBody<VerifyBody>,
 ) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
     let mut required = Required::new();
     let token = required.field("token", body.token);
     required.check()?;

@@ -160,6 +160,18 @@ async fn non_administrators_are_forbidden(db: &TestDatabase) {
     assert_problem(anonymous, StatusCode::UNAUTHORIZED, "not_authenticated").await;
     let login = app.log_in("bob@example.com", USER_PASSWORD).await;
     assert_problem(login, StatusCode::FORBIDDEN, "account_pending").await;
+
+    // Authorisation is decided before the id or the body is looked at.
+    for (path, body) in [
+        ("/confirm-users/abc/", json!({"action": "accept"})),
+        (
+            &format!("/confirm-users/{id}/") as &str,
+            json!({"action": "approve", "extra": 1}),
+        ),
+    ] {
+        let response = app.patch(path, body, &user).await;
+        assert_problem(response, StatusCode::FORBIDDEN, "permission_denied").await;
+    }
 }
 
 on_both_backends!(

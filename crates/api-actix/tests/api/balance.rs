@@ -484,6 +484,16 @@ async fn the_balance_needs_a_token(db: &TestDatabase) {
             .await;
         assert_problem(response, StatusCode::UNAUTHORIZED, "not_authenticated").await;
     }
+    // Authentication is decided before the body is looked at.
+    let garbage = app
+        .client
+        .patch(format!("{}/balance/", app.address))
+        .header("Content-Type", "text/plain")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(garbage, StatusCode::UNAUTHORIZED, "not_authenticated").await;
 }
 
 on_both_backends!(
