@@ -8,6 +8,7 @@ set -euo pipefail
 url="${AUTHUSERS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 # host and port from the URL: scheme://[user[:password]@]host[:port][/db]
 authority="${url#*://}"
+authority="${authority%%\?*}"
 authority="${authority%%/*}"
 authority="${authority##*@}"
 host="${authority%%:*}"

@@ -129,6 +129,15 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
 
 async fn outbox(settings: &Settings, limit: u32) -> Result<(), String> {
     let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
+    let pending = database
+        .pending_migrations()
+        .await
+        .map_err(|e| e.to_string())?;
+    if pending > 0 {
+        return Err(format!(
+            "{pending} database migration(s) are pending: run `authusers migrate` first"
+        ));
+    }
     let outbox = DieselOutboxRepository::new(database);
     let backlog = outbox.backlog().await.map_err(|e| e.to_string())?;
     println!("pending: {}  failed: {}", backlog.pending, backlog.failed);

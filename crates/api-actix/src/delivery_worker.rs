@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authusers_domain::outbox::OutboxDelivery;
+use authusers_domain::outbox::{OutboxDelivery, BATCH_SIZE};
 use authusers_domain::ports::Mailer;
 use authusers_infra_smtp::{FileMailer, LogMailer, SmtpMailer};
 use tokio::sync::{watch, Notify};
@@ -42,6 +42,13 @@ pub fn mailer(settings: &MailSettings) -> Result<Arc<dyn Mailer>, MailerSetupErr
     })
 }
 
+/// A lease that outlasts a whole round: every message of a batch at the
+/// SMTP time-out, plus a margin.
+pub fn lease(settings: &MailSettings) -> chrono::Duration {
+    let round = settings.smtp_timeout * (BATCH_SIZE + 1) + Duration::from_secs(60);
+    chrono::Duration::from_std(round).unwrap_or_else(|_| chrono::Duration::hours(1))
+}
+
 /// A running worker: it sends what is due, then sleeps until the poll
 /// interval passes or a new message is queued.
 pub struct DeliveryWorker {
@@ -53,8 +60,10 @@ impl DeliveryWorker {
     pub fn spawn(delivery: OutboxDelivery, poll_interval: Duration, wake: Arc<Notify>) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
-            loop {
-                match delivery.deliver_due().await {
+            let stop_requested = stopped.clone();
+            let stopping = move || *stop_requested.borrow();
+            while !stopping() {
+                match delivery.deliver_due_until(&stopping).await {
                     // A full round may have left more due: go again at once.
                     Ok(report) if report.attempted() > 0 => continue,
                     Ok(_) => {}
@@ -63,18 +72,16 @@ impl DeliveryWorker {
                 tokio::select! {
                     _ = tokio::time::sleep(poll_interval) => {}
                     _ = wake.notified() => {}
-                    _ = stopped.changed() => break,
-                }
-                if *stopped.borrow() {
-                    break;
+                    _ = stopped.changed() => {}
                 }
             }
         });
         Self { stop, task }
     }
 
-    /// Lets the current round finish (a message being sent is sent and
-    /// recorded), then ends the worker.
+    /// Lets the message being sent finish and be recorded, then ends the
+    /// worker. Messages it had claimed but not sent are claimable again
+    /// when their lease ends.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         if let Err(error) = self.task.await {

@@ -86,7 +86,8 @@ pub fn outbox_delivery(
         delivery_worker::mailer(&settings.mail)?,
         clock,
         settings.mail.retry,
-    ))
+    )
+    .with_lease(delivery_worker::lease(&settings.mail)))
 }
 
 impl Application {
@@ -112,7 +113,8 @@ impl Application {
             delivery_worker::mailer(&settings.mail)?,
             Arc::clone(&clock),
             settings.mail.retry,
-        );
+        )
+        .with_lease(delivery_worker::lease(&settings.mail));
         let delivery_counters = delivery.counters();
         let outbox_wake = Arc::new(Notify::new());
         let state = AppState {

@@ -77,6 +77,12 @@ impl OutboxRepository for DieselOutboxRepository {
             .db
             .run(move |pools| {
                 let rows: Vec<OutboxRow> = with_connection!(pools, |conn| {
+                    // A plain read first, so that an idle poll takes no
+                    // write lock (SQLite has only one).
+                    let any_due: Vec<i64> = due_ids_query!(now, 1).load(conn)?;
+                    if any_due.is_empty() {
+                        return Ok(Vec::new());
+                    }
                     conn.write_transaction(|conn| {
                         let ids = conn.lock_due_ids(now, i64::from(limit))?;
                         if ids.is_empty() {

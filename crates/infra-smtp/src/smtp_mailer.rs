@@ -23,6 +23,13 @@ impl SmtpMailer {
     /// `url` as lettre reads it: `smtp://` (plain, or STARTTLS with
     /// `?tls=required` / `?tls=opportunistic`), `smtps://` (implicit TLS),
     /// with optional `user:password@`.
+    /// Whether lettre accepts `url`, without connecting or starting a pool.
+    pub fn check_url(url: &str) -> Result<(), SmtpUrlError> {
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map(|_| ())
+            .map_err(|e| SmtpUrlError(without_url(&e.to_string())))
+    }
+
     pub fn new(url: &str, from: Mailbox, timeout: Duration) -> Result<Self, SmtpUrlError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             // Never echo the URL: it may hold a password.

@@ -15,8 +15,8 @@ use authusers_domain::notification::Language;
 use authusers_domain::outbox::RetryPolicy;
 use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
 use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
-use authusers_infra_smtp::parse_sender;
 use authusers_infra_smtp::Mailbox;
+use authusers_infra_smtp::{parse_sender, SmtpMailer};
 use rust_decimal::Decimal;
 
 pub const DEFAULT_DATABASE_URL: &str = "authusers.db";
@@ -379,9 +379,14 @@ impl Settings {
                     .into(),
             },
             Some("smtp") => match env.raw("SMTP_URL") {
-                Some(url) => MailTransport::Smtp {
-                    url: Secret::new(url),
-                },
+                Some(url) => {
+                    if let Err(error) = SmtpMailer::check_url(&url) {
+                        env.problems.push(error.to_string());
+                    }
+                    MailTransport::Smtp {
+                        url: Secret::new(url),
+                    }
+                }
                 None => {
                     env.problems
                         .push("SMTP_URL is required when MAIL_TRANSPORT=smtp".into());
@@ -518,6 +523,18 @@ mod tests {
         assert_eq!(errors.0.len(), 5, "{errors}");
         assert!(errors.0.iter().any(|line| line.starts_with("BCRYPT_COST=")));
         assert!(errors.0.iter().any(|line| line.contains("mysql")));
+    }
+
+    #[test]
+    fn a_bad_smtp_url_is_a_configuration_error_that_hides_the_password() {
+        let errors = settings(&[
+            ("MAIL_TRANSPORT", "smtp"),
+            ("SMTP_URL", "http://user:hunter2@mail.example.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert!(errors.0[0].starts_with("SMTP_URL is not valid"));
+        assert!(!errors.0[0].contains("hunter2"));
     }
 
     #[test]

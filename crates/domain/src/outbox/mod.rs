@@ -108,6 +108,9 @@ pub enum AttemptOutcome {
     },
 }
 
+/// The most messages one round claims.
+pub const BATCH_SIZE: u32 = 20;
+
 #[derive(Clone)]
 pub struct OutboxDelivery {
     outbox: Arc<dyn OutboxRepository>,
@@ -116,7 +119,6 @@ pub struct OutboxDelivery {
     policy: RetryPolicy,
     /// How long a claimed message is reserved for this worker.
     lease: Duration,
-    batch_size: u32,
     counters: Arc<DeliveryCounters>,
 }
 
@@ -133,7 +135,6 @@ impl OutboxDelivery {
             clock,
             policy,
             lease: Duration::minutes(2),
-            batch_size: 20,
             counters: Arc::default(),
         }
     }
@@ -142,17 +143,38 @@ impl OutboxDelivery {
         Arc::clone(&self.counters)
     }
 
+    /// How long a claimed message stays reserved. It must outlast a whole
+    /// round (`BATCH_SIZE` sends at their time-out), or another worker may
+    /// send the same message again.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
     /// Claims the messages that are due and tries each once. Another worker
     /// on the same database never claims the same message while this one
     /// holds it.
     pub async fn deliver_due(&self) -> Result<DeliveryReport, RepositoryError> {
+        self.deliver_due_until(|| false).await
+    }
+
+    /// As [`Self::deliver_due`], but stops before the next message once
+    /// `stop` says so; the messages left unsent are claimable again when
+    /// their lease ends.
+    pub async fn deliver_due_until(
+        &self,
+        stop: impl Fn() -> bool,
+    ) -> Result<DeliveryReport, RepositoryError> {
         let now = self.clock.now();
         let claimed = self
             .outbox
-            .claim_due(now, now + self.lease, self.batch_size)
+            .claim_due(now, now + self.lease, BATCH_SIZE)
             .await?;
         let mut report = DeliveryReport::default();
         for message in claimed {
+            if stop() {
+                break;
+            }
             let attempt = message.attempts + 1;
             let outcome = match self.mailer.send(&message.message_id, &message.email).await {
                 Ok(()) => AttemptOutcome::Sent,

@@ -145,6 +145,27 @@ async fn the_last_attempt_and_permanent_refusals_fail_for_good() {
 }
 
 #[tokio::test]
+async fn a_stop_request_ends_the_round_before_the_next_message() {
+    let mut outbox = MockOutboxRepository::new();
+    outbox
+        .expect_claim_due()
+        .returning(|_, _, _| Ok(vec![queued(1, 0), queued(2, 0), queued(3, 0)]));
+    outbox
+        .expect_record_attempt()
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(1).returning(|_, _| Ok(()));
+    let delivery = delivery(outbox, mailer);
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    let report = delivery
+        .deliver_due_until(|| sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1);
+}
+
+#[tokio::test]
 async fn nothing_due_sends_nothing() {
     let mut outbox = MockOutboxRepository::new();
     outbox.expect_claim_due().returning(|_, _, _| Ok(vec![]));
