@@ -45,6 +45,25 @@ pub struct NewUser {
     pub virtual_balance: Money,
 }
 
+impl NewUser {
+    /// The user as stored under `id`.
+    pub fn into_user(self, id: UserId) -> User {
+        User {
+            id,
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            password_hash: self.password_hash,
+            status: self.status,
+            is_admin: self.is_admin,
+            date_joined: self.date_joined,
+            decision: self.decision,
+            real_balance: self.real_balance,
+            virtual_balance: self.virtual_balance,
+        }
+    }
+}
+
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {

@@ -10,7 +10,13 @@ use std::path::PathBuf;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::{Database, DatabaseConfig, DatabaseUrl};
+use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::ports::{NewUser, UserRepository};
+use authusers_domain::user::DecisionRecord;
+use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
+use chrono::Utc;
+
+use crate::{Database, DatabaseConfig, DatabaseUrl, DieselUserRepository};
 
 pub const POSTGRES_ENV: &str = "AUTHUSERS_TEST_POSTGRES_URL";
 
@@ -131,6 +137,52 @@ fn replace_database_name(url: &str, name: &str) -> String {
     match query {
         Some(query) => format!("{base}/{name}?{query}"),
         None => format!("{base}/{name}"),
+    }
+}
+
+/// A pending user called Ann with `email`, ready to insert.
+pub fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).expect("a valid test e-mail"),
+        first_name: PersonName::parse("Ann").expect("a valid name"),
+        last_name: PersonName::default(),
+        password_hash: PasswordHash::new("$2b$04$test-hash".into()),
+        status: UserStatus::Pending,
+        is_admin: false,
+        date_joined: Utc::now(),
+        decision: None,
+        real_balance: Money::ZERO,
+        virtual_balance: Money::ZERO,
+    }
+}
+
+/// Registers `count` users and accepts each, which queues one e-mail per
+/// user (subject `Decision <i>`) in the outbox.
+pub async fn queue_decision_emails(database: &Database, count: usize) {
+    let users = DieselUserRepository::new(database.clone());
+    for i in 0..count {
+        let pending = users
+            .insert(new_user(&format!("user{i}@example.com")))
+            .await
+            .expect("insert a user");
+        let decided = User {
+            status: UserStatus::Approved,
+            decision: Some(DecisionRecord {
+                decided_by: None,
+                decided_at: Utc::now(),
+            }),
+            ..pending
+        };
+        let message = OutgoingEmail {
+            to: decided.email.clone(),
+            subject: format!("Decision {i}"),
+            text_body: "Hello".into(),
+            html_body: "<p>Hello</p>".into(),
+        };
+        assert!(users
+            .save_decision(&decided, &message)
+            .await
+            .expect("save a decision"));
     }
 }
 

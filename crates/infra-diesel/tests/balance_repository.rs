@@ -11,10 +11,8 @@ use authusers_domain::ports::{
     ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, NewUser, RecordedOutcome,
     UserRepository,
 };
-use authusers_domain::{
-    Amount, Email, Money, PageRequest, PasswordHash, PersonName, UserId, UserStatus,
-};
-use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_domain::{Amount, Money, PageRequest, UserId, UserStatus};
+use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, DieselBalanceRepository, DieselUserRepository};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -56,16 +54,8 @@ async fn setup(db: &TestDatabase) -> (Arc<DieselBalanceRepository>, UserId) {
     let users = DieselUserRepository::new(database.clone());
     let user = users
         .insert(NewUser {
-            email: Email::parse("wallet@example.com").unwrap(),
-            first_name: PersonName::default(),
-            last_name: PersonName::default(),
-            password_hash: PasswordHash::new("$2b$04$x".into()),
             status: UserStatus::Approved,
-            is_admin: false,
-            date_joined: at(0),
-            decision: None,
-            real_balance: Money::ZERO,
-            virtual_balance: Money::ZERO,
+            ..test_support::new_user("wallet@example.com")
         })
         .await
         .unwrap();

@@ -2,57 +2,25 @@
 //! attempts, and two workers that never claim the same message.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::outbox::AttemptOutcome;
-use authusers_domain::ports::{NewUser, OutboxRepository, UserRepository};
-use authusers_domain::user::DecisionRecord;
-use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
-use authusers_infra_diesel::test_support::TestDatabase;
-use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository, DieselUserRepository};
+use authusers_domain::ports::OutboxRepository;
+use authusers_infra_diesel::test_support::{self, TestDatabase};
+use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+/// A moment `seconds` after a base just ahead of the queued messages, in
+/// whole seconds so that stored times compare exactly.
 fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_760_000_000 + seconds, 0).unwrap()
+    static BASE: LazyLock<i64> = LazyLock::new(|| Utc::now().timestamp() + 60);
+    Utc.timestamp_opt(*BASE + seconds, 0).unwrap()
 }
 
 /// Queues one e-mail per pending user by deciding on each.
 async fn queue(db: &TestDatabase, count: usize) -> DieselOutboxRepository {
     let database = db.connect().await;
-    let users = DieselUserRepository::new(database.clone());
-    for i in 0..count {
-        let pending = users
-            .insert(NewUser {
-                email: Email::parse(&format!("user{i}@example.com")).unwrap(),
-                first_name: PersonName::parse("Ann").unwrap(),
-                last_name: PersonName::default(),
-                password_hash: PasswordHash::new("$2b$04$x".into()),
-                status: UserStatus::Pending,
-                is_admin: false,
-                date_joined: at(0),
-                decision: None,
-                real_balance: Money::ZERO,
-                virtual_balance: Money::ZERO,
-            })
-            .await
-            .unwrap();
-        let decided = User {
-            status: UserStatus::Approved,
-            decision: Some(DecisionRecord {
-                decided_by: None,
-                decided_at: at(1),
-            }),
-            ..pending
-        };
-        let message = OutgoingEmail {
-            to: decided.email.clone(),
-            subject: format!("Subject {i}"),
-            text_body: "Hello".into(),
-            html_body: "<p>Hello</p>".into(),
-        };
-        assert!(users.save_decision(&decided, &message).await.unwrap());
-    }
+    test_support::queue_decision_emails(&database, count).await;
     DieselOutboxRepository::new(database)
 }
 
@@ -62,7 +30,7 @@ async fn a_decision_queues_its_message(db: &TestDatabase) {
     assert_eq!(claimed.len(), 1);
     let message = &claimed[0];
     assert_eq!(message.email.to.as_str(), "user0@example.com");
-    assert_eq!(message.email.subject, "Subject 0");
+    assert_eq!(message.email.subject, "Decision 0");
     assert_eq!(message.attempts, 0);
     assert!(message.message_id.starts_with('<') && message.message_id.ends_with("@authusers>"));
 }

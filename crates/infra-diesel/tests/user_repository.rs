@@ -8,10 +8,8 @@ use authusers_domain::ports::OutboxRepository;
 use authusers_domain::ports::{InsertUserError, NewUser, UserRepository};
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::Decision;
-use authusers_domain::{
-    Email, Money, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
-};
-use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_domain::{Email, Money, PageRequest, PersonName, User, UserId, UserStatus};
+use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository, DieselUserRepository};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -22,16 +20,8 @@ fn at(seconds: i64) -> DateTime<Utc> {
 
 fn new_user(email: &str, joined: i64) -> NewUser {
     NewUser {
-        email: Email::parse(email).unwrap(),
-        first_name: PersonName::parse("Ada").unwrap(),
-        last_name: PersonName::parse("Lovelace").unwrap(),
-        password_hash: PasswordHash::new("$2b$04$hash".into()),
-        status: UserStatus::Pending,
-        is_admin: false,
         date_joined: at(joined),
-        decision: None,
-        real_balance: Money::ZERO,
-        virtual_balance: Money::ZERO,
+        ..test_support::new_user(email)
     }
 }
 

@@ -7,14 +7,9 @@ use std::time::Duration;
 
 use authusers_api_actix::config::{MailTransport, Secret, Settings};
 use authusers_api_actix::startup::outbox_delivery;
-use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{NewUser, OutboxRepository, SystemClock, UserRepository};
-use authusers_domain::user::DecisionRecord;
-use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
-use authusers_infra_diesel::test_support::TestDatabase;
-use authusers_infra_diesel::{
-    on_both_backends, Database, DatabaseConfig, DieselOutboxRepository, DieselUserRepository,
-};
+use authusers_domain::ports::{OutboxRepository, SystemClock};
+use authusers_infra_diesel::test_support::{self, TestDatabase};
+use authusers_infra_diesel::{on_both_backends, Database, DatabaseConfig, DieselOutboxRepository};
 use authusers_infra_smtp::test_support::TestSmtpServer;
 use chrono::Utc;
 use reqwest::StatusCode;
@@ -160,45 +155,8 @@ fn unique_suffix() -> String {
     )
 }
 
-/// Queues one decision e-mail for each of `count` new users.
-async fn queue_decisions(db: &TestDatabase, count: usize) {
-    let users = DieselUserRepository::new(db.connect().await);
-    for i in 0..count {
-        let pending = users
-            .insert(NewUser {
-                email: Email::parse(&format!("user{i}@example.com")).unwrap(),
-                first_name: PersonName::parse("Ann").unwrap(),
-                last_name: PersonName::default(),
-                password_hash: PasswordHash::new("$2b$04$x".into()),
-                status: UserStatus::Pending,
-                is_admin: false,
-                date_joined: Utc::now(),
-                decision: None,
-                real_balance: Money::ZERO,
-                virtual_balance: Money::ZERO,
-            })
-            .await
-            .unwrap();
-        let decided = User {
-            status: UserStatus::Approved,
-            decision: Some(DecisionRecord {
-                decided_by: None,
-                decided_at: Utc::now(),
-            }),
-            ..pending
-        };
-        let message = OutgoingEmail {
-            to: decided.email.clone(),
-            subject: format!("Decision {i}"),
-            text_body: "Hello".into(),
-            html_body: "<p>Hello</p>".into(),
-        };
-        assert!(users.save_decision(&decided, &message).await.unwrap());
-    }
-}
-
 async fn two_workers_deliver_a_hundred_messages_without_duplicates(db: &TestDatabase) {
-    queue_decisions(db, 100).await;
+    test_support::queue_decision_emails(&db.connect().await, 100).await;
     let smtp = TestSmtpServer::start();
     let mut settings = Settings::from_lookup(|_| None).unwrap();
     smtp_to(smtp.url())(&mut settings);

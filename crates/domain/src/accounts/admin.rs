@@ -93,21 +93,7 @@ mod tests {
                     && new_user.decision.is_some_and(|d| d.decided_by.is_none())
             })
             .times(1)
-            .returning(|new_user| {
-                Ok(User {
-                    id: UserId(1),
-                    email: new_user.email,
-                    first_name: new_user.first_name,
-                    last_name: new_user.last_name,
-                    password_hash: new_user.password_hash,
-                    status: new_user.status,
-                    is_admin: new_user.is_admin,
-                    date_joined: new_user.date_joined,
-                    decision: new_user.decision,
-                    real_balance: new_user.real_balance,
-                    virtual_balance: new_user.virtual_balance,
-                })
-            });
+            .returning(|new_user| Ok(new_user.into_user(UserId(1))));
         let request = CreateAdminRequest {
             email: "root@example.com".into(),
             password: "tangerine-orbit-77".into(),

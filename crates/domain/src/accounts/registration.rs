@@ -113,22 +113,6 @@ mod tests {
         }
     }
 
-    fn stored(new_user: NewUser) -> User {
-        User {
-            id: UserId(10),
-            email: new_user.email,
-            first_name: new_user.first_name,
-            last_name: new_user.last_name,
-            password_hash: new_user.password_hash,
-            status: new_user.status,
-            is_admin: new_user.is_admin,
-            date_joined: new_user.date_joined,
-            decision: new_user.decision,
-            real_balance: new_user.real_balance,
-            virtual_balance: new_user.virtual_balance,
-        }
-    }
-
     #[tokio::test]
     async fn stores_a_pending_user_with_a_hashed_password() {
         let mut ports = Ports::new();
@@ -151,7 +135,7 @@ mod tests {
                     && new_user.real_balance == Money::ZERO
             })
             .times(1)
-            .returning(|new_user| Ok(stored(new_user)));
+            .returning(|new_user| Ok(new_user.into_user(UserId(10))));
 
         let user = ports.into_accounts().register(request()).await.unwrap();
 
