@@ -3,7 +3,7 @@ use authusers_domain::{Decision, FieldErrors, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::pagination::{page_body, page_request, PageQuery, ProfilePage};
+use super::pagination::{page_body, page_request, PageBody, PageQuery};
 use super::ProfileBody;
 use crate::auth::Administrator;
 use crate::json_body::{JsonBody, RequestBody};
@@ -23,10 +23,10 @@ impl RequestBody for DecisionBody {
 }
 
 /// Pending registrations, oldest first.
-#[utoipa::path(get, path = "/confirm-users/", tag = "approvals", security(("bearer" = [])),
+#[utoipa::path(get, path = "/confirm-users/", operation_id = "list_pending_users", tag = "approvals", security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, description = "A page of pending users", body = ProfilePage),
+        (status = 200, description = "A page of pending users", body = PageBody<ProfileBody>),
         (status = 400, description = "Bad `limit` or `offset`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator (`permission_denied`)", body = ProblemBody, content_type = "application/problem+json"),
@@ -43,7 +43,7 @@ pub async fn list(
 
 /// Accept or reject one registration. The decision e-mail is queued in the
 /// same transaction and sent in the background.
-#[utoipa::path(patch, path = "/confirm-users/{id}/", tag = "approvals", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/confirm-users/{id}/", operation_id = "decide_registration", tag = "approvals", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The user's id")),
     request_body = DecisionBody,
     responses(

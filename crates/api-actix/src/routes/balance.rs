@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::pagination::{page_body, page_request, LedgerPage, PageQuery};
+use super::pagination::{page_body, page_request, PageBody, PageQuery};
 use super::profile::format_time;
 use crate::auth::AuthenticatedUser;
 use crate::json_body::{JsonBody, RequestBody};
@@ -35,7 +35,8 @@ pub struct BalanceChangeBody {
 }
 
 /// A money amount as a JSON number (`10.5`) or string (`"10.50"`).
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum MoneyInput {
     Number(f64),
@@ -95,7 +96,7 @@ impl From<&LedgerEntry> for LedgerEntryBody {
 }
 
 /// The caller's balances.
-#[utoipa::path(get, path = "/balance/", tag = "balance", security(("bearer" = [])),
+#[utoipa::path(get, path = "/balance/", operation_id = "get_balance", tag = "balance", security(("bearer" = [])),
     responses(
         (status = 200, description = "Both balances", body = BalancesBody),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
@@ -110,7 +111,7 @@ pub async fn show(
 
 /// `in`, `out` or `convert` (real → virtual plus a 5% bonus, rounded half
 /// to even), applied once per `Idempotency-Key`.
-#[utoipa::path(patch, path = "/balance/", tag = "balance", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/balance/", operation_id = "change_balance", tag = "balance", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
         description = "1-255 visible ASCII characters; the same key and body are answered again, not applied again")),
     request_body = BalanceChangeBody,
@@ -145,10 +146,10 @@ pub async fn change(
 }
 
 /// The caller's ledger, newest first.
-#[utoipa::path(get, path = "/balance/transactions/", tag = "balance", security(("bearer" = [])),
+#[utoipa::path(get, path = "/balance/transactions/", operation_id = "list_balance_transactions", tag = "balance", security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, description = "A page of ledger entries", body = LedgerPage),
+        (status = 200, description = "A page of ledger entries", body = PageBody<LedgerEntryBody>),
         (status = 400, description = "Bad `limit` or `offset`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
     ))]

@@ -43,8 +43,8 @@ use crate::problem::ProblemBody;
     components(schemas(
         ProblemBody,
         TokenPair,
-        pagination::ProfilePage,
-        pagination::LedgerPage,
+        pagination::PageBody<profile::ProfileBody>,
+        pagination::PageBody<balance::LedgerEntryBody>,
         balance::MoneyInput,
     )),
     modifiers(&BearerScheme),
@@ -79,7 +79,7 @@ static DOCUMENT: LazyLock<String> =
 static PAGE: LazyLock<String> = LazyLock::new(|| render_page(&ApiDoc::openapi()));
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi_document", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
@@ -88,7 +88,7 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 /// This document as a page to read.
-#[utoipa::path(get, path = "/docs/", tag = "operations",
+#[utoipa::path(get, path = "/docs/", operation_id = "docs_page", tag = "operations",
     responses((status = 200, description = "HTML", content_type = "text/html")))]
 pub async fn page() -> HttpResponse {
     HttpResponse::Ok()

@@ -20,14 +20,14 @@ pub struct HealthBody {
 }
 
 /// The process is alive. Touches nothing else.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
     responses((status = 200, description = "The process is alive", body = HealthBody)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthBody { status: "ok" })
 }
 
 /// The database answers and every migration is applied.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = HealthBody),
         (status = 503, description = "The database does not answer or migrations are pending",
@@ -58,7 +58,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
 }
 
 /// Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Metrics in the Prometheus text format",
         content_type = "text/plain", body = String)))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

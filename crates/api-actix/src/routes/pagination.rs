@@ -10,10 +10,14 @@ use utoipa::ToSchema;
 
 use crate::problem::Problem;
 
+/// One page of a list, as DRF's `LimitOffsetPagination` shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageBody<T> {
+    /// The size of the whole list.
     count: u64,
+    /// The next page's absolute URL, if any.
     next: Option<String>,
+    /// The previous page's absolute URL, if any.
     previous: Option<String>,
     results: Vec<T>,
 }
@@ -26,11 +30,6 @@ pub struct PageQuery {
     limit: Option<u32>,
     offset: Option<u64>,
 }
-
-/// A page of profiles.
-pub type ProfilePage = PageBody<super::ProfileBody>;
-/// A page of ledger entries.
-pub type LedgerPage = PageBody<super::balance::LedgerEntryBody>;
 
 pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
     let query =

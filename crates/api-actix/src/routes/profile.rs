@@ -68,7 +68,7 @@ impl RequestBody for ProfilePatch {
 }
 
 /// The caller's profile.
-#[utoipa::path(get, path = "/auth/users/me/", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/auth/users/me/", operation_id = "get_profile", tag = "accounts", security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = ProfileBody),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
@@ -78,7 +78,7 @@ pub async fn show(AuthenticatedUser(user): AuthenticatedUser) -> HttpResponse {
 }
 
 /// Change the caller's first or last name.
-#[utoipa::path(patch, path = "/auth/users/me/", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/auth/users/me/", operation_id = "update_profile", tag = "accounts", security(("bearer" = [])),
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The updated profile", body = ProfileBody),

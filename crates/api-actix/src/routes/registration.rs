@@ -28,7 +28,7 @@ impl RequestBody for RegistrationBody {
 }
 
 /// Register: the new user waits, `pending`, for an administrator.
-#[utoipa::path(post, path = "/auth/users/", tag = "accounts", request_body = RegistrationBody,
+#[utoipa::path(post, path = "/auth/users/", operation_id = "register", tag = "accounts", request_body = RegistrationBody,
     responses(
         (status = 201, description = "Registered, pending approval", body = ProfileBody),
         (status = 400, description = "Invalid fields (`validation_failed`) or e-mail taken (`email_taken`)", body = ProblemBody, content_type = "application/problem+json"),

@@ -53,7 +53,7 @@ impl RequestBody for VerifyBody {
 
 /// Log in: credentials for an access (5 min) and a refresh (1 day) token.
 /// Only approved users get tokens.
-#[utoipa::path(post, path = "/auth/jwt/create/", tag = "tokens", request_body = CredentialsBody,
+#[utoipa::path(post, path = "/auth/jwt/create/", operation_id = "create_tokens", tag = "tokens", request_body = CredentialsBody,
     responses(
         (status = 200, description = "Tokens", body = TokenPair),
         (status = 400, description = "Missing fields", body = ProblemBody, content_type = "application/problem+json"),
@@ -82,7 +82,7 @@ pub async fn create(
 
 /// A refresh token for a new access token, as long as its user still
 /// exists and is approved.
-#[utoipa::path(post, path = "/auth/jwt/refresh/", tag = "tokens", request_body = RefreshBody,
+#[utoipa::path(post, path = "/auth/jwt/refresh/", operation_id = "refresh_token", tag = "tokens", request_body = RefreshBody,
     responses(
         (status = 200, description = "A new access token", body = AccessBody),
         (status = 401, description = "Invalid, expired or not a refresh token (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
@@ -111,7 +111,7 @@ pub async fn refresh(
 }
 
 /// Whether a token (access or refresh) is valid and unexpired.
-#[utoipa::path(post, path = "/auth/jwt/verify/", tag = "tokens", request_body = VerifyBody,
+#[utoipa::path(post, path = "/auth/jwt/verify/", operation_id = "verify_token", tag = "tokens", request_body = VerifyBody,
     responses(
         (status = 200, description = "Valid", body = EmptyBody),
         (status = 401, description = "Invalid or expired (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),

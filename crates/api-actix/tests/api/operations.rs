@@ -19,6 +19,19 @@ fn normalised(method: &str, path: &str) -> (String, String) {
     (method.to_ascii_uppercase(), path.to_owned())
 }
 
+fn collect_references(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                into.push(reference.clone());
+            }
+            map.values().for_each(|v| collect_references(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_references(v, into)),
+        _ => {}
+    }
+}
+
 async fn the_openapi_document_describes_every_route(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let response = app.request(Method::GET, "/openapi.json", None, None).await;
@@ -45,6 +58,34 @@ async fn the_openapi_document_describes_every_route(db: &TestDatabase) {
         .iter()
         .map(|(method, path)| normalised(method, path))
         .collect();
+    let mut operation_ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let count = operation_ids.len();
+    operation_ids.sort_unstable();
+    operation_ids.dedup();
+    assert_eq!(
+        operation_ids.len(),
+        count,
+        "operation ids repeat: {operation_ids:?}"
+    );
+    assert_eq!(count, documented.len(), "an operation has no id");
+
+    let mut references = Vec::new();
+    collect_references(&document, &mut references);
+    assert!(!references.is_empty());
+    for reference in references {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{reference} points nowhere"
+        );
+    }
+
     let undocumented: Vec<_> = served.difference(&documented).collect();
     assert!(
         undocumented.is_empty(),
