@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use crate::database::{with_connection, Database};
 use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
+use crate::paging::{limit_offset, page_of};
 use crate::schema::{balance_transactions, idempotency_keys, users};
 use crate::write_transaction::WriteTransaction;
 
@@ -90,8 +91,7 @@ impl BalanceRepository for DieselBalanceRepository {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, RepositoryError> {
-        let limit = i64::from(page.limit());
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (limit, offset) = limit_offset(page);
         let listed = self
             .db
             .run(move |pools| {
@@ -111,15 +111,7 @@ impl BalanceRepository for DieselBalanceRepository {
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
                 });
-                let items = rows
-                    .into_iter()
-                    .map(LedgerEntry::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Page {
-                    items,
-                    total: u64::try_from(total).unwrap_or_default(),
-                    request: page,
-                })
+                page_of(rows, total, page)
             })
             .await?;
         Ok(listed)

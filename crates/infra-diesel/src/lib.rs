@@ -7,6 +7,7 @@ mod error;
 mod ledger_row;
 mod outbox_repository;
 mod outbox_row;
+mod paging;
 mod schema;
 mod user_repository;
 mod user_row;

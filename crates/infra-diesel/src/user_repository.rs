@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::database::{with_connection, Database};
 use crate::error::StorageError;
 use crate::outbox_row::NewOutboxRow;
+use crate::paging::{limit_offset, page_of};
 use crate::schema::{lower, outbox_messages, users};
 use crate::user_row::{NewUserRow, UserRow};
 use crate::write_transaction::WriteTransaction;
@@ -89,8 +90,7 @@ impl UserRepository for DieselUserRepository {
 
     async fn list_pending(&self, page: PageRequest) -> Result<Page<User>, RepositoryError> {
         let pending = UserStatus::Pending.as_str();
-        let limit = i64::from(page.limit());
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (limit, offset) = limit_offset(page);
         let listed = self
             .db
             .run(move |pools| {
@@ -110,15 +110,7 @@ impl UserRepository for DieselUserRepository {
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
                 });
-                let items = rows
-                    .into_iter()
-                    .map(User::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Page {
-                    items,
-                    total: u64::try_from(total).unwrap_or_default(),
-                    request: page,
-                })
+                page_of(rows, total, page)
             })
             .await?;
         Ok(listed)
