@@ -1,5 +1,7 @@
-//! The `authusers` command line: `serve`, `migrate`, `create-admin`.
+//! The `authusers` command line: `serve`, `migrate`, `config`, `outbox`,
+//! `create-admin`.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -73,9 +75,12 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve { no_migrate } => serve(&settings, no_migrate).await,
         Command::Migrate => migrate(&settings).await,
         Command::Config => {
-            for (name, value) in settings.describe() {
-                println!("{name}={value}");
-            }
+            print_lines(
+                settings
+                    .describe()
+                    .into_iter()
+                    .map(|(name, value)| format!("{name}={value}")),
+            );
             Ok(())
         }
         Command::Outbox { limit } => outbox(&settings, limit).await,
@@ -119,11 +124,9 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
     let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
     let applied = database.migrate().await.map_err(|e| e.to_string())?;
     if applied.is_empty() {
-        println!("database is up to date");
+        print_lines(["database is up to date".to_owned()]);
     }
-    for version in applied {
-        println!("applied migration {version}");
-    }
+    print_lines(applied.iter().map(|v| format!("applied migration {v}")));
     Ok(())
 }
 
@@ -140,12 +143,13 @@ async fn outbox(settings: &Settings, limit: u32) -> Result<(), String> {
     }
     let outbox = DieselOutboxRepository::new(database);
     let backlog = outbox.backlog().await.map_err(|e| e.to_string())?;
-    println!("pending: {}  failed: {}", backlog.pending, backlog.failed);
-    for entry in outbox.unsent(limit).await.map_err(|e| e.to_string())? {
+    let entries = outbox.unsent(limit).await.map_err(|e| e.to_string())?;
+    let summary = format!("pending: {}  failed: {}", backlog.pending, backlog.failed);
+    print_lines(std::iter::once(summary).chain(entries.into_iter().map(|entry| {
         let next = entry
             .next_attempt_at
             .map_or_else(|| "-".to_owned(), |at| at.to_rfc3339());
-        println!(
+        format!(
             "#{id} {status} attempts={attempts} next={next} to={to} subject={subject:?} message_id={message_id} error={error}",
             id = entry.id,
             status = entry.status,
@@ -154,8 +158,8 @@ async fn outbox(settings: &Settings, limit: u32) -> Result<(), String> {
             subject = entry.subject,
             message_id = entry.message_id,
             error = entry.last_error.as_deref().unwrap_or("-"),
-        );
-    }
+        )
+    })));
     Ok(())
 }
 
@@ -177,8 +181,22 @@ async fn create_admin(settings: &Settings, email: String) -> Result<(), String> 
                 .join("; "),
             other => other.to_string(),
         })?;
-    println!("created administrator {} (id {})", admin.email, admin.id);
+    print_lines([format!(
+        "created administrator {} (id {})",
+        admin.email, admin.id
+    )]);
     Ok(())
+}
+
+/// Writes lines to stdout, stopping quietly if the reader went away
+/// (`authusers config | head`), where `println!` would panic.
+fn print_lines(lines: impl IntoIterator<Item = String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
 }
 
 fn admin_password() -> Result<String, String> {

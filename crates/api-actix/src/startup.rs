@@ -167,9 +167,9 @@ impl Application {
     }
 
     /// Serves until the process is told to stop. On SIGTERM it stops
-    /// accepting, lets in-flight requests finish (up to 30 s), then lets the
-    /// outbox worker finish the message it is sending; SIGINT and SIGQUIT
-    /// stop at once.
+    /// accepting and lets in-flight requests finish (up to 30 s); on SIGINT
+    /// or SIGQUIT it drops them. Either way the outbox worker then finishes
+    /// the message it is sending, and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.worker.stop().await;

@@ -270,15 +270,6 @@ impl Database {
         }
     }
 
-    /// Whether the database answers a trivial query.
-    pub async fn ping(&self) -> Result<(), StorageError> {
-        self.run(|pools| {
-            with_connection!(pools, |conn| conn.batch_execute("SELECT 1")?);
-            Ok(())
-        })
-        .await
-    }
-
     /// Applies pending migrations; returns the versions applied.
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         self.run(|pools| {

@@ -172,7 +172,7 @@ fn render_page(openapi: &OpenApiDocument) -> String {
          .auth{color:#a50}</style></head><body>",
     );
     html.push_str(&format!(
-        "<h1>{} {}</h1><p>{}</p><p>The machine-readable document: <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3.1).</p>",
+        "<h1>{} {}</h1><p>{}</p><p>The machine-readable document: <a href=\"../openapi.json\">/openapi.json</a> (OpenAPI 3.1).</p>",
         escape(&openapi.info.title),
         escape(&openapi.info.version),
         escape(openapi.info.description.as_deref().unwrap_or_default())
