@@ -49,6 +49,10 @@ enum Command {
         /// Show at most this many messages, oldest first.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// First put every failed message back in the queue, with a fresh
+        /// set of attempts (after fixing what made them fail).
+        #[arg(long)]
+        retry_failed: bool,
     },
     /// Create an administrator, approved from the start. The password comes
     /// from AUTHUSERS_ADMIN_PASSWORD, or is asked for on the terminal.
@@ -83,7 +87,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             );
             Ok(())
         }
-        Command::Outbox { limit } => outbox(&settings, limit).await,
+        Command::Outbox {
+            limit,
+            retry_failed,
+        } => outbox(&settings, limit, retry_failed).await,
         Command::CreateAdmin { email } => create_admin(&settings, email).await,
     };
     match outcome {
@@ -130,7 +137,7 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
-async fn outbox(settings: &Settings, limit: u32) -> Result<(), String> {
+async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(), String> {
     let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
     let pending = database
         .pending_migrations()
@@ -142,6 +149,13 @@ async fn outbox(settings: &Settings, limit: u32) -> Result<(), String> {
         ));
     }
     let outbox = DieselOutboxRepository::new(database);
+    if retry_failed {
+        let requeued = outbox
+            .requeue_failed(chrono::Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        print_lines([format!("re-queued {requeued} failed message(s)")]);
+    }
     let backlog = outbox.backlog().await.map_err(|e| e.to_string())?;
     let entries = outbox.unsent(limit).await.map_err(|e| e.to_string())?;
     let summary = format!("pending: {}  failed: {}", backlog.pending, backlog.failed);

@@ -186,6 +186,11 @@ pub trait OutboxRepository: Send + Sync {
 
     async fn backlog(&self) -> Result<OutboxBacklog, RepositoryError>;
 
+    /// Puts every failed message back in the queue, due at `now`, with a
+    /// fresh set of attempts (earlier attempts stay recorded). Returns how
+    /// many were re-queued.
+    async fn requeue_failed(&self, now: DateTime<Utc>) -> Result<u64, RepositoryError>;
+
     /// Messages not yet sent (pending or failed), oldest first.
     async fn unsent(&self, limit: u32) -> Result<Vec<OutboxEntry>, RepositoryError>;
 }

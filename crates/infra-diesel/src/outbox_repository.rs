@@ -197,6 +197,29 @@ impl OutboxRepository for DieselOutboxRepository {
         Ok(backlog)
     }
 
+    async fn requeue_failed(&self, now: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let now = now.naive_utc();
+        let requeued = self
+            .db
+            .run(move |pools| {
+                let changed = with_connection!(pools, |conn| {
+                    diesel::update(
+                        outbox_messages::table.filter(outbox_messages::status.eq("failed")),
+                    )
+                    .set((
+                        outbox_messages::status.eq(PENDING),
+                        outbox_messages::attempts.eq(0),
+                        outbox_messages::next_attempt_at.eq(now),
+                        outbox_messages::locked_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?
+                });
+                Ok(u64::try_from(changed).unwrap_or_default())
+            })
+            .await?;
+        Ok(requeued)
+    }
+
     async fn unsent(&self, limit: u32) -> Result<Vec<OutboxEntry>, RepositoryError> {
         let entries = self
             .db

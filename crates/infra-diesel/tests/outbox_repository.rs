@@ -105,6 +105,15 @@ async fn a_failed_message_stays_visible(db: &TestDatabase) {
     assert_eq!(unsent[0].status, "failed");
     assert_eq!(unsent[0].next_attempt_at, None);
     assert_eq!(unsent[1].status, "pending");
+
+    // An operator puts it back in the queue: due at once, attempts afresh.
+    assert_eq!(outbox.requeue_failed(at(10)).await.unwrap(), 1);
+    let backlog = outbox.backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (2, 0));
+    let again = outbox.claim_due(at(10), at(70), 10).await.unwrap();
+    let requeued = again.iter().find(|m| m.id == claimed[0].id).unwrap();
+    assert_eq!(requeued.attempts, 0);
+    assert_eq!(outbox.requeue_failed(at(11)).await.unwrap(), 0);
 }
 
 async fn two_workers_never_claim_the_same_message(db: &TestDatabase) {
