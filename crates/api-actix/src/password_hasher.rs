@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use authusers_domain::password::MAX_PASSWORD_BYTES;
 use authusers_domain::ports::{HashingError, PasswordHasher};
 use authusers_domain::{Password, PasswordHash};
 use tokio::sync::Semaphore;
@@ -8,6 +9,12 @@ use tokio::sync::Semaphore;
 /// bcrypt, run on blocking threads: hashing is deliberately slow and must
 /// never stall the async executor. At most one hash per core runs at a time;
 /// further requests wait their turn without holding a thread.
+///
+/// bcrypt keys on at most 72 bytes. The crate's non-truncating functions
+/// refuse a 72-byte password (they count a terminating NUL), so the plain
+/// functions are used, and the 72-byte bound is kept here and by
+/// [`Password`]: nothing longer is ever hashed or compared, so nothing is
+/// ever truncated.
 pub struct BcryptHasher {
     cost: u32,
     permits: Arc<Semaphore>,
@@ -20,8 +27,7 @@ impl BcryptHasher {
     /// start-up.
     pub fn new(cost: u32) -> Result<Self, HashingError> {
         let decoy_secret = uuid::Uuid::new_v4().to_string();
-        let decoy = bcrypt::non_truncating_hash(decoy_secret, cost)
-            .map_err(|e| HashingError(e.to_string()))?;
+        let decoy = bcrypt::hash(decoy_secret, cost).map_err(|e| HashingError(e.to_string()))?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             cost,
@@ -51,17 +57,20 @@ impl PasswordHasher for BcryptHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingError> {
         let password = password.expose().to_owned();
         let cost = self.cost;
-        let hash = self
-            .run(move || bcrypt::non_truncating_hash(password, cost))
-            .await?;
+        let hash = self.run(move || bcrypt::hash(password, cost)).await?;
         Ok(PasswordHash::new(hash))
     }
 
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, HashingError> {
+        // A longer candidate would be compared by its first 72 bytes: it is
+        // another password, and never matches. It still costs a
+        // verification.
+        let candidate_fits = candidate.len() <= MAX_PASSWORD_BYTES;
         let candidate = candidate.to_owned();
+        let hash = if candidate_fits { hash } else { &self.decoy };
         let hash = hash.as_str().to_owned();
-        self.run(move || bcrypt::non_truncating_verify(candidate, &hash))
-            .await
+        let matches = self.run(move || bcrypt::verify(candidate, &hash)).await?;
+        Ok(matches && candidate_fits)
     }
 
     async fn verify_decoy(&self, candidate: &str) {
@@ -91,6 +100,19 @@ mod tests {
         assert!(hash.as_str().starts_with("$2b$04$"));
         assert!(hasher.verify("lantern-quiet-orbit", &hash).await.unwrap());
         assert!(!hasher.verify("lantern-quiet-orbiT", &hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_72_byte_password_hashes_and_verifies_and_73_bytes_never_match() {
+        let hasher = BcryptHasher::new(4).unwrap();
+        let exact = format!("{}Q9", "lantern-".repeat(8) + "abcdef");
+        assert_eq!(exact.len(), 72);
+        let hash = hasher.hash(&password(&exact)).await.unwrap();
+        assert!(hasher.verify(&exact, &hash).await.unwrap());
+        let over = format!("{exact}!");
+        assert!(!hasher.verify(&over, &hash).await.unwrap());
+        let shorter = &exact[..71];
+        assert!(!hasher.verify(shorter, &hash).await.unwrap());
     }
 
     #[tokio::test]

@@ -111,7 +111,75 @@ async fn a_wrongly_typed_field_is_named(db: &TestDatabase) {
     assert!(body["errors"]["email"][0].is_string(), "{body}");
 }
 
+/// A password of `bytes` bytes that passes every other rule; with
+/// `multibyte`, it ends in two-byte letters that straddle the limit.
+pub fn password_of(bytes: usize, multibyte: bool) -> String {
+    let tail = if multibyte { "жжж" } else { "xyz" };
+    let head = "Qw7!".repeat(bytes / 4 + 1);
+    let mut password: String = head
+        .chars()
+        .take(bytes.saturating_sub(tail.len()))
+        .collect();
+    password.push_str(tail);
+    while password.len() > bytes {
+        password.remove(0);
+    }
+    password
+}
+
+/// bcrypt reads 72 bytes: 71 and 72 register and log in, 73 is refused at
+/// registration and never logs in, with ASCII and two-byte letters alike.
+async fn passwords_at_the_72_byte_limit(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    for (n, (bytes, multibyte)) in [(71, false), (72, false), (72, true), (71, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let password = password_of(bytes, multibyte);
+        assert_eq!(password.len(), bytes);
+        let email = format!("edge{n}@example.com");
+        let created = app
+            .post(
+                "/auth/users/",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED, "{bytes} bytes");
+        let id = created.json::<serde_json::Value>().await.unwrap()["id"].clone();
+        let accepted = app
+            .patch(
+                &format!("/confirm-users/{id}/"),
+                json!({"action": "accept"}),
+                &admin,
+            )
+            .await;
+        assert_eq!(accepted.status(), StatusCode::OK);
+        let login = app.log_in(&email, &password).await;
+        assert_eq!(login.status(), StatusCode::OK, "{bytes} bytes");
+        // One more byte is another password, and a wrong one.
+        let longer = format!("{password}x");
+        let refused = app.log_in(&email, &longer).await;
+        assert_problem(refused, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    for multibyte in [false, true] {
+        let over = password_of(73, multibyte);
+        let response = app
+            .post(
+                "/auth/users/",
+                json!({"email": "over@example.com", "password": over}),
+            )
+            .await;
+        let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert_eq!(
+            body["errors"]["password"],
+            json!(["This password is too long. It must be at most 72 bytes."])
+        );
+    }
+}
+
 on_both_backends!(
+    passwords_at_the_72_byte_limit,
     registration_returns_a_pending_profile,
     an_email_taken_in_any_case_is_refused,
     every_invalid_field_is_named,
