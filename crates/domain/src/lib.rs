@@ -12,6 +12,7 @@ pub mod notification;
 pub mod outbox;
 pub mod pagination;
 pub mod password;
+pub mod password_reset;
 pub mod person_name;
 pub mod ports;
 pub mod user;

@@ -1,6 +1,8 @@
 //! The e-mails the service sends, composed here so that their wording is a
 //! rule of the domain, not of a mail adapter.
 
+use chrono::Duration;
+
 use crate::{Decision, Email, User};
 
 /// The language of outgoing mail.
@@ -37,10 +39,55 @@ pub struct OutgoingEmail {
     pub html_body: String,
 }
 
+/// One paragraph of a message: text, or a link shown as its own address.
+enum Paragraph<'a> {
+    Text(&'a str),
+    Link(&'a str),
+}
+
 impl OutgoingEmail {
+    /// A greeting by name, then `paragraphs`, as plain text and as HTML.
+    fn compose(
+        to: &Email,
+        user: &User,
+        subject: &str,
+        language: Language,
+        paragraphs: &[Paragraph<'_>],
+    ) -> Self {
+        let hello = match language {
+            Language::English => "Hello",
+            Language::Russian => "Здравствуйте",
+        };
+        let name = greeting_name(user);
+        let mut text_body = format!("{hello}, {name}!\n");
+        let mut html_body = format!(
+            "<!DOCTYPE html>\n<html><body><p>{hello}, {}!</p>",
+            escape_html(&name)
+        );
+        for paragraph in paragraphs {
+            match paragraph {
+                Paragraph::Text(text) => {
+                    text_body.push_str(&format!("\n{text}\n"));
+                    html_body.push_str(&format!("<p>{}</p>", escape_html(text)));
+                }
+                Paragraph::Link(url) => {
+                    text_body.push_str(&format!("\n{url}\n"));
+                    let url = escape_html(url);
+                    html_body.push_str(&format!("<p><a href=\"{url}\">{url}</a></p>"));
+                }
+            }
+        }
+        html_body.push_str("</body></html>\n");
+        Self {
+            to: to.clone(),
+            subject: subject.to_owned(),
+            text_body,
+            html_body,
+        }
+    }
+
     /// The message telling `user` how their registration was decided.
     pub fn registration_decision(user: &User, decision: Decision, language: Language) -> Self {
-        let name = greeting_name(user);
         let (subject, line) = match (language, decision) {
             (Language::English, Decision::Accept) => (
                 "Your registration has been accepted",
@@ -59,23 +106,118 @@ impl OutgoingEmail {
                 "К сожалению, ваша регистрация отклонена.",
             ),
         };
-        let hello = match language {
-            Language::English => "Hello",
-            Language::Russian => "Здравствуйте",
-        };
-        let text_body = format!("{hello}, {name}!\n\n{line}\n");
-        let html_body = format!(
-            "<!DOCTYPE html>\n<html><body><p>{hello}, {}!</p><p>{}</p></body></html>\n",
-            escape_html(&name),
-            escape_html(line)
-        );
-        Self {
-            to: user.email.clone(),
-            subject: subject.to_owned(),
-            text_body,
-            html_body,
-        }
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[Paragraph::Text(line)],
+        )
     }
+
+    /// The link that lets `user` choose a new password, valid for `ttl`.
+    pub fn password_reset(user: &User, link: &str, ttl: Duration, language: Language) -> Self {
+        let within = human_duration(ttl, language);
+        let (subject, ask, open, once) = match language {
+            Language::English => (
+                "Reset your password",
+                "Someone, hopefully you, asked to reset the password of your account.".to_owned(),
+                format!("To choose a new password, open this link within {within}:"),
+                "The link works once. If you did not ask for it, ignore this message: \
+                 your password stays as it is.",
+            ),
+            Language::Russian => (
+                "Сброс пароля",
+                "Кто-то, надеемся, что вы, попросил сбросить пароль вашей учётной записи."
+                    .to_owned(),
+                format!("Чтобы выбрать новый пароль, откройте эту ссылку в течение {within}:"),
+                "Ссылка работает один раз. Если вы не просили о сбросе, не обращайте \
+                 внимания на это письмо: ваш пароль останется прежним.",
+            ),
+        };
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[
+                Paragraph::Text(&ask),
+                Paragraph::Text(&open),
+                Paragraph::Link(link),
+                Paragraph::Text(once),
+            ],
+        )
+    }
+
+    /// The notice to the old address of `user` that the account moved to
+    /// `new_email`, shown masked: the old address may have changed hands.
+    pub fn email_changed(user: &User, new_email: &Email, language: Language) -> Self {
+        let masked = mask_email(new_email);
+        let (subject, changed, warning) = match language {
+            Language::English => (
+                "Your e-mail address was changed",
+                format!("The e-mail address of your account was changed to {masked}."),
+                "If you did not do this, contact the administrators at once: \
+                 whoever did it knows your password.",
+            ),
+            Language::Russian => (
+                "Ваш адрес электронной почты изменён",
+                format!("Адрес электронной почты вашей учётной записи изменён на {masked}."),
+                "Если это сделали не вы, немедленно свяжитесь с администраторами: \
+                 тот, кто это сделал, знает ваш пароль.",
+            ),
+        };
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[Paragraph::Text(&changed), Paragraph::Text(warning)],
+        )
+    }
+}
+
+/// `a***@example.org`: the first character of the local part and the
+/// domain.
+fn mask_email(email: &Email) -> String {
+    let domain = email
+        .as_str()
+        .rsplit_once('@')
+        .map_or("", |(_, domain)| domain);
+    let first: String = email.local_part().chars().take(1).collect();
+    format!("{first}***@{domain}")
+}
+
+/// "60 minutes", "2 hours", "1 day"; in Russian with its plural forms.
+fn human_duration(duration: Duration, language: Language) -> String {
+    let minutes = duration.num_minutes().max(1);
+    let (count, unit) = if minutes % (24 * 60) == 0 {
+        (minutes / (24 * 60), 2)
+    } else if minutes % 60 == 0 && minutes >= 120 {
+        (minutes / 60, 1)
+    } else {
+        (minutes, 0)
+    };
+    let word = match language {
+        Language::English => {
+            let [one, many] = [["minute", "minutes"], ["hour", "hours"], ["day", "days"]][unit];
+            if count == 1 {
+                one
+            } else {
+                many
+            }
+        }
+        Language::Russian => {
+            // Genitive after "в течение": 1 минуты, 2 минут, 5 минут.
+            let [one, many] = [["минуты", "минут"], ["часа", "часов"], ["суток", "суток"]][unit];
+            if count % 10 == 1 && count % 100 != 11 {
+                one
+            } else {
+                many
+            }
+        }
+    };
+    format!("{count} {word}")
 }
 
 /// First and last name when known, otherwise the e-mail's local part.
@@ -89,7 +231,8 @@ fn greeting_name(user: &User) -> String {
     }
 }
 
-fn escape_html(raw: &str) -> String {
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape_html(raw: &str) -> String {
     let mut escaped = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -142,6 +285,51 @@ mod tests {
         let mail = OutgoingEmail::registration_decision(&odd, Decision::Accept, Language::English);
         assert!(mail.html_body.contains("&lt;b&gt;Eve&lt;/b&gt;"));
         assert!(!mail.html_body.contains("<b>Eve"));
+    }
+
+    #[test]
+    fn a_reset_mail_carries_the_link_in_text_and_html() {
+        let user = user(1, UserStatus::Approved);
+        let link = "https://app.example.com/reset/MQ/abc?x=1&y=2";
+        let mail =
+            OutgoingEmail::password_reset(&user, link, Duration::hours(1), Language::English);
+        assert_eq!(mail.to, user.email);
+        assert_eq!(mail.subject, "Reset your password");
+        assert!(mail.text_body.contains(&format!("\n{link}\n")));
+        assert!(mail.text_body.contains("within 60 minutes"));
+        assert!(mail
+            .html_body
+            .contains("href=\"https://app.example.com/reset/MQ/abc?x=1&amp;y=2\""));
+        let russian =
+            OutgoingEmail::password_reset(&user, link, Duration::hours(2), Language::Russian);
+        assert_eq!(russian.subject, "Сброс пароля");
+        assert!(russian.text_body.contains("в течение 2 часов"));
+        assert!(russian.text_body.contains(link));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        let en = |d| human_duration(d, Language::English);
+        let ru = |d| human_duration(d, Language::Russian);
+        assert_eq!(en(Duration::minutes(1)), "1 minute");
+        assert_eq!(en(Duration::minutes(90)), "90 minutes");
+        assert_eq!(en(Duration::hours(3)), "3 hours");
+        assert_eq!(en(Duration::days(1)), "1 day");
+        assert_eq!(ru(Duration::minutes(21)), "21 минуты");
+        assert_eq!(ru(Duration::minutes(11)), "11 минут");
+        assert_eq!(ru(Duration::hours(5)), "5 часов");
+    }
+
+    #[test]
+    fn the_change_notice_goes_to_the_old_address_and_masks_the_new_one() {
+        let user = user(1, UserStatus::Approved);
+        let new = Email::parse("zed.new@example.org").unwrap();
+        let mail = OutgoingEmail::email_changed(&user, &new, Language::English);
+        assert_eq!(mail.to.as_str(), "user1@example.com");
+        assert!(mail.text_body.contains("z***@example.org"));
+        assert!(!mail.text_body.contains("zed.new"));
+        let russian = OutgoingEmail::email_changed(&user, &new, Language::Russian);
+        assert_eq!(russian.subject, "Ваш адрес электронной почты изменён");
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::LazyLock;
 
-use crate::{Email, PersonName};
+use crate::{Email, PersonName, User};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// bcrypt reads at most 72 bytes; longer passwords are refused rather than
@@ -33,6 +33,18 @@ pub struct PasswordContext<'a> {
     pub email: Option<&'a Email>,
     pub first_name: Option<&'a PersonName>,
     pub last_name: Option<&'a PersonName>,
+}
+
+impl<'a> PasswordContext<'a> {
+    /// The account's own e-mail and names, for a password that replaces
+    /// another.
+    pub fn of(user: &'a User) -> Self {
+        Self {
+            email: Some(&user.email),
+            first_name: Some(&user.first_name),
+            last_name: Some(&user.last_name),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

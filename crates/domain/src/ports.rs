@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::accounts::UserFilter;
 use crate::balance::{
     BalanceChange, BalanceOperation, BalanceRefusal, Balances, IdempotencyKey, LedgerEntry,
 };
@@ -28,6 +29,27 @@ pub enum InsertUserError {
     EmailTaken,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+/// Why an e-mail change was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreEmailError {
+    #[error("a user with this e-mail already exists")]
+    EmailTaken,
+    #[error("the user does not exist")]
+    NotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// What became of a request to erase an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EraseOutcome {
+    Erased,
+    /// A balance is not zero (perhaps it changed since it was read):
+    /// nothing was erased.
+    BalanceNotEmpty,
+    NotFound,
 }
 
 /// A user about to be stored; the repository assigns the id.
@@ -71,13 +93,21 @@ pub trait UserRepository: Send + Sync {
     /// both be stored: the second gets `EmailTaken`, however close the race.
     async fn insert(&self, user: NewUser) -> Result<User, InsertUserError>;
 
-    /// Looks a user up by e-mail, case-insensitively.
+    /// Looks a user up by e-mail, case-insensitively. Erased accounts are
+    /// never found, by any look-up.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
     /// Pending registrations, oldest first.
     async fn list_pending(&self, page: PageRequest) -> Result<Page<User>, RepositoryError>;
+
+    /// The users `filter` selects, oldest first.
+    async fn list(
+        &self,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, RepositoryError>;
 
     /// Replaces both names; `None` when the user does not exist.
     async fn update_names(
@@ -96,6 +126,33 @@ pub trait UserRepository: Send + Sync {
         user: &User,
         notification: &OutgoingEmail,
     ) -> Result<bool, RepositoryError>;
+
+    // Credential changes. Each is one transaction that also ends every
+    // credential issued against the old ones (password-reset links), so
+    // that nothing granted before the change outlives it.
+
+    /// Replaces the password hash. `false` when the user does not exist.
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Replaces the e-mail (unique as at registration) and queues `notice`
+    /// in the outbox.
+    async fn change_email(
+        &self,
+        id: UserId,
+        email: Email,
+        notice: &OutgoingEmail,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreEmailError>;
+
+    /// Erases the person, only while both balances are zero: the e-mail,
+    /// names and password go, the address is free to register again, and
+    /// the ledger stays under the numeric id.
+    async fn erase(&self, id: UserId, at: DateTime<Utc>) -> Result<EraseOutcome, RepositoryError>;
 }
 
 #[derive(Debug, thiserror::Error)]

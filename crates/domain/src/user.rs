@@ -116,6 +116,12 @@ impl User {
     pub fn is_approved(&self) -> bool {
         self.status == UserStatus::Approved
     }
+
+    /// Whether either balance is above zero: such an account cannot be
+    /// erased, or money would vanish with it.
+    pub fn holds_money(&self) -> bool {
+        self.real_balance != Money::ZERO || self.virtual_balance != Money::ZERO
+    }
 }
 
 #[cfg(test)]

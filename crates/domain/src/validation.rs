@@ -28,6 +28,21 @@ impl FieldErrors {
         parsed.map_err(|e| self.add(field, e.to_string())).ok()
     }
 
+    /// As [`Self::collect`], for rules that report every failure at once.
+    pub fn collect_each<T, E: ToString>(
+        &mut self,
+        field: &str,
+        parsed: Result<T, Vec<E>>,
+    ) -> Option<T> {
+        parsed
+            .map_err(|problems| {
+                for problem in problems {
+                    self.add(field, problem.to_string());
+                }
+            })
+            .ok()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

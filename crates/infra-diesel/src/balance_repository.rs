@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use crate::database::{with_connection, Database};
 use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
+use crate::live_users::live_users;
 use crate::paging::{limit_offset, page_of};
 use crate::schema::{balance_transactions, idempotency_keys, users};
 use crate::write_transaction::WriteTransaction;
@@ -53,8 +54,8 @@ impl BalanceRepository for DieselBalanceRepository {
             .db
             .run(move |pools| {
                 let row: Option<(i64, i64)> = with_connection!(pools, |conn| {
-                    users::table
-                        .find(user.0)
+                    live_users()
+                        .filter(users::id.eq(user.0))
                         .select((users::real_balance_cents, users::virtual_balance_cents))
                         .first(conn)
                         .optional()?
@@ -163,9 +164,11 @@ macro_rules! apply_in_transaction {
         let change = command.change;
         let real = users::real_balance_cents;
         let virtual_ = users::virtual_balance_cents;
+        // Never on an erased account: money would land where nobody can
+        // reach it.
         let updated: Option<(i64, i64)> = diesel::update(
-            users::table
-                .find(user)
+            live_users()
+                .filter(users::id.eq(user))
                 .filter((real + change.real_delta).ge(0_i64))
                 .filter((real + change.real_delta).le(MAX_MONEY_MINOR_UNITS))
                 .filter((virtual_ + change.virtual_delta).ge(0_i64))
@@ -197,8 +200,8 @@ macro_rules! apply_in_transaction {
                 BalanceOutcome::Applied(balances(real_after, virtual_after)?)
             }
             None => {
-                let current: Option<(i64, i64)> = users::table
-                    .find(user)
+                let current: Option<(i64, i64)> = live_users()
+                    .filter(users::id.eq(user))
                     .select((real, virtual_))
                     .first($conn)
                     .optional()?;

@@ -297,7 +297,7 @@ impl Database {
 }
 
 /// The embedded migrations of the connection's backend.
-trait BackendMigrations {
+pub(crate) trait BackendMigrations {
     fn migrations(&self) -> EmbeddedMigrations;
 }
 

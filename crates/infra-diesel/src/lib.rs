@@ -2,12 +2,15 @@
 //! (bundled, the zero-setup default) or a PostgreSQL server.
 
 mod balance_repository;
+mod credentials;
 mod database;
 mod error;
 mod ledger_row;
+mod live_users;
 mod outbox_repository;
 mod outbox_row;
 mod paging;
+mod password_reset_repository;
 mod schema;
 mod user_repository;
 mod user_row;
@@ -20,4 +23,5 @@ pub use balance_repository::DieselBalanceRepository;
 pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError, PoolState};
 pub use error::StorageError;
 pub use outbox_repository::DieselOutboxRepository;
+pub use password_reset_repository::DieselPasswordResetRepository;
 pub use user_repository::DieselUserRepository;

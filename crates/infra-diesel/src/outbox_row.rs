@@ -1,7 +1,7 @@
 use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::outbox::QueuedEmail;
 use authusers_domain::ports::OutboxEntry;
-use authusers_domain::Email;
+use authusers_domain::{Email, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -34,13 +34,15 @@ pub(crate) struct NewOutboxRow {
     html_body: String,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
+    user_id: Option<i64>,
 }
 
 impl NewOutboxRow {
-    /// A message due at once, under a new `Message-ID` that every attempt
-    /// will reuse.
-    pub fn new(email: &OutgoingEmail, now: NaiveDateTime) -> Self {
+    /// A message about `user`, due at once, under a new `Message-ID` that
+    /// every attempt will reuse.
+    pub fn new(email: &OutgoingEmail, user: UserId, now: NaiveDateTime) -> Self {
         Self {
+            user_id: Some(user.0),
             message_id: format!("<{}@authusers>", uuid::Uuid::new_v4().simple()),
             recipient: email.to.as_str().to_owned(),
             subject: email.subject.clone(),

@@ -13,6 +13,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         real_balance_cents -> BigInt,
         virtual_balance_cents -> BigInt,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -48,13 +49,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_reset_requests (id) {
+        id -> BigInt,
+        address_digest -> Text,
+        user_id -> Nullable<BigInt>,
+        token_digest -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(balance_transactions -> users (user_id));
+diesel::joinable!(password_reset_requests -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     balance_transactions,
     idempotency_keys,
     outbox_messages,
-    outbox_attempts
+    outbox_attempts,
+    password_reset_requests
 );
 
 diesel::table! {
@@ -72,6 +87,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        user_id -> Nullable<BigInt>,
     }
 }
 

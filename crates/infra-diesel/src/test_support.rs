@@ -140,6 +140,16 @@ fn replace_database_name(url: &str, name: &str) -> String {
     }
 }
 
+/// An outbox row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOutboxMessage {
+    pub recipient: String,
+    pub subject: String,
+    pub status: String,
+    pub text_body: String,
+    pub user_id: Option<i64>,
+}
+
 /// A pending user called Ann with `email`, ready to insert.
 pub fn new_user(email: &str) -> NewUser {
     NewUser {
@@ -222,6 +232,68 @@ impl Database {
         })
         .await
         .expect("forget a migration");
+    }
+
+    /// Undoes the newest applied migration with its `down.sql`.
+    pub async fn revert_latest_migration_for_tests(&self) {
+        use crate::database::{with_connection, BackendMigrations};
+        use diesel_migrations::MigrationHarness;
+        self.run(|pools| {
+            with_connection!(pools, |conn| {
+                let migrations = conn.migrations();
+                conn.revert_last_migration(migrations)
+                    .map_err(|e| crate::StorageError::Migration(e.to_string()))?
+            });
+            Ok(())
+        })
+        .await
+        .expect("revert a migration");
+    }
+
+    /// Runs SQL statements, for tests that need rows no repository writes.
+    pub async fn execute_for_tests(&self, sql: &str) {
+        use crate::database::with_connection;
+        let sql = sql.to_owned();
+        self.run(move |pools| {
+            with_connection!(pools, |conn| conn.batch_execute(&sql)?);
+            Ok(())
+        })
+        .await
+        .expect("execute SQL");
+    }
+
+    /// Every outbox message, oldest first, as the database holds it.
+    pub async fn outbox_for_tests(&self) -> Vec<StoredOutboxMessage> {
+        use crate::database::with_connection;
+        use crate::schema::outbox_messages as m;
+        use diesel::prelude::*;
+        self.run(|pools| {
+            let rows: Vec<(String, String, String, String, Option<i64>)> =
+                with_connection!(pools, |conn| m::table
+                    .order(m::id.asc())
+                    .select((
+                        m::recipient,
+                        m::subject,
+                        m::status,
+                        m::text_body,
+                        m::user_id
+                    ))
+                    .load(conn)?);
+            Ok(rows
+                .into_iter()
+                .map(
+                    |(recipient, subject, status, text_body, user_id)| StoredOutboxMessage {
+                        recipient,
+                        subject,
+                        status,
+                        text_body,
+                        user_id,
+                    },
+                )
+                .collect())
+        })
+        .await
+        .expect("read the outbox")
     }
 
     /// Sets a user's balances directly, bypassing the ledger: only for

@@ -38,13 +38,7 @@ impl Accounts {
             first_name: None,
             last_name: None,
         };
-        let password = Password::parse(&request.password, context)
-            .map_err(|problems| {
-                for problem in problems {
-                    errors.add("password", problem.to_string());
-                }
-            })
-            .ok();
+        let password = errors.collect_each("password", Password::parse(&request.password, context));
         let (Some(email), Some(password)) = (email, password) else {
             return Err(CreateAdminError::Invalid(errors));
         };

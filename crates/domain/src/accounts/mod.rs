@@ -3,20 +3,46 @@
 
 mod admin;
 mod approval;
+mod deletion;
+mod directory;
+mod email_change;
 mod login;
+mod password_change;
 mod profile;
 mod registration;
 
 use std::sync::Arc;
 
 use crate::notification::Language;
-use crate::ports::{Clock, PasswordHasher, UserRepository};
+use crate::ports::{Clock, HashingError, PasswordHasher, UserRepository};
+use crate::{FieldErrors, User};
 
 pub use admin::{CreateAdminError, CreateAdminRequest};
 pub use approval::{DecideError, ListPendingError};
+pub use deletion::{DeleteAccountError, DeleteAccountRequest};
+pub use directory::{
+    ListUsersError, ListUsersRequest, ReadUserError, SearchTerm, SearchTermError, UserFilter,
+    MAX_SEARCH_CHARS,
+};
+pub use email_change::{ChangeEmailError, ChangeEmailRequest};
 pub use login::{LoginError, LoginRequest};
+pub use password_change::{ChangePasswordError, ChangePasswordRequest};
 pub use profile::{ProfileError, UpdateProfileRequest};
 pub use registration::{RegisterError, RegistrationRequest};
+
+/// djoser's answer to a wrong current password.
+pub const INVALID_PASSWORD: &str = "Invalid password.";
+
+/// djoser's `*_RETYPE` settings: when the client sends the value a second
+/// time, the two must agree. `what` names the value ("password").
+pub fn check_retyped(errors: &mut FieldErrors, what: &str, same: bool) {
+    if !same {
+        errors.add(
+            "non_field_errors",
+            format!("The two {what} fields didn't match."),
+        );
+    }
+}
 
 #[derive(Clone)]
 pub struct Accounts {
@@ -39,6 +65,22 @@ impl Accounts {
             clock,
             mail_language,
         }
+    }
+}
+
+impl Accounts {
+    /// Records `current_password` as wrong in `errors` unless it is the
+    /// user's password. The hasher runs bcrypt off the async executor.
+    async fn check_current_password(
+        &self,
+        user: &User,
+        candidate: &str,
+        errors: &mut FieldErrors,
+    ) -> Result<(), HashingError> {
+        if !self.hasher.verify(candidate, &user.password_hash).await? {
+            errors.add("current_password", INVALID_PASSWORD);
+        }
+        Ok(())
     }
 }
 

@@ -50,15 +50,7 @@ impl ValidRegistration {
             first_name: first_name.as_ref(),
             last_name: last_name.as_ref(),
         };
-        let password = match Password::parse(&request.password, context) {
-            Ok(password) => Some(password),
-            Err(problems) => {
-                for problem in problems {
-                    errors.add("password", problem.to_string());
-                }
-                None
-            }
-        };
+        let password = errors.collect_each("password", Password::parse(&request.password, context));
         match (email, password, first_name, last_name) {
             (Some(email), Some(password), Some(first_name), Some(last_name)) => Ok(Self {
                 email,

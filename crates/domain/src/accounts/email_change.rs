@@ -1,0 +1,171 @@
+use crate::notification::OutgoingEmail;
+use crate::ports::{HashingError, RepositoryError, StoreEmailError};
+use crate::{Email, FieldErrors, User};
+
+use super::{check_retyped, Accounts};
+
+/// djoser's `set_email` (its `set_username` with the e-mail as the login
+/// field), as received.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeEmailRequest {
+    pub current_password: String,
+    pub new_email: String,
+    /// djoser's `re_new_email`, when the client retypes it.
+    pub re_new_email: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeEmailError {
+    #[error(transparent)]
+    Invalid(FieldErrors),
+    #[error("a user with this e-mail already exists")]
+    EmailTaken,
+    #[error("the user does not exist")]
+    NotFound,
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+impl Accounts {
+    /// Moves the account to a new address, unique as at registration, and
+    /// tells the old address in the same transaction, so that an owner
+    /// whose password was stolen learns of it.
+    #[tracing::instrument(name = "change_email", skip_all, fields(user = %user.id))]
+    pub async fn change_email(
+        &self,
+        user: &User,
+        request: ChangeEmailRequest,
+    ) -> Result<(), ChangeEmailError> {
+        let mut errors = FieldErrors::new();
+        let new_email = errors.collect("new_email", Email::parse(&request.new_email));
+        if let (Some(new_email), Some(retyped)) = (&new_email, &request.re_new_email) {
+            let same = Email::parse(retyped).is_ok_and(|r| r.canonical() == new_email.canonical());
+            check_retyped(&mut errors, "email", same);
+        }
+        self.check_current_password(user, &request.current_password, &mut errors)
+            .await?;
+        let Some(new_email) = new_email.filter(|_| errors.is_empty()) else {
+            return Err(ChangeEmailError::Invalid(errors));
+        };
+        let notice = OutgoingEmail::email_changed(user, &new_email, self.mail_language);
+        self.users
+            .change_email(user.id, new_email, &notice, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                StoreEmailError::EmailTaken => ChangeEmailError::EmailTaken,
+                StoreEmailError::NotFound => ChangeEmailError::NotFound,
+                StoreEmailError::Repository(e) => ChangeEmailError::Repository(e),
+            })?;
+        tracing::info!("e-mail changed");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::test_support::Ports;
+    use crate::accounts::INVALID_PASSWORD;
+    use crate::user::fixtures::user;
+    use crate::{UserId, UserStatus};
+
+    fn request(current: &str, new: &str) -> ChangeEmailRequest {
+        ChangeEmailRequest {
+            current_password: current.into(),
+            new_email: new.into(),
+            re_new_email: None,
+        }
+    }
+
+    fn ports_where_current_is(right: &'static str) -> Ports {
+        let mut ports = Ports::new();
+        ports
+            .hasher
+            .expect_verify()
+            .returning(move |candidate, _| Ok(candidate == right));
+        ports
+    }
+
+    #[tokio::test]
+    async fn stores_the_new_address_and_tells_the_old_one() {
+        let mut ports = ports_where_current_is("old-secret-words");
+        ports
+            .users
+            .expect_change_email()
+            .withf(|id, email, notice, _| {
+                *id == UserId(4)
+                    && email.as_str() == "Ann.New@example.org"
+                    && notice.to.as_str() == "user4@example.com"
+                    && notice.subject == "Your e-mail address was changed"
+                    && notice.text_body.contains("A***@example.org")
+                    && !notice.text_body.contains("Ann.New")
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        ports
+            .into_accounts()
+            .change_email(
+                &user(4, UserStatus::Approved),
+                request("old-secret-words", " Ann.New@EXAMPLE.org "),
+            )
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_and_a_bad_address_are_both_named_and_nothing_is_stored() {
+        let ports = ports_where_current_is("old-secret-words");
+        let Err(ChangeEmailError::Invalid(errors)) = ports
+            .into_accounts()
+            .change_email(
+                &user(4, UserStatus::Approved),
+                request("guess", "not-an-email"),
+            )
+            .await
+        else {
+            panic!("expected field errors");
+        };
+        assert_eq!(errors.fields()["current_password"], [INVALID_PASSWORD]);
+        assert_eq!(
+            errors.fields()["new_email"],
+            ["Enter a valid email address."]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retyped_address_must_be_the_same_address() {
+        let ports = ports_where_current_is("old-secret-words");
+        let accounts = ports.into_accounts();
+        let mut differs = request("old-secret-words", "ann@example.org");
+        differs.re_new_email = Some("anne@example.org".into());
+        let Err(ChangeEmailError::Invalid(errors)) = accounts
+            .change_email(&user(4, UserStatus::Approved), differs)
+            .await
+        else {
+            panic!("expected field errors");
+        };
+        assert_eq!(
+            errors.fields()["non_field_errors"],
+            ["The two email fields didn't match."]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_address_is_reported_as_such() {
+        let mut ports = ports_where_current_is("old-secret-words");
+        ports
+            .users
+            .expect_change_email()
+            .returning(|_, _, _, _| Err(StoreEmailError::EmailTaken));
+        let result = ports
+            .into_accounts()
+            .change_email(
+                &user(4, UserStatus::Approved),
+                request("old-secret-words", "taken@example.org"),
+            )
+            .await;
+        assert!(matches!(result, Err(ChangeEmailError::EmailTaken)));
+    }
+}

@@ -1,0 +1,244 @@
+//! Forgotten passwords, as djoser has them: `reset_password` mails a link
+//! that works once, for a while, and `reset_password_confirm` sets the new
+//! password with it.
+
+mod link;
+mod ports;
+mod token;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::notification::{Language, OutgoingEmail};
+use crate::password::PasswordContext;
+use crate::ports::{Clock, HashingError, PasswordHasher, RepositoryError, UserRepository};
+use crate::{Email, FieldErrors, Password, User};
+
+pub use link::{ResetLinkTemplate, ResetLinkTemplateError};
+pub use ports::{
+    LiveResetLink, NewResetLink, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord,
+    ResetTokenSource,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockPasswordResetRepository, MockResetTokenSource};
+pub use token::{decode_uid, encode_uid, AddressDigest, ResetToken, TokenDigest, TOKEN_BYTES};
+
+/// djoser's messages for a link that does not work.
+pub const INVALID_UID: &str = "Invalid user id or user doesn't exist.";
+pub const INVALID_TOKEN: &str = "Invalid token for given user.";
+
+/// The window of the per-address mail limit.
+pub const MAIL_LIMIT_WINDOW: Duration = Duration::hours(1);
+
+/// How reset links are made and mailed.
+#[derive(Debug, Clone)]
+pub struct ResetPolicy {
+    pub link: ResetLinkTemplate,
+    /// How long a link works.
+    pub ttl: Duration,
+    /// The most reset mails to one address in an hour; `None` for no limit.
+    pub mails_per_hour: Option<u32>,
+    pub language: Language,
+}
+
+/// `reset_password`, as received.
+#[derive(Debug, Clone, Default)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestResetError {
+    /// Only a malformed address: whether it has an account is never told.
+    #[error(transparent)]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// `reset_password_confirm`, as received.
+#[derive(Debug, Clone, Default)]
+pub struct ConfirmResetRequest {
+    pub uid: String,
+    pub token: String,
+    pub new_password: String,
+    /// djoser's `re_new_password`, when the client retypes it.
+    pub re_new_password: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmResetError {
+    /// A bad `uid`, a bad `token`, or a new password that fails the rules.
+    #[error(transparent)]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+impl ConfirmResetError {
+    fn uid() -> Self {
+        Self::Invalid(FieldErrors::single("uid", INVALID_UID))
+    }
+
+    fn token() -> Self {
+        Self::Invalid(FieldErrors::single("token", INVALID_TOKEN))
+    }
+
+    /// Whether the link itself is at fault (rather than the new password):
+    /// a page then has no form left to show.
+    pub fn is_bad_link(&self) -> bool {
+        matches!(self, Self::Invalid(errors)
+            if errors.fields().contains_key("uid") || errors.fields().contains_key("token"))
+    }
+}
+
+#[derive(Clone)]
+pub struct PasswordResets {
+    users: Arc<dyn UserRepository>,
+    resets: Arc<dyn PasswordResetRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn ResetTokenSource>,
+    clock: Arc<dyn Clock>,
+    policy: ResetPolicy,
+}
+
+impl PasswordResets {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        resets: Arc<dyn PasswordResetRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn ResetTokenSource>,
+        clock: Arc<dyn Clock>,
+        policy: ResetPolicy,
+    ) -> Self {
+        Self {
+            users,
+            resets,
+            hasher,
+            tokens,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &ResetPolicy {
+        &self.policy
+    }
+
+    /// Mails a reset link to `email` if an approved account has it and the
+    /// address is within its hourly limit. Every well-formed request takes
+    /// the same path through the database, account or not, and answers
+    /// the same.
+    #[tracing::instrument(name = "request_password_reset", skip_all)]
+    pub async fn request(&self, request: ResetRequest) -> Result<(), RequestResetError> {
+        let email = Email::parse(&request.email)
+            .map_err(|e| RequestResetError::Invalid(FieldErrors::single("email", e.to_string())))?;
+        let user = self
+            .users
+            .find_by_email(&email)
+            .await?
+            .filter(User::is_approved);
+        let now = self.clock.now();
+        let link = user.map(|user| self.new_link(&user, now));
+        let record = ResetRequestRecord {
+            address: AddressDigest::of(&email),
+            at: now,
+            window_start: now - MAIL_LIMIT_WINDOW,
+            mail_limit: self.policy.mails_per_hour,
+            forget_before: now - self.policy.ttl.max(MAIL_LIMIT_WINDOW),
+            link,
+        };
+        let user = record.link.as_ref().map(|link| link.user);
+        match self.resets.record_request(record).await? {
+            ResetRequestOutcome::Mailed => tracing::info!(user = ?user, "password reset mailed"),
+            ResetRequestOutcome::LimitReached => {
+                tracing::warn!(user = ?user, "password reset refused: hourly mail limit reached")
+            }
+            ResetRequestOutcome::NoAccount => {
+                tracing::debug!("password reset for an address without an approved account")
+            }
+        }
+        Ok(())
+    }
+
+    fn new_link(&self, user: &User, now: chrono::DateTime<chrono::Utc>) -> NewResetLink {
+        let token = self.tokens.new_token();
+        let url = self.policy.link.render(user.id, &token);
+        NewResetLink {
+            user: user.id,
+            digest: token.digest(),
+            expires_at: now + self.policy.ttl,
+            mail: OutgoingEmail::password_reset(user, &url, self.policy.ttl, self.policy.language),
+        }
+    }
+
+    /// The user and the live link that `uid` and `token` name; nothing is
+    /// used up.
+    async fn find_link(&self, uid: &str, token: &str) -> Result<(User, i64), ConfirmResetError> {
+        let id = decode_uid(uid).ok_or_else(ConfirmResetError::uid)?;
+        let user = self
+            .users
+            .find_by_id(id)
+            .await?
+            .ok_or_else(ConfirmResetError::uid)?;
+        let token = ResetToken::parse(token).ok_or_else(ConfirmResetError::token)?;
+        if !user.is_approved() {
+            return Err(ConfirmResetError::token());
+        }
+        let digest = token.digest();
+        // Every live link is compared, in constant time, so that neither
+        // the comparison nor the number of links compared gives anything
+        // away.
+        let links = self.resets.live_links(user.id, self.clock.now()).await?;
+        let found = links.iter().fold(None, |found, link| {
+            found.or(digest.matches(&link.digest).then_some(link.id))
+        });
+        let link = found.ok_or_else(ConfirmResetError::token)?;
+        Ok((user, link))
+    }
+
+    /// Whose link this is, while it works (a page asks before it shows a
+    /// form).
+    pub async fn check_link(&self, uid: &str, token: &str) -> Result<User, ConfirmResetError> {
+        self.find_link(uid, token).await.map(|(user, _)| user)
+    }
+
+    /// Sets the new password with a live link, which is then used up, with
+    /// every other link of the user. A refused new password leaves the
+    /// link live, to try again.
+    #[tracing::instrument(name = "confirm_password_reset", skip_all)]
+    pub async fn confirm(&self, request: ConfirmResetRequest) -> Result<(), ConfirmResetError> {
+        let (user, link) = self.find_link(&request.uid, &request.token).await?;
+        let mut errors = FieldErrors::new();
+        let password = errors.collect_each(
+            "new_password",
+            Password::parse(&request.new_password, PasswordContext::of(&user)),
+        );
+        if let Some(retyped) = &request.re_new_password {
+            crate::accounts::check_retyped(
+                &mut errors,
+                "password",
+                *retyped == request.new_password,
+            );
+        }
+        let Some(password) = password.filter(|_| errors.is_empty()) else {
+            return Err(ConfirmResetError::Invalid(errors));
+        };
+        let hash = self.hasher.hash(&password).await?;
+        if !self
+            .resets
+            .reset_password(link, user.id, hash, self.clock.now())
+            .await?
+        {
+            return Err(ConfirmResetError::token());
+        }
+        tracing::info!(user = %user.id, "password reset");
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! What every credential change does inside its own transaction.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::live_users::live_users;
+use crate::schema::{password_reset_requests, users};
+
+/// Credential changes (a password set or reset, an e-mail change, an
+/// erasure) call these inside the transaction that makes the change.
+pub(crate) trait CredentialChange {
+    /// Ends everything issued against the user's current credentials:
+    /// their live password-reset links. Whatever else must not outlive a
+    /// credential change belongs here, so that every change ends it.
+    fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()>;
+
+    /// Holds the user's row until the transaction ends, so that two
+    /// transactions about one user take turns. SQLite's immediate
+    /// transaction already holds the only write lock.
+    fn lock_user(&mut self, user: i64) -> QueryResult<bool>;
+}
+
+macro_rules! revoke_credentials_body {
+    ($conn:expr, $user:expr, $at:expr) => {{
+        diesel::update(
+            password_reset_requests::table
+                .filter(password_reset_requests::user_id.eq(Some($user)))
+                .filter(password_reset_requests::token_digest.is_not_null())
+                .filter(password_reset_requests::ended_at.is_null()),
+        )
+        .set(password_reset_requests::ended_at.eq(Some($at)))
+        .execute($conn)?;
+        Ok(())
+    }};
+}
+
+impl CredentialChange for SqliteConnection {
+    fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()> {
+        revoke_credentials_body!(self, user, at)
+    }
+
+    fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
+        live_users()
+            .filter(users::id.eq(user))
+            .select(users::id)
+            .first::<i64>(self)
+            .optional()
+            .map(|found| found.is_some())
+    }
+}
+
+impl CredentialChange for PgConnection {
+    fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()> {
+        revoke_credentials_body!(self, user, at)
+    }
+
+    fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
+        live_users()
+            .filter(users::id.eq(user))
+            .select(users::id)
+            .for_update()
+            .first::<i64>(self)
+            .optional()
+            .map(|found| found.is_some())
+    }
+}

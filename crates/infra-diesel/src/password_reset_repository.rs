@@ -1,0 +1,183 @@
+use async_trait::async_trait;
+use authusers_domain::password_reset::{
+    LiveResetLink, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, TokenDigest,
+};
+use authusers_domain::ports::RepositoryError;
+use authusers_domain::{PasswordHash, UserId};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::credentials::CredentialChange;
+use crate::database::{with_connection, Database};
+use crate::live_users::live_users;
+use crate::outbox_row::NewOutboxRow;
+use crate::schema::{outbox_messages, password_reset_requests, users};
+use crate::write_transaction::WriteTransaction;
+
+/// Password-reset requests and links on Diesel.
+#[derive(Clone)]
+pub struct DieselPasswordResetRepository {
+    db: Database,
+}
+
+impl DieselPasswordResetRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = password_reset_requests)]
+struct NewRequestRow<'a> {
+    address_digest: &'a str,
+    user_id: Option<i64>,
+    token_digest: Option<&'a str>,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+}
+
+/// One request, compiled for each backend's connection type: forget what
+/// is too old to matter, count the address's recent links, and store the
+/// request, with its link and mail when within the limit. Every request
+/// runs the same statements but for the lock and the mail.
+macro_rules! record_in_transaction {
+    ($conn:ident, $record:expr) => {{
+        let record: &ResetRequestRecord = $record;
+        let at = record.at.naive_utc();
+        diesel::delete(
+            password_reset_requests::table
+                .filter(password_reset_requests::created_at.lt(record.forget_before.naive_utc())),
+        )
+        .execute($conn)?;
+        // Two requests for one account take turns here, so that they
+        // cannot both pass the limit.
+        let link = match &record.link {
+            Some(link) if $conn.lock_user(link.user.0)? => Some(link),
+            _ => None,
+        };
+        let recent: i64 = password_reset_requests::table
+            .filter(password_reset_requests::address_digest.eq(record.address.as_str()))
+            .filter(password_reset_requests::token_digest.is_not_null())
+            .filter(password_reset_requests::created_at.ge(record.window_start.naive_utc()))
+            .count()
+            .get_result($conn)?;
+        let within_limit = record
+            .mail_limit
+            .is_none_or(|limit| recent < i64::from(limit));
+        let mailed = link.filter(|_| within_limit);
+        diesel::insert_into(password_reset_requests::table)
+            .values(&NewRequestRow {
+                address_digest: record.address.as_str(),
+                user_id: link.map(|link| link.user.0),
+                token_digest: mailed.map(|link| link.digest.as_str()),
+                created_at: at,
+                expires_at: mailed.map(|link| link.expires_at.naive_utc()),
+            })
+            .execute($conn)?;
+        let outcome = match (link, mailed) {
+            (_, Some(link)) => {
+                diesel::insert_into(outbox_messages::table)
+                    .values(&NewOutboxRow::new(&link.mail, link.user, at))
+                    .execute($conn)?;
+                ResetRequestOutcome::Mailed
+            }
+            (Some(_), None) => ResetRequestOutcome::LimitReached,
+            (None, None) => ResetRequestOutcome::NoAccount,
+        };
+        Ok::<_, diesel::result::Error>(outcome)
+    }};
+}
+
+#[async_trait]
+impl PasswordResetRepository for DieselPasswordResetRepository {
+    async fn record_request(
+        &self,
+        record: ResetRequestRecord,
+    ) -> Result<ResetRequestOutcome, RepositoryError> {
+        let outcome = self
+            .db
+            .run(move |pools| {
+                let outcome = with_connection!(pools, |conn| {
+                    conn.write_transaction(|conn| record_in_transaction!(conn, &record))?
+                });
+                Ok(outcome)
+            })
+            .await?;
+        Ok(outcome)
+    }
+
+    async fn live_links(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LiveResetLink>, RepositoryError> {
+        let now = now.naive_utc();
+        let links = self
+            .db
+            .run(move |pools| {
+                let rows: Vec<(i64, Option<String>)> = with_connection!(pools, |conn| {
+                    password_reset_requests::table
+                        .filter(password_reset_requests::user_id.eq(user.0))
+                        .filter(password_reset_requests::token_digest.is_not_null())
+                        .filter(password_reset_requests::ended_at.is_null())
+                        .filter(password_reset_requests::expires_at.gt(now))
+                        .select((
+                            password_reset_requests::id,
+                            password_reset_requests::token_digest,
+                        ))
+                        .load(conn)?
+                });
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(id, digest)| {
+                        digest.map(|digest| LiveResetLink {
+                            id,
+                            digest: TokenDigest::from_stored(digest),
+                        })
+                    })
+                    .collect())
+            })
+            .await?;
+        Ok(links)
+    }
+
+    async fn reset_password(
+        &self,
+        link: i64,
+        user: UserId,
+        password_hash: PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let at = at.naive_utc();
+        let reset = self
+            .db
+            .run(move |pools| {
+                let reset = with_connection!(pools, |conn| {
+                    conn.write_transaction(|conn| {
+                        // Guarded: of two requests with one link, the second
+                        // finds it ended and changes nothing.
+                        let used = diesel::update(
+                            password_reset_requests::table
+                                .find(link)
+                                .filter(password_reset_requests::user_id.eq(user.0))
+                                .filter(password_reset_requests::ended_at.is_null())
+                                .filter(password_reset_requests::expires_at.gt(at)),
+                        )
+                        .set(password_reset_requests::ended_at.eq(Some(at)))
+                        .execute(conn)?;
+                        if used == 0 {
+                            return Ok(false);
+                        }
+                        let changed = diesel::update(live_users().filter(users::id.eq(user.0)))
+                            .set(users::password_hash.eq(password_hash.as_str()))
+                            .execute(conn)?;
+                        conn.revoke_credentials(user.0, at)?;
+                        Ok::<_, diesel::result::Error>(changed == 1)
+                    })?
+                });
+                Ok(reset)
+            })
+            .await?;
+        Ok(reset)
+    }
+}
