@@ -2,21 +2,29 @@
 
 use actix_web::http::StatusCode;
 use authusers_domain::accounts::{
-    DecideError, ListPendingError, LoginError, ProfileError, RegisterError,
+    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, ListPendingError,
+    ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
+use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
 use authusers_domain::wallet::ChangeBalanceError;
 use authusers_domain::FieldErrors;
 
 use crate::problem::Problem;
 
+/// The answer to an address another account has, under the field that
+/// carried it: the same for registration and for an e-mail change.
+fn email_taken(field: &str) -> Problem {
+    Problem::field_errors(
+        "email_taken",
+        FieldErrors::single(field, "A user with this email address already exists."),
+    )
+}
+
 impl From<RegisterError> for Problem {
     fn from(error: RegisterError) -> Self {
         match error {
             RegisterError::Invalid(errors) => Problem::validation(errors),
-            RegisterError::EmailTaken => Problem::field_errors(
-                "email_taken",
-                FieldErrors::single("email", "A user with this email address already exists."),
-            ),
+            RegisterError::EmailTaken => email_taken("email"),
             RegisterError::Hashing(e) => Problem::internal(&e),
             RegisterError::Repository(e) => Problem::internal(&e),
         }
@@ -97,6 +105,83 @@ impl From<ChangeBalanceError> for Problem {
             ),
             ChangeBalanceError::UserNotFound => Problem::token_not_valid(),
             ChangeBalanceError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ChangePasswordError> for Problem {
+    fn from(error: ChangePasswordError) -> Self {
+        match error {
+            ChangePasswordError::Invalid(errors) => Problem::validation(errors),
+            ChangePasswordError::NotFound => Problem::token_not_valid(),
+            ChangePasswordError::Hashing(e) => Problem::internal(&e),
+            ChangePasswordError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ChangeEmailError> for Problem {
+    fn from(error: ChangeEmailError) -> Self {
+        match error {
+            ChangeEmailError::Invalid(errors) => Problem::validation(errors),
+            ChangeEmailError::EmailTaken => email_taken("new_email"),
+            ChangeEmailError::NotFound => Problem::token_not_valid(),
+            ChangeEmailError::Hashing(e) => Problem::internal(&e),
+            ChangeEmailError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<DeleteAccountError> for Problem {
+    fn from(error: DeleteAccountError) -> Self {
+        match error {
+            DeleteAccountError::Invalid(errors) => Problem::validation(errors),
+            DeleteAccountError::BalanceNotEmpty => Problem::new(
+                StatusCode::CONFLICT,
+                "balance_not_empty",
+                "Balance not empty",
+                "Both balances must be zero before the account is deleted; nothing was changed.",
+            ),
+            DeleteAccountError::NotFound => Problem::token_not_valid(),
+            DeleteAccountError::Hashing(e) => Problem::internal(&e),
+            DeleteAccountError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ListUsersError> for Problem {
+    fn from(error: ListUsersError) -> Self {
+        match error {
+            ListUsersError::Invalid(errors) => Problem::validation(errors),
+            ListUsersError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ReadUserError> for Problem {
+    fn from(error: ReadUserError) -> Self {
+        match error {
+            ReadUserError::NotFound => Problem::not_found("No user with this id."),
+            ReadUserError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<RequestResetError> for Problem {
+    fn from(error: RequestResetError) -> Self {
+        match error {
+            RequestResetError::Invalid(errors) => Problem::validation(errors),
+            RequestResetError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ConfirmResetError> for Problem {
+    fn from(error: ConfirmResetError) -> Self {
+        match error {
+            ConfirmResetError::Invalid(errors) => Problem::validation(errors),
+            ConfirmResetError::Hashing(e) => Problem::internal(&e),
+            ConfirmResetError::Repository(e) => Problem::internal(&e),
         }
     }
 }

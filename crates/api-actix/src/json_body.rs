@@ -36,33 +36,96 @@ impl<T> JsonBody<T> {
     }
 }
 
+/// A body of type `T` as JSON or as an HTML form
+/// (`application/x-www-form-urlencoded`, every value a string), for the
+/// one route a plain HTML page posts to.
+#[derive(Debug)]
+pub struct JsonOrFormBody<T> {
+    parsed: Result<T, Problem>,
+    from_form: bool,
+}
+
+impl<T> JsonOrFormBody<T> {
+    pub fn parsed(self) -> Result<T, Problem> {
+        self.parsed
+    }
+
+    /// Whether the body came as a form, as a browser posts one.
+    pub fn from_form(&self) -> bool {
+        self.from_form
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    Form,
+    Other,
+}
+
+type BodyFuture<T> = Pin<Box<dyn Future<Output = (MediaType, Result<T, Problem>)>>>;
+
+/// Reads the body and parses it as `T` if its media type is JSON, or a form
+/// where `forms` allows; otherwise a 415.
+fn read_body<T: RequestBody + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    forms: bool,
+) -> BodyFuture<T> {
+    let media_type = match media_type(req) {
+        MediaType::Form if !forms => MediaType::Other,
+        found => found,
+    };
+    let bytes = Bytes::from_request(req, payload);
+    Box::pin(async move {
+        let read = bytes.await;
+        if media_type == MediaType::Other {
+            let refused = Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "Send the body as application/json.",
+            );
+            return (media_type, Err(refused));
+        }
+        let parsed = read
+            .map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    Problem::malformed_json("The request body could not be read.")
+                }
+            })
+            .and_then(|bytes| match media_type {
+                MediaType::Form => parse_form(&bytes),
+                _ => parse(&bytes),
+            });
+        (media_type, parsed)
+    })
+}
+
 impl<T: RequestBody + 'static> FromRequest for JsonBody<T> {
     type Error = Problem;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = is_json(req);
-        let bytes = Bytes::from_request(req, payload);
+        let body = read_body(req, payload, false);
+        Box::pin(async move { Ok(JsonBody(body.await.1)) })
+    }
+}
+
+impl<T: RequestBody + 'static> FromRequest for JsonOrFormBody<T> {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload, true);
         Box::pin(async move {
-            let read = bytes.await;
-            if !content_type_ok {
-                return Ok(JsonBody(Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Unsupported media type",
-                    "Send the body as application/json.",
-                ))));
-            }
-            let parsed = read
-                .map_err(|e| {
-                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        Problem::malformed_json("The request body could not be read.")
-                    }
-                })
-                .and_then(|bytes| parse(&bytes));
-            Ok(JsonBody(parsed))
+            let (media_type, parsed) = body.await;
+            Ok(JsonOrFormBody {
+                parsed,
+                from_form: media_type == MediaType::Form,
+            })
         })
     }
 }
@@ -76,16 +139,41 @@ fn too_large() -> Problem {
     )
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
-        return false;
+fn media_type(req: &HttpRequest) -> MediaType {
+    let Some(essence) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim())
+    else {
+        return MediaType::Other;
     };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let is = |expected: &str| essence.eq_ignore_ascii_case(expected);
+    if is("application/json") || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        MediaType::Json
+    } else if is("application/x-www-form-urlencoded") {
+        MediaType::Form
+    } else {
+        MediaType::Other
+    }
+}
+
+/// Parses a form as an object of strings, then as `T`; a field sent twice
+/// is refused rather than guessed at.
+fn parse_form<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| Problem::malformed_json(format!("The form could not be read: {e}.")))?;
+    let mut object = serde_json::Map::new();
+    let mut repeated = FieldErrors::new();
+    for (name, value) in pairs {
+        if object.contains_key(&name) {
+            repeated.add(&name, "This field was sent more than once.");
+        }
+        object.insert(name, serde_json::Value::String(value));
+    }
+    repeated.into_result().map_err(Problem::validation)?;
+    parse_value(serde_json::Value::Object(object))
 }
 
 /// Parses `bytes` as a JSON object of `T`, reporting unknown fields and
@@ -93,6 +181,12 @@ fn is_json(req: &HttpRequest) -> bool {
 pub fn parse<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::malformed_json(format!("The body is not valid JSON: {e}.")))?;
+    parse_value(value)
+}
+
+/// A parsed JSON value as an object of `T`, reporting unknown fields and
+/// type errors per field.
+fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
     let Some(object) = value.as_object() else {
         return Err(Problem::field_errors(
             "validation_failed",
@@ -156,6 +250,18 @@ mod tests {
     fn names_the_field_of_a_type_error() {
         let text = errors_of(parse::<Body>(br#"{"count": "many"}"#));
         assert!(text.contains("count"), "{text}");
+    }
+
+    #[test]
+    fn reads_forms_as_strings_and_refuses_repeated_fields() {
+        let body: Body = parse_form(b"name=a%20b").unwrap();
+        assert_eq!(body.name.as_deref(), Some("a b"));
+        // Every form value is a string: a number field is a type error.
+        assert!(errors_of(parse_form::<Body>(b"count=2")).contains("count"));
+        let repeated = parse_form::<Body>(b"name=a&name=b").unwrap_err();
+        assert!(format!("{repeated}").contains("name"));
+        let unknown = parse_form::<Body>(b"is_admin=1").unwrap_err();
+        assert_eq!(unknown.code(), "validation_failed");
     }
 
     #[test]

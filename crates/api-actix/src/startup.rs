@@ -8,10 +8,14 @@ use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::Accounts;
 use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery};
-use authusers_domain::ports::{Clock, HashingError, OutboxRepository, SystemClock};
+use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
+use authusers_domain::ports::{
+    Clock, HashingError, OutboxRepository, PasswordHasher, SystemClock, UserRepository,
+};
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::{
-    Database, DieselBalanceRepository, DieselOutboxRepository, DieselUserRepository, StorageError,
+    Database, DieselBalanceRepository, DieselOutboxRepository, DieselPasswordResetRepository,
+    DieselUserRepository, StorageError,
 };
 use tokio::sync::Notify;
 
@@ -22,6 +26,7 @@ use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::password_hasher::BcryptHasher;
 use crate::request_span;
+use crate::reset_tokens::RandomResetTokens;
 use crate::routes;
 use crate::state::AppState;
 
@@ -37,6 +42,8 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("mail: {0}")]
     Mailer(#[from] MailerSetupError),
+    #[error("password-reset link: {0}")]
+    ResetLink(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -75,6 +82,22 @@ pub fn accounts(
     ))
 }
 
+/// Where reset mails send users: the configured frontend page, or else the
+/// page this server serves on `port`.
+fn reset_link(settings: &Settings, port: u16) -> Result<ResetLinkTemplate, StartupError> {
+    if let Some(link) = &settings.password_reset.link {
+        return Ok(link.clone());
+    }
+    let host = match settings.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "localhost".to_owned(),
+        ipv6 if ipv6.contains(':') && !ipv6.starts_with('[') => format!("[{ipv6}]"),
+        host => host.to_owned(),
+    };
+    let url = format!("http://{host}:{port}{}", routes::RESET_PAGE_TEMPLATE);
+    ResetLinkTemplate::parse(&url)
+        .map_err(|e| StartupError::ResetLink(format!("{url} from AUTHUSERS_HOST: {e}")))
+}
+
 /// The outbox delivery wired to the configured mailer.
 pub fn outbox_delivery(
     settings: &Settings,
@@ -92,6 +115,15 @@ pub fn outbox_delivery(
 
 impl Application {
     pub async fn build(settings: &Settings, migrations: Migrations) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, migrations, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Self::build`], with every operation reading `clock`.
+    pub async fn build_with_clock(
+        settings: &Settings,
+        migrations: Migrations,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         let database = Database::connect(&settings.database)?;
         match migrations {
             Migrations::Apply => {
@@ -105,7 +137,14 @@ impl Application {
                 pending => return Err(StartupError::PendingMigrations(pending)),
             },
         }
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let address = settings.address();
+        let bind_error = |source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&address).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+
         let outbox: Arc<dyn OutboxRepository> =
             Arc::new(DieselOutboxRepository::new(database.clone()));
         let delivery = OutboxDelivery::new(
@@ -117,8 +156,27 @@ impl Application {
         .with_lease(delivery_worker::lease(&settings.mail));
         let delivery_counters = delivery.counters();
         let outbox_wake = Arc::new(Notify::new());
+        // One hasher for every operation, so that its bound on concurrent
+        // bcrypt work holds for all of them.
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(settings.bcrypt_cost)?);
+        let users: Arc<dyn UserRepository> = Arc::new(DieselUserRepository::new(database.clone()));
+        let resets = PasswordResets::new(
+            Arc::clone(&users),
+            Arc::new(DieselPasswordResetRepository::new(database.clone())),
+            Arc::clone(&hasher),
+            Arc::new(RandomResetTokens),
+            Arc::clone(&clock),
+            ResetPolicy {
+                link: reset_link(settings, port)?,
+                ttl: chrono::Duration::from_std(settings.password_reset.ttl)
+                    .unwrap_or_else(|_| chrono::Duration::hours(1)),
+                mails_per_hour: Some(settings.password_reset.mails_per_hour).filter(|n| *n > 0),
+                language: settings.mail_language,
+            },
+        );
         let state = AppState {
-            accounts: accounts(settings, database.clone(), Arc::clone(&clock))?,
+            accounts: Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language),
+            resets,
             wallet: Wallet::new(
                 Arc::new(DieselBalanceRepository::new(database.clone())),
                 Arc::clone(&clock),
@@ -127,19 +185,13 @@ impl Application {
             ),
             tokens: TokenService::new(&settings.jwt),
             clock,
+            language: settings.mail_language,
             outbox_wake: Arc::clone(&outbox_wake),
             database,
             outbox,
             delivery_counters: Arc::clone(&delivery_counters),
             metrics: Arc::new(Metrics::new()?),
         };
-        let address = settings.address();
-        let bind_error = |source| StartupError::Bind {
-            address: address.clone(),
-            source,
-        };
-        let listener = TcpListener::bind(&address).map_err(bind_error)?;
-        let port = listener.local_addr().map_err(bind_error)?.port();
         let accounts = state.accounts.clone();
         let server = run(listener, state, settings.cors.clone()).map_err(bind_error)?;
         let worker = DeliveryWorker::spawn(delivery, settings.mail.poll_interval, outbox_wake);
@@ -186,7 +238,7 @@ fn cors(origins: &AllowedOrigins) -> Cors {
             .iter()
             .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin)),
     };
-    cors.allowed_methods(["GET", "POST", "PATCH", "OPTIONS"])
+    cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

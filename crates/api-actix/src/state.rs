@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use authusers_domain::accounts::Accounts;
+use authusers_domain::notification::Language;
 use authusers_domain::outbox::DeliveryCounters;
+use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::ports::{Clock, OutboxRepository};
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::Database;
@@ -16,9 +18,12 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Accounts,
+    pub resets: PasswordResets,
     pub wallet: Wallet,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
+    /// The language of the pages the service serves itself, as of its mail.
+    pub language: Language,
     /// Wakes the outbox worker when a request has queued mail.
     pub outbox_wake: Arc<Notify>,
     pub database: Database,

@@ -16,6 +16,25 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// The plain-text part, decoded from whatever transfer encoding it
+    /// travelled in.
+    pub fn text_body(&self) -> Option<String> {
+        let message = mail_parser::MessageParser::default().parse(self.data.as_bytes())?;
+        message.body_text(0).map(|text| text.into_owned())
+    }
+
+    /// The HTML part, decoded.
+    pub fn html_body(&self) -> Option<String> {
+        let message = mail_parser::MessageParser::default().parse(self.data.as_bytes())?;
+        message.body_html(0).map(|html| html.into_owned())
+    }
+
+    /// The decoded subject.
+    pub fn subject(&self) -> Option<String> {
+        let message = mail_parser::MessageParser::default().parse(self.data.as_bytes())?;
+        message.subject().map(str::to_owned)
+    }
+
     /// The value of the first header called `name`.
     pub fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());

@@ -57,6 +57,21 @@ impl Settings {
                 "IDEMPOTENCY_KEY_RETENTION_HOURS",
                 self.idempotency_key_retention.num_hours().to_string(),
             ),
+            (
+                "PASSWORD_RESET_URL",
+                self.password_reset.link.as_ref().map_or_else(
+                    || "(not set: the page this service serves)".to_owned(),
+                    ToString::to_string,
+                ),
+            ),
+            (
+                "PASSWORD_RESET_TTL_SECONDS",
+                self.password_reset.ttl.as_secs().to_string(),
+            ),
+            (
+                "PASSWORD_RESET_MAILS_PER_HOUR",
+                self.password_reset.mails_per_hour.to_string(),
+            ),
             ("CORS_ALLOWED_ORIGINS", cors),
             ("MAIL_TRANSPORT", transport.to_owned()),
             ("SMTP_URL", smtp_url),

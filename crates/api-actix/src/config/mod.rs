@@ -13,6 +13,7 @@ pub use file::read_config_file;
 use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::RetryPolicy;
+use authusers_domain::password_reset::ResetLinkTemplate;
 use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
 use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
 use authusers_infra_smtp::Mailbox;
@@ -78,6 +79,18 @@ pub struct Settings {
     pub idempotency_key_retention: chrono::Duration,
     pub mail: MailSettings,
     pub cors: AllowedOrigins,
+    pub password_reset: PasswordResetSettings,
+}
+
+/// How password-reset links are made.
+#[derive(Debug, Clone)]
+pub struct PasswordResetSettings {
+    /// `PASSWORD_RESET_URL`; `None` in development without one: the links
+    /// point at the page this service serves itself.
+    pub link: Option<ResetLinkTemplate>,
+    pub ttl: Duration,
+    /// The most reset mails to one address in an hour; 0 for no limit.
+    pub mails_per_hour: u32,
 }
 
 /// Which browser origins may call the API (CORS).
@@ -104,6 +117,9 @@ pub const VARIABLES: &[&str] = &[
     "BCRYPT_COST",
     "CONVERT_BONUS_RATE",
     "IDEMPOTENCY_KEY_RETENTION_HOURS",
+    "PASSWORD_RESET_URL",
+    "PASSWORD_RESET_TTL_SECONDS",
+    "PASSWORD_RESET_MAILS_PER_HOUR",
     "CORS_ALLOWED_ORIGINS",
     "MAIL_TRANSPORT",
     "SMTP_URL",
@@ -290,6 +306,7 @@ impl Settings {
             24 * 365,
         );
 
+        let password_reset = Self::password_reset(&mut env, environment);
         let mail = Self::mail(&mut env);
         let cors = Self::cors(&mut env);
 
@@ -307,6 +324,7 @@ impl Settings {
                 idempotency_key_retention: chrono::Duration::hours(retention_hours),
                 mail,
                 cors,
+                password_reset,
             }),
             None => Err(ConfigErrors(env.problems)),
         }
@@ -340,6 +358,35 @@ impl Settings {
             secret_is_ephemeral,
             access_ttl: Duration::from_secs(access_ttl),
             refresh_ttl: Duration::from_secs(refresh_ttl),
+        }
+    }
+
+    fn password_reset<F: Fn(&str) -> Option<String>>(
+        env: &mut Reader<F>,
+        environment: Environment,
+    ) -> PasswordResetSettings {
+        let link = match (env.raw("PASSWORD_RESET_URL"), environment) {
+            (Some(raw), _) => ResetLinkTemplate::parse(&raw)
+                .map_err(|e| {
+                    env.problems.push(format!(
+                        "PASSWORD_RESET_URL={raw:?} is not valid: {e}, as in https://app.example.com/password/reset/confirm/{{uid}}/{{token}}"
+                    ))
+                })
+                .ok(),
+            (None, Environment::Production) => {
+                env.problems.push(
+                    "PASSWORD_RESET_URL is required when AUTHUSERS_ENV=production: the frontend page that takes {uid} and {token}".into(),
+                );
+                None
+            }
+            (None, Environment::Development) => None,
+        };
+        let ttl = env.number("PASSWORD_RESET_TTL_SECONDS", 3_600u64, 60, 7 * 86_400);
+        let mails_per_hour = env.number("PASSWORD_RESET_MAILS_PER_HOUR", 3u32, 0, 1_000);
+        PasswordResetSettings {
+            link,
+            ttl: Duration::from_secs(ttl),
+            mails_per_hour,
         }
     }
 
@@ -496,7 +543,11 @@ mod tests {
 
     #[test]
     fn production_needs_a_long_secret() {
-        let missing = settings(&[("AUTHUSERS_ENV", "production")]).unwrap_err();
+        let reset_url = (
+            "PASSWORD_RESET_URL",
+            "https://app.example.com/reset/{uid}/{token}",
+        );
+        let missing = settings(&[("AUTHUSERS_ENV", "production"), reset_url]).unwrap_err();
         assert_eq!(
             missing.0,
             ["JWT_SECRET is required when AUTHUSERS_ENV=production"]
@@ -506,8 +557,55 @@ mod tests {
         let good = settings(&[
             ("AUTHUSERS_ENV", "production"),
             ("JWT_SECRET", &"k".repeat(32)),
+            (
+                "PASSWORD_RESET_URL",
+                "https://app.example.com/reset/{uid}/{token}",
+            ),
         ]);
         assert!(!good.unwrap().jwt.secret_is_ephemeral);
+    }
+
+    #[test]
+    fn production_needs_a_reset_link_and_development_serves_its_own() {
+        let missing = settings(&[
+            ("AUTHUSERS_ENV", "production"),
+            ("JWT_SECRET", &"k".repeat(32)),
+        ])
+        .unwrap_err();
+        assert_eq!(missing.0.len(), 1);
+        assert!(missing.0[0].starts_with("PASSWORD_RESET_URL is required"));
+        let development = settings(&[]).unwrap().password_reset;
+        assert_eq!(development.link, None);
+        assert_eq!(development.ttl, Duration::from_secs(3_600));
+        assert_eq!(development.mails_per_hour, 3);
+    }
+
+    #[test]
+    fn reset_settings_are_checked() {
+        let errors = settings(&[
+            ("PASSWORD_RESET_URL", "https://app.example.com/reset/{uid}"),
+            ("PASSWORD_RESET_TTL_SECONDS", "59"),
+            ("PASSWORD_RESET_MAILS_PER_HOUR", "-1"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 3, "{errors}");
+        assert!(errors.0[0].contains("{uid} and {token}"), "{errors}");
+        let custom = settings(&[
+            (
+                "PASSWORD_RESET_URL",
+                "https://app.example.com/#/reset/{uid}/{token}",
+            ),
+            ("PASSWORD_RESET_TTL_SECONDS", "600"),
+            ("PASSWORD_RESET_MAILS_PER_HOUR", "0"),
+        ])
+        .unwrap()
+        .password_reset;
+        assert_eq!(
+            custom.link.map(|l| l.to_string()).as_deref(),
+            Some("https://app.example.com/#/reset/{uid}/{token}")
+        );
+        assert_eq!(custom.ttl, Duration::from_secs(600));
+        assert_eq!(custom.mails_per_hour, 0);
     }
 
     #[test]

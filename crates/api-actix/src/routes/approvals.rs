@@ -1,10 +1,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
-use authusers_domain::{Decision, FieldErrors, UserId};
+use authusers_domain::{Decision, FieldErrors};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::pagination::{page_body, page_request, PageBody, PageQuery};
-use super::ProfileBody;
+use super::{path_id, ProfileBody};
 use crate::auth::Administrator;
 use crate::json_body::{JsonBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
@@ -60,9 +60,7 @@ pub async fn decide(
     id: web::Path<String>,
     body: JsonBody<DecisionBody>,
 ) -> Result<HttpResponse, Problem> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Problem::not_found("No user with this id."))?;
+    let id = path_id::user_id(&id)?;
     let body = body.parsed()?;
     let mut required = Required::new();
     let action = required.field("action", body.action);
@@ -77,7 +75,7 @@ pub async fn decide(
             )))
         }
     };
-    let user = state.accounts.decide(&admin, UserId(id), decision).await?;
+    let user = state.accounts.decide(&admin, id, decision).await?;
     state.outbox_wake.notify_one();
     Ok(HttpResponse::Ok().json(ProfileBody::from(&user)))
 }

@@ -9,7 +9,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{OpenApi as OpenApiDocument, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{approvals, balance, operations, pagination, profile, registration, tokens};
+use super::{
+    approvals, balance, credentials, operations, pagination, password_reset, profile, registration,
+    reset_page, tokens, users,
+};
 use crate::auth::TokenPair;
 use crate::problem::ProblemBody;
 
@@ -24,8 +27,17 @@ use crate::problem::ProblemBody;
     ),
     paths(
         registration::register,
+        users::list,
         profile::show,
         profile::update,
+        profile::replace,
+        users::delete_me,
+        users::show,
+        credentials::set_password,
+        credentials::set_email,
+        password_reset::request,
+        password_reset::confirm,
+        reset_page::show,
         tokens::create,
         tokens::refresh,
         tokens::verify,
@@ -49,11 +61,12 @@ use crate::problem::ProblemBody;
     )),
     modifiers(&BearerScheme),
     tags(
-        (name = "accounts", description = "Registration and the caller's profile"),
+        (name = "accounts", description = "Registration, profiles, passwords and e-mail, deleting an account"),
         (name = "tokens", description = "JWT access and refresh tokens, as simplejwt has them"),
         (name = "approvals", description = "Administrators accept or reject registrations"),
         (name = "balance", description = "Real and virtual balances, the ledger"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "pages", description = "Pages for people, served when no frontend has them"),
     )
 )]
 pub struct ApiDoc;

@@ -3,12 +3,17 @@
 
 mod approvals;
 pub(crate) mod balance;
+mod credentials;
 mod docs;
 mod operations;
 pub(crate) mod pagination;
+mod password_reset;
+mod path_id;
 mod profile;
 mod registration;
+mod reset_page;
 mod tokens;
+mod users;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +24,7 @@ use crate::problem::Problem;
 
 pub use docs::ApiDoc;
 pub use profile::ProfileBody;
+pub use reset_page::RESET_PAGE_TEMPLATE;
 
 /// Every endpoint, once: the server registers exactly these, and tests
 /// check the OpenAPI document against the same list.
@@ -36,9 +42,54 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             route(Method::GET).to(profile::show),
         ),
         (
+            "/auth/users/",
+            Method::GET,
+            route(Method::GET).to(users::list),
+        ),
+        (
             "/auth/users/me/",
             Method::PATCH,
             route(Method::PATCH).to(profile::update),
+        ),
+        (
+            "/auth/users/me/",
+            Method::PUT,
+            route(Method::PUT).to(profile::replace),
+        ),
+        (
+            "/auth/users/me/",
+            Method::DELETE,
+            route(Method::DELETE).to(users::delete_me),
+        ),
+        (
+            "/auth/users/{id}/",
+            Method::GET,
+            route(Method::GET).to(users::show),
+        ),
+        (
+            "/auth/users/set_password/",
+            Method::POST,
+            route(Method::POST).to(credentials::set_password),
+        ),
+        (
+            "/auth/users/set_email/",
+            Method::POST,
+            route(Method::POST).to(credentials::set_email),
+        ),
+        (
+            "/auth/users/reset_password/",
+            Method::POST,
+            route(Method::POST).to(password_reset::request),
+        ),
+        (
+            "/auth/users/reset_password_confirm/",
+            Method::POST,
+            route(Method::POST).to(password_reset::confirm),
+        ),
+        (
+            RESET_PAGE_TEMPLATE,
+            Method::GET,
+            route(Method::GET).to(reset_page::show),
         ),
         (
             "/auth/jwt/create/",

@@ -31,11 +31,15 @@ pub struct PageQuery {
     offset: Option<u64>,
 }
 
+/// The query string's parameters; a malformed query string is a 400.
+pub fn query(req: &HttpRequest) -> Result<HashMap<String, String>, Problem> {
+    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| Problem::validation(FieldErrors::single("query", "Malformed query string.")))
+}
+
 pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
-    let query =
-        web::Query::<HashMap<String, String>>::from_query(req.query_string()).map_err(|_| {
-            Problem::validation(FieldErrors::single("query", "Malformed query string."))
-        })?;
+    let query = query(req)?;
     let mut errors = FieldErrors::new();
     let mut number = |name: &str| -> Option<u64> {
         let raw = query.get(name)?;
@@ -53,20 +57,37 @@ pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
         .map_err(|e| Problem::validation(FieldErrors::single("limit", e.to_string())))
 }
 
-/// The page with absolute `next` and `previous` links, as DRF builds them.
+/// The page with absolute `next` and `previous` links, as DRF builds them:
+/// the request's own query (its filters) with `limit` and `offset` set.
 pub fn page_body<T>(req: &HttpRequest, page: Page<T>) -> PageBody<T> {
     let info = req.connection_info();
-    let base = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    let filters: Vec<(String, String)> =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(name, _)| name != "limit" && name != "offset")
+            .collect();
+    let filters = serde_urlencoded::to_string(&filters)
+        .ok()
+        .filter(|encoded| !encoded.is_empty())
+        .map_or_else(String::new, |encoded| format!("{encoded}&"));
+    let base = format!(
+        "{}://{}{}?{filters}",
+        info.scheme(),
+        info.host(),
+        req.path()
+    );
     let limit = page.request.limit();
     let offset = page.request.offset();
     let next = page
         .has_next()
-        .then(|| format!("{base}?limit={limit}&offset={}", offset + u64::from(limit)));
+        .then(|| format!("{base}limit={limit}&offset={}", offset + u64::from(limit)));
     let previous = page
         .has_previous()
         .then(|| match offset.saturating_sub(u64::from(limit)) {
-            0 => format!("{base}?limit={limit}"),
-            previous => format!("{base}?limit={limit}&offset={previous}"),
+            0 => format!("{base}limit={limit}"),
+            previous => format!("{base}limit={limit}&offset={previous}"),
         });
     PageBody {
         count: page.total,

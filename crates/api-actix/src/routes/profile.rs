@@ -90,11 +90,37 @@ pub async fn update(
     AuthenticatedUser(user): AuthenticatedUser,
     patch: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, Problem> {
+    change_names(&state, &user, patch).await
+}
+
+/// Change the caller's first or last name, as PATCH does: both names are
+/// optional in the profile, so a full update is a partial one (as DRF's
+/// `PUT` on djoser's `/users/me/`).
+#[utoipa::path(put, path = "/auth/users/me/", operation_id = "replace_profile", tag = "accounts", security(("bearer" = [])),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "The updated profile", body = ProfileBody),
+        (status = 400, description = "A name over 150 characters or an unknown field", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user): AuthenticatedUser,
+    patch: JsonBody<ProfilePatch>,
+) -> Result<HttpResponse, Problem> {
+    change_names(&state, &user, patch).await
+}
+
+async fn change_names(
+    state: &AppState,
+    user: &User,
+    patch: JsonBody<ProfilePatch>,
+) -> Result<HttpResponse, Problem> {
     let patch = patch.parsed()?;
     let request = UpdateProfileRequest {
         first_name: patch.first_name,
         last_name: patch.last_name,
     };
-    let updated = state.accounts.update_profile(&user, request).await?;
+    let updated = state.accounts.update_profile(user, request).await?;
     Ok(HttpResponse::Ok().json(ProfileBody::from(&updated)))
 }

@@ -118,6 +118,18 @@ async fn unknown_ids_and_bad_actions_are_refused(db: &TestDatabase) {
     let id = app.register("ann@example.com").await["id"]
         .as_i64()
         .unwrap();
+    // Look-alikes of the id are no user: one user, one address.
+    assert!(id < 10);
+    for look_alike in [format!("+{id}"), format!("0{id}"), format!("{id}.0")] {
+        let response = app
+            .patch(
+                &format!("/confirm-users/{look_alike}/"),
+                json!({"action": "accept"}),
+                &admin,
+            )
+            .await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
     let path = format!("/confirm-users/{id}/");
     for body in [
         json!({"action": "approve"}),

@@ -1,7 +1,11 @@
 use authusers_api_actix::auth::{TokenKind, TokenService};
 use authusers_api_actix::config::{Secret, Settings};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
 use authusers_api_actix::startup::{Application, Migrations};
 use authusers_domain::accounts::{Accounts, CreateAdminRequest};
+use authusers_domain::ports::Clock;
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DatabaseConfig;
@@ -14,11 +18,32 @@ pub const ADMIN_PASSWORD: &str = "tangerine-orbit-77";
 pub const USER_PASSWORD: &str = "violet-kettle-93";
 const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
 
+/// The wall clock, moved forward at will: what the application reads as
+/// "now", so that a test can let a link expire without waiting.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_seconds: AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_seconds
+            .fetch_add(by.num_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.offset_seconds.load(Ordering::SeqCst))
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub accounts: Accounts,
     pub settings: Settings,
+    pub clock: Arc<TestClock>,
 }
 
 impl TestApp {
@@ -35,7 +60,8 @@ impl TestApp {
         settings.database = DatabaseConfig::new(db.url().clone());
         settings.database.pool_size = 8;
         configure(&mut settings);
-        let app = Application::build(&settings, Migrations::Apply)
+        let clock = Arc::new(TestClock::default());
+        let app = Application::build_with_clock(&settings, Migrations::Apply, clock.clone())
             .await
             .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -46,6 +72,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             accounts,
             settings,
+            clock,
         }
     }
 
@@ -87,6 +114,11 @@ impl TestApp {
     pub async fn patch(&self, path: &str, body: Value, token: &str) -> Response {
         self.request(Method::PATCH, path, Some(body), Some(token))
             .await
+    }
+
+    /// A request with a body on behalf of the holder of `token`.
+    pub async fn send(&self, method: Method, path: &str, body: Value, token: &str) -> Response {
+        self.request(method, path, Some(body), Some(token)).await
     }
 
     pub async fn register(&self, email: &str) -> Value {

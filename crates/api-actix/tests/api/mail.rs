@@ -20,7 +20,7 @@ use crate::helpers::TestApp;
 const WAIT: Duration = Duration::from_secs(15);
 
 /// Mail to `url` over SMTP, with a fast worker and fast retries.
-fn smtp_to(url: String) -> impl FnOnce(&mut Settings) {
+pub fn smtp_to(url: String) -> impl FnOnce(&mut Settings) {
     move |settings| {
         settings.mail.transport = MailTransport::Smtp {
             url: Secret::new(url),

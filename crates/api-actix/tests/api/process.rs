@@ -33,10 +33,14 @@ fn bad_configuration_is_one_line_per_problem_and_exit_code_2() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
+    // The URL, the cost, and production's JWT_SECRET and PASSWORD_RESET_URL.
+    assert_eq!(lines.len(), 4, "{stderr}");
     assert!(lines
         .iter()
         .all(|l| l.starts_with("authusers: configuration error: ")));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("PASSWORD_RESET_URL is required")));
     assert!(!stderr.contains("panicked"));
 }
 

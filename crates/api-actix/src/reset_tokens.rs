@@ -1,0 +1,29 @@
+use authusers_domain::password_reset::{ResetToken, ResetTokenSource, TOKEN_BYTES};
+use rand::RngCore;
+
+/// Reset tokens from the thread's cryptographic generator (ChaCha, seeded
+/// and reseeded from the operating system).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomResetTokens;
+
+impl ResetTokenSource for RandomResetTokens {
+    fn new_token(&self) -> ResetToken {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        rand::rng().fill_bytes(&mut bytes);
+        ResetToken::from_bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn tokens_do_not_repeat() {
+        let tokens: HashSet<String> = (0..1_000)
+            .map(|_| RandomResetTokens.new_token().encode())
+            .collect();
+        assert_eq!(tokens.len(), 1_000);
+    }
+}

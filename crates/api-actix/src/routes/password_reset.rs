@@ -1,0 +1,104 @@
+//! djoser's `reset_password` and `reset_password_confirm`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use authusers_domain::password_reset::{ConfirmResetRequest, ResetRequest};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::reset_page;
+use crate::json_body::{JsonBody, JsonOrFormBody, RequestBody};
+use crate::problem::{Problem, ProblemBody};
+use crate::required::Required;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetPasswordBody {
+    #[schema(value_type = String, example = "ann@example.com")]
+    email: Option<String>,
+}
+
+impl RequestBody for ResetPasswordBody {
+    const FIELDS: &'static [&'static str] = &["email"];
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetConfirmBody {
+    /// From the link: the URL-safe base64 of the user's id.
+    #[schema(value_type = String, example = "Mg")]
+    pub(super) uid: Option<String>,
+    /// From the link.
+    #[schema(value_type = String)]
+    pub(super) token: Option<String>,
+    #[schema(value_type = String, example = "quartz-lantern-61")]
+    pub(super) new_password: Option<String>,
+    /// Optional, as djoser's `PASSWORD_RESET_CONFIRM_RETYPE`.
+    pub(super) re_new_password: Option<String>,
+}
+
+impl RequestBody for ResetConfirmBody {
+    const FIELDS: &'static [&'static str] = &["uid", "token", "new_password", "re_new_password"];
+}
+
+/// Ask for a password-reset link by e-mail. The answer is the same whether
+/// or not an account has the address; only an approved account is mailed,
+/// at most `PASSWORD_RESET_MAILS_PER_HOUR` times an hour.
+#[utoipa::path(post, path = "/auth/users/reset_password/", operation_id = "reset_password", tag = "accounts",
+    request_body = ResetPasswordBody,
+    responses(
+        (status = 204, description = "Accepted; a link is mailed if an approved account has the address"),
+        (status = 400, description = "A missing or malformed `email`", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn request(
+    state: web::Data<AppState>,
+    body: JsonBody<ResetPasswordBody>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
+    let mut required = Required::new();
+    let email = required.field("email", body.email);
+    required.check()?;
+    state.resets.request(ResetRequest { email }).await?;
+    state.outbox_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Set a new password with the `uid` and `token` of a reset link. A link
+/// works once, until it expires or the password changes. Also takes the
+/// plain HTML form of the reset page, and then answers with a page.
+#[utoipa::path(post, path = "/auth/users/reset_password_confirm/", operation_id = "reset_password_confirm", tag = "accounts",
+    request_body(content(
+        (ResetConfirmBody = "application/json"),
+        (ResetConfirmBody = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 204, description = "The password is changed; the link and every other one end"),
+        (status = 200, description = "From the HTML form: a page saying the password is changed", content_type = "text/html"),
+        (status = 400, description = "Bad, expired or used link (`errors.uid` or `errors.token`), or a new password that fails the rules (`errors.new_password`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonOrFormBody<ResetConfirmBody>,
+) -> Result<HttpResponse, Problem> {
+    if body.from_form() && accepts_html(&req) {
+        return reset_page::answer_form(&state, body.parsed()).await;
+    }
+    let body = body.parsed()?;
+    let mut required = Required::new();
+    let request = ConfirmResetRequest {
+        uid: required.field("uid", body.uid),
+        token: required.field("token", body.token),
+        new_password: required.field("new_password", body.new_password),
+        re_new_password: body.re_new_password,
+    };
+    required.check()?;
+    state.resets.confirm(request).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn accepts_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"))
+}

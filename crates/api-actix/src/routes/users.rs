@@ -1,0 +1,105 @@
+//! djoser's user routes beyond the caller's own profile: the user list,
+//! one user, and deleting the caller's account.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use authusers_domain::accounts::{DeleteAccountRequest, ListUsersRequest};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::pagination::{page_body, page_request, query, PageBody, PageQuery};
+use super::{path_id, ProfileBody};
+use crate::auth::AuthenticatedUser;
+use crate::json_body::{JsonBody, RequestBody};
+use crate::problem::{Problem, ProblemBody};
+use crate::required::Required;
+use crate::state::AppState;
+
+/// `?status=` and `?search=`, beside the page.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct UserListQuery {
+    /// `pending`, `approved` or `rejected`.
+    status: Option<String>,
+    /// Text the e-mail, a name or the full name contains, in any case; at
+    /// most 254 characters.
+    search: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CurrentPasswordBody {
+    #[schema(value_type = String, example = "violet-kettle-93")]
+    current_password: Option<String>,
+}
+
+impl RequestBody for CurrentPasswordBody {
+    const FIELDS: &'static [&'static str] = &["current_password"];
+}
+
+/// Users, oldest first. An administrator sees every user; anyone else a
+/// list holding only themself (djoser's `HIDE_USERS`).
+#[utoipa::path(get, path = "/auth/users/", operation_id = "list_users", tag = "accounts", security(("bearer" = [])),
+    params(PageQuery, UserListQuery),
+    responses(
+        (status = 200, description = "A page of users", body = PageBody<ProfileBody>),
+        (status = 400, description = "Bad `limit`, `offset`, `status` or `search`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user): AuthenticatedUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    let page = page_request(&req)?;
+    let mut query = query(&req)?;
+    let request = ListUsersRequest {
+        status: query.remove("status"),
+        search: query.remove("search"),
+    };
+    let listed = state.accounts.list_users(&user, request, page).await?;
+    Ok(HttpResponse::Ok().json(page_body(&req, listed.map(|u| ProfileBody::from(&u)))))
+}
+
+/// One user's profile: the caller's own, or anyone's for an administrator.
+/// Another user's id is 404, never 403.
+#[utoipa::path(get, path = "/auth/users/{id}/", operation_id = "get_user", tag = "accounts", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The profile", body = ProfileBody),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such user, or not the caller's to see", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn show(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user): AuthenticatedUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path_id::user_id(&id)?;
+    let found = state.accounts.read_user(&user, id).await?;
+    Ok(HttpResponse::Ok().json(ProfileBody::from(&found)))
+}
+
+/// Delete the caller's account. The person is erased (e-mail, names,
+/// password) and the address may register again; the ledger stays under
+/// the numeric id. Both balances must be zero.
+#[utoipa::path(delete, path = "/auth/users/me/", operation_id = "delete_account", tag = "accounts", security(("bearer" = [])),
+    request_body = CurrentPasswordBody,
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 400, description = "Wrong or missing `current_password`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "A balance is not zero (`balance_not_empty`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    AuthenticatedUser(user): AuthenticatedUser,
+    body: JsonBody<CurrentPasswordBody>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.parsed()?;
+    let mut required = Required::new();
+    let current_password = required.field("current_password", body.current_password);
+    required.check()?;
+    let request = DeleteAccountRequest { current_password };
+    state.accounts.delete_account(&user, request).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
