@@ -13,12 +13,15 @@ RUN_ENV = DATABASE_URL=$(DATABASE_URL) MAIL_TRANSPORT=$(MAIL_TRANSPORT) MAIL_DIR
 run:
 	$(RUN_ENV) $(CARGO) run --locked -p authusers-api-actix --bin authusers -- serve
 
-## Every test: domain units, repositories and HTTP on SQLite and PostgreSQL.
-## PostgreSQL is started if it is installed but stopped; without one the
-## PostgreSQL tests say they are skipped (and fail under CI=true).
+## Every test: domain units, repositories and HTTP on SQLite and PostgreSQL,
+## and the pages in headless Chromium. PostgreSQL is started if it is
+## installed but stopped; without one the PostgreSQL tests say they are
+## skipped, and without Chromium and chromedriver so do the browser tests
+## (both fail under CI=true).
 test:
 	@pg_url="$$(deploy/scripts/postgres-for-tests.sh)" || exit 1; \
 	if [ -n "$$pg_url" ]; then echo "PostgreSQL suite: on ($$pg_url)"; fi; \
+	deploy/scripts/browser-for-tests.sh || exit 1; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --locked --workspace --all-targets
 
 ## Throughput and latency over real HTTP on SQLite and PostgreSQL (release build).

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod balance;
+mod browser;
 mod conventions;
 mod helpers;
 mod logs;

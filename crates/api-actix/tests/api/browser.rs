@@ -1,0 +1,264 @@
+//! The pages people look at, in a real browser: headless Chromium driven
+//! through WebDriver (chromedriver).
+//!
+//! Without Chromium and chromedriver (Debian's `chromium` and
+//! `chromium-driver`) these tests say they are skipped, except under
+//! `CI=true`, where that is a failure.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_infra_smtp::test_support::TestSmtpServer;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, USER_PASSWORD};
+use crate::mail::smtp_to;
+
+const CHROMEDRIVER_ENV: &str = "AUTHUSERS_TEST_CHROMEDRIVER";
+const CHROMIUM_ENV: &str = "AUTHUSERS_TEST_CHROMIUM";
+
+/// The first of `candidates` that exists, or the path named by `env`.
+fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}
+
+/// A chromedriver process on a free port and its browser profile, both
+/// gone when dropped.
+struct Browser {
+    driver: Child,
+    profile: PathBuf,
+    client: Client,
+}
+
+impl Browser {
+    /// `None` (with a note on stderr) when no browser is installed outside
+    /// CI.
+    async fn start() -> Option<Self> {
+        let driver = find(
+            CHROMEDRIVER_ENV,
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        );
+        let chromium = find(
+            CHROMIUM_ENV,
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        );
+        let (Some(driver), Some(chromium)) = (driver, chromium) else {
+            assert!(
+                std::env::var("CI").map_or(true, |ci| ci != "true"),
+                "chromium and chromedriver are missing: the browser tests are compulsory in CI"
+            );
+            eprintln!(
+                "skipping a browser test: no chromium and chromedriver \
+                 (install Debian's chromium and chromium-driver)"
+            );
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = std::env::temp_dir().join(format!("authusers-chromium-{port}"));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            let attempt = ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await;
+            match attempt {
+                Ok(client) => break client,
+                Err(error) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "chromedriver did not start: {error}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        Some(Self {
+            driver,
+            profile,
+            client,
+        })
+    }
+
+    async fn heading(&self) -> String {
+        self.client
+            .find(Locator::Css("h1"))
+            .await
+            .expect("a heading")
+            .text()
+            .await
+            .expect("its text")
+    }
+
+    async fn type_into(&self, id: &str, text: &str) {
+        let field = self.client.find(Locator::Id(id)).await.expect("the field");
+        field.clear().await.expect("clear it");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Submits the form and waits for the page that answers it.
+    async fn submit(&self) {
+        let page = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("a page");
+        self.client
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .expect("the button")
+            .click()
+            .await
+            .expect("click");
+        // The old document goes stale once the answer replaces it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while page.tag_name().await.is_ok() {
+            assert!(tokio::time::Instant::now() < deadline, "no answer page");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.client
+            .wait()
+            .for_element(Locator::Css("h1"))
+            .await
+            .expect("the answer page");
+    }
+
+    async fn body_text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("a body")
+            .text()
+            .await
+            .expect("its text")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Ann asks for a reset, opens the link from her mail, is told her first
+/// choice is too weak, sets a good one, and logs in with it; the link then
+/// no longer works.
+async fn the_reset_page_works_in_a_browser(db: &TestDatabase) {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let smtp = TestSmtpServer::start();
+    let app = TestApp::spawn_with(db, smtp_to(smtp.url())).await;
+    let admin = app.admin_token().await;
+    app.approved_user(&admin, "ann@example.com").await;
+    let asked = app
+        .post(
+            "/auth/users/reset_password/",
+            json!({"email": "ann@example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::NO_CONTENT);
+    let received = smtp.wait_for(2, Duration::from_secs(15)).await;
+    let mail = received
+        .iter()
+        .find(|m| m.subject().as_deref() == Some("Reset your password"))
+        .expect("the reset mail");
+    let text = mail.text_body().expect("a text part");
+    let link = text
+        .lines()
+        .find(|line| line.starts_with("http"))
+        .expect("a link")
+        .trim();
+
+    browser.client.goto(link).await.expect("open the link");
+    assert_eq!(browser.heading().await, "Choose a new password");
+    // The stylesheet applied: the page's own Content-Security-Policy let
+    // exactly it through.
+    let colour = browser
+        .client
+        .execute(
+            "return getComputedStyle(document.querySelector('button')).backgroundColor",
+            vec![],
+        )
+        .await
+        .expect("read a style");
+    assert_eq!(colour, json!("rgb(26, 95, 180)"));
+
+    browser.type_into("new_password", "12345678").await;
+    browser.type_into("re_new_password", "12345678").await;
+    browser.submit().await;
+    assert_eq!(browser.heading().await, "Choose a new password");
+    assert!(browser
+        .body_text()
+        .await
+        .contains("This password is entirely numeric."));
+
+    browser.type_into("new_password", "quartz-lantern-61").await;
+    browser
+        .type_into("re_new_password", "quartz-lantern-61")
+        .await;
+    browser.submit().await;
+    assert_eq!(browser.heading().await, "Password changed");
+
+    assert_eq!(
+        app.log_in("ann@example.com", "quartz-lantern-61")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.log_in("ann@example.com", USER_PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    browser
+        .client
+        .goto(link)
+        .await
+        .expect("open the link again");
+    assert_eq!(browser.heading().await, "This link does not work");
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("close the browser");
+}
+
+on_both_backends!(the_reset_page_works_in_a_browser);
