@@ -50,10 +50,20 @@ pub fn lease(settings: &MailSettings) -> chrono::Duration {
 }
 
 /// A running worker: it sends what is due, then sleeps until the poll
-/// interval passes or a new message is queued.
+/// interval passes or a new message is queued. Dropping it asks it to stop.
 pub struct DeliveryWorker {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    stop: Arc<watch::Sender<bool>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Asks a worker to stop after the message it is sending, without waiting.
+#[derive(Clone)]
+pub struct WorkerStopper(Arc<watch::Sender<bool>>);
+
+impl WorkerStopper {
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
 }
 
 impl DeliveryWorker {
@@ -76,16 +86,31 @@ impl DeliveryWorker {
                 }
             }
         });
-        Self { stop, task }
+        Self {
+            stop: Arc::new(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn stopper(&self) -> WorkerStopper {
+        WorkerStopper(Arc::clone(&self.stop))
     }
 
     /// Lets the message being sent finish and be recorded, then ends the
     /// worker. Messages it had claimed but not sent are claimable again
     /// when their lease ends.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        if let Err(error) = self.task.await {
-            tracing::error!(%error, "outbox worker ended abnormally");
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "outbox worker ended abnormally");
+            }
         }
+    }
+}
+
+impl Drop for DeliveryWorker {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 use crate::auth::TokenService;
 use crate::config::{AllowedOrigins, Settings};
-use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError};
+use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError, WorkerStopper};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::password_hasher::BcryptHasher;
@@ -66,6 +66,22 @@ pub struct Application {
     worker: DeliveryWorker,
     accounts: Accounts,
     delivery_counters: Arc<DeliveryCounters>,
+}
+
+/// Stops a running service from outside it, without waiting: the server
+/// at once, the outbox worker after the message it is sending.
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    worker: WorkerStopper,
+}
+
+impl Stopper {
+    pub fn stop(&self) {
+        // The command is sent at once; the future only waits for it.
+        drop(self.server.stop(false));
+        self.worker.stop();
+    }
 }
 
 /// The account operations wired to their adapters.
@@ -216,6 +232,13 @@ impl Application {
 
     pub fn delivery_counters(&self) -> Arc<DeliveryCounters> {
         Arc::clone(&self.delivery_counters)
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            worker: self.worker.stopper(),
+        }
     }
 
     /// Serves until the process is told to stop. On SIGTERM it stops

@@ -3,7 +3,7 @@ use authusers_api_actix::config::{Secret, Settings};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use authusers_api_actix::startup::{Application, Migrations};
+use authusers_api_actix::startup::{Application, Migrations, Stopper};
 use authusers_domain::accounts::{Accounts, CreateAdminRequest};
 use authusers_domain::ports::Clock;
 use authusers_domain::UserId;
@@ -44,6 +44,15 @@ pub struct TestApp {
     pub accounts: Accounts,
     pub settings: Settings,
     pub clock: Arc<TestClock>,
+    stopper: Stopper,
+}
+
+/// The test's database goes right after its app: the app stops first, so
+/// that no query of its outbox worker waits on a vanished database.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stopper.stop();
+    }
 }
 
 impl TestApp {
@@ -66,6 +75,7 @@ impl TestApp {
             .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let accounts = app.accounts().clone();
+        let stopper = app.stopper();
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
@@ -73,6 +83,7 @@ impl TestApp {
             accounts,
             settings,
             clock,
+            stopper,
         }
     }
 
