@@ -17,9 +17,10 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:30rem;\
 margin:2.5rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}\
 h1{font-size:1.5rem;margin-bottom:.5rem}\
 label{display:block;margin-top:1rem;font-weight:600}\
+input,button{font:inherit}\
 input{display:block;width:100%;box-sizing:border-box;margin-top:.3rem;padding:.6rem;\
-font-size:1rem;border:1px solid #6b6b6b;border-radius:4px}\
-button{margin-top:1.5rem;padding:.7rem 1.2rem;font-size:1rem;color:#fff;\
+border:1px solid #6b6b6b;border-radius:4px}\
+button{margin-top:1.5rem;padding:.7rem 1.2rem;color:#fff;\
 background:#1a5fb4;border:0;border-radius:4px;cursor:pointer}\
 input:focus,button:focus{outline:3px solid #0b3d91;outline-offset:2px}\
 .hint{margin:.2rem 0 0;font-size:.9rem;color:#444}\
