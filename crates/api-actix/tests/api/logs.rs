@@ -118,6 +118,60 @@ async fn no_secret_reaches_the_logs() {
         .await;
     assert_eq!(short.status(), StatusCode::BAD_REQUEST);
 
+    // Self-service: a new password, a reset link used, a new address.
+    let session = access(&app.tokens_for("ann@example.com", &password).await);
+    let changed = unique("Changed");
+    let set = app
+        .send(
+            reqwest::Method::POST,
+            "/auth/users/set_password/",
+            json!({"current_password": password, "new_password": changed}),
+            &session,
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::NO_CONTENT);
+    app.post(
+        "/auth/users/reset_password/",
+        json!({"email": "ann@example.com"}),
+    )
+    .await;
+    let database = db.connect().await;
+    let reset_mail = database
+        .outbox_for_tests()
+        .await
+        .into_iter()
+        .find(|m| m.subject == "Reset your password")
+        .expect("a queued reset mail");
+    let link = reset_mail
+        .text_body
+        .lines()
+        .find(|line| line.starts_with("http"))
+        .expect("a link")
+        .to_owned();
+    let mut parts = link.trim_end_matches('/').rsplit('/');
+    let reset_token = parts.next().unwrap().to_owned();
+    let uid = parts.next().unwrap().to_owned();
+    // The page's address holds the token too.
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let reset = unique("Reset");
+    let confirmed = app
+        .post(
+            "/auth/users/reset_password_confirm/",
+            json!({"uid": uid, "token": reset_token, "new_password": reset}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+    let moved = app
+        .send(
+            reqwest::Method::POST,
+            "/auth/users/set_email/",
+            json!({"current_password": reset, "new_email": "ann.lee@example.org"}),
+            &session,
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::NO_CONTENT);
+
     // Let the outbox fail against the closed SMTP port a few times.
     let outbox = DieselOutboxRepository::new(db.connect().await);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -150,6 +204,10 @@ async fn no_secret_reaches_the_logs() {
         ("JWT secret", jwt_secret.as_str()),
         ("SMTP password", smtp_password.as_str()),
         ("bcrypt hash", "$2b$"),
+        ("changed password", changed.as_str()),
+        ("reset password", reset.as_str()),
+        ("reset token", reset_token.as_str()),
+        ("reset link", link.as_str()),
     ] {
         assert!(!logs.contains(secret), "the {what} reached the logs");
     }
