@@ -24,10 +24,13 @@ test:
 	deploy/scripts/browser-for-tests.sh || exit 1; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --locked --workspace --all-targets
 
-## Throughput and latency over real HTTP on SQLite and PostgreSQL (release build).
-bench:
+## Throughput and latency over real HTTP on SQLite and PostgreSQL (release
+## build); then, with wrk from outside the server, whether reset_password
+## takes the same time for an address with an account and one without.
+bench: release
 	@pg_url="$$(CI= deploy/scripts/postgres-for-tests.sh)"; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) bench --locked -p authusers-api-actix --bench throughput
+	@deploy/scripts/bench-reset-timing.sh
 
 ## Formatting and lints, as CI checks them.
 lint:

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Part of `make bench`: how long POST /auth/users/reset_password/ takes for an
+# address with an approved account and for one without, measured from
+# outside the server with wrk against the release binary, on SQLite and (when
+# reachable) PostgreSQL. The two should look alike: the answer may not tell
+# whether an address has an account.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "reset_password timing: skipped: wrk is not installed (Debian's wrk)"
+    exit 0
+fi
+duration="${BENCH_SECONDS:-10}"
+binary=target/release/authusers
+work="$(mktemp -d)"
+server=""
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# One backend: a fresh database with one approved account, the server on a
+# free port, then wrk for each address.
+measure() {
+    local name="$1" database_url="$2"
+    export DATABASE_URL="$database_url" AUTHUSERS_PORT=0 MAIL_TRANSPORT=log \
+        BCRYPT_COST=4 PASSWORD_RESET_MAILS_PER_HOUR=0 LOG_FORMAT=json \
+        RUST_LOG=warn,authusers_api_actix::cli=info
+    AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin \
+        --email known@example.com >/dev/null
+    "$binary" serve >"$work/$name.log" 2>&1 &
+    server=$!
+    local port=""
+    for _ in $(seq 1 100); do
+        port="$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/$name.log" | head -n 1)"
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { echo "$name: the server did not start" >&2; cat "$work/$name.log" >&2; exit 1; }
+    for address in known@example.com nobody@example.com; do
+        cat >"$work/request.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email": "$address"}'
+LUA
+        local url="http://127.0.0.1:$port/auth/users/reset_password/"
+        wrk -t1 -c4 -d2s -s "$work/request.lua" "$url" >/dev/null
+        wrk -t2 -c"${BENCH_CONNECTIONS:-8}" -d"${duration}s" --latency -s "$work/request.lua" "$url" >"$work/wrk.txt"
+        local rate p50 p90 p99 bad
+        rate="$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")"
+        p50="$(awk '$1 == "50%" {print $2}' "$work/wrk.txt")"
+        p90="$(awk '$1 == "90%" {print $2}' "$work/wrk.txt")"
+        p99="$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")"
+        bad="$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt")"
+        printf '%-10s reset_password %-20s %8s req/s   p50 %8s   p90 %8s   p99 %8s   non-2xx %s\n' \
+            "$name:" "$address" "$rate" "$p50" "$p90" "$p99" "${bad:-0}"
+    done
+    kill "$server"; wait "$server" 2>/dev/null || true
+    server=""
+}
+
+measure sqlite "sqlite://$work/bench.db"
+pg_url="$(CI= deploy/scripts/postgres-for-tests.sh)"
+if [ -n "$pg_url" ] && command -v psql >/dev/null 2>&1; then
+    name="authusers_bench_$$"
+    psql -q "$pg_url" -c "CREATE DATABASE $name" >/dev/null
+    measure postgres "${pg_url%/*}/$name"
+    psql -q "$pg_url" -c "DROP DATABASE $name WITH (FORCE)" >/dev/null
+else
+    echo "postgres: reset_password timing skipped (no PostgreSQL server or no psql)"
+fi
