@@ -35,15 +35,20 @@ macro_rules! revoke_credentials_body {
     }};
 }
 
+/// The id of the user, if live.
+macro_rules! live_user_id {
+    ($user:expr) => {
+        live_users().filter(users::id.eq($user)).select(users::id)
+    };
+}
+
 impl CredentialChange for SqliteConnection {
     fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()> {
         revoke_credentials_body!(self, user, at)
     }
 
     fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
-        live_users()
-            .filter(users::id.eq(user))
-            .select(users::id)
+        live_user_id!(user)
             .first::<i64>(self)
             .optional()
             .map(|found| found.is_some())
@@ -56,9 +61,7 @@ impl CredentialChange for PgConnection {
     }
 
     fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
-        live_users()
-            .filter(users::id.eq(user))
-            .select(users::id)
+        live_user_id!(user)
             .for_update()
             .first::<i64>(self)
             .optional()

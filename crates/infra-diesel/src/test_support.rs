@@ -10,11 +10,14 @@ use std::path::PathBuf;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::notification::{Language, OutgoingEmail};
+use authusers_domain::password_reset::{
+    AddressDigest, NewResetLink, ResetRequestRecord, ResetToken,
+};
 use authusers_domain::ports::{NewUser, UserRepository};
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::{Database, DatabaseConfig, DatabaseUrl, DieselUserRepository};
 
@@ -163,6 +166,35 @@ pub fn new_user(email: &str) -> NewUser {
         decision: None,
         real_balance: Money::ZERO,
         virtual_balance: Money::ZERO,
+    }
+}
+
+/// A request at `at` for a reset link to `user`'s address, holding `token`
+/// and working an hour, under a limit of `limit` mails an hour.
+pub fn reset_request(
+    user: &User,
+    token: &ResetToken,
+    at: DateTime<Utc>,
+    limit: Option<u32>,
+) -> ResetRequestRecord {
+    let hour = chrono::Duration::hours(1);
+    ResetRequestRecord {
+        address: AddressDigest::of(&user.email),
+        at,
+        window_start: at - hour,
+        mail_limit: limit,
+        forget_before: at - hour,
+        link: Some(NewResetLink {
+            user: user.id,
+            digest: token.digest(),
+            expires_at: at + hour,
+            mail: OutgoingEmail::password_reset(
+                user,
+                "https://app.example.com/reset",
+                hour,
+                Language::English,
+            ),
+        }),
     }
 }
 

@@ -7,10 +7,7 @@ use authusers_domain::accounts::{SearchTerm, UserFilter};
 use authusers_domain::balance::{BalanceChange, BalanceKind, BalanceOperation, BonusPolicy};
 use authusers_domain::notification::{Language, OutgoingEmail};
 use authusers_domain::outbox::AttemptOutcome;
-use authusers_domain::password_reset::AddressDigest;
-use authusers_domain::password_reset::{
-    NewResetLink, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, ResetToken,
-};
+use authusers_domain::password_reset::{PasswordResetRepository, ResetRequestOutcome, ResetToken};
 use authusers_domain::ports::{
     ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, EraseOutcome, NewUser,
     OutboxRepository, StoreEmailError, UserRepository,
@@ -60,24 +57,7 @@ async fn approved(users: &DieselUserRepository, email: &str) -> User {
 
 /// Mails `user` a reset link with `token`, valid for an hour from `now`.
 async fn mail_link(repos: &Repositories, user: &User, token: &ResetToken, now: i64) {
-    let record = ResetRequestRecord {
-        address: AddressDigest::of(&user.email),
-        at: at(now),
-        window_start: at(now) - Duration::hours(1),
-        mail_limit: None,
-        forget_before: at(now) - Duration::hours(1),
-        link: Some(NewResetLink {
-            user: user.id,
-            digest: token.digest(),
-            expires_at: at(now) + Duration::hours(1),
-            mail: OutgoingEmail::password_reset(
-                user,
-                "https://app.example.com/x",
-                Duration::hours(1),
-                Language::English,
-            ),
-        }),
-    };
+    let record = test_support::reset_request(user, token, at(now), None);
     let outcome = repos.resets.record_request(record).await.unwrap();
     assert_eq!(outcome, ResetRequestOutcome::Mailed);
 }

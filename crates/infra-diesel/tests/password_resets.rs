@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use authusers_domain::notification::{Language, OutgoingEmail};
 use authusers_domain::password_reset::{
-    AddressDigest, NewResetLink, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord,
-    ResetToken,
+    AddressDigest, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, ResetToken,
 };
 use authusers_domain::ports::{NewUser, UserRepository};
 use authusers_domain::{Email, PasswordHash, User, UserStatus};
@@ -42,24 +40,7 @@ async fn setup(db: &TestDatabase) -> (Database, Arc<DieselPasswordResetRepositor
 /// A request at `now` for `user`'s address, with a link holding `token`
 /// (valid an hour), limited to `limit` mails an hour.
 fn request(user: &User, token: &ResetToken, now: i64, limit: Option<u32>) -> ResetRequestRecord {
-    ResetRequestRecord {
-        address: AddressDigest::of(&user.email),
-        at: at(now),
-        window_start: at(now) - Duration::hours(1),
-        mail_limit: limit,
-        forget_before: at(now) - Duration::hours(1),
-        link: Some(NewResetLink {
-            user: user.id,
-            digest: token.digest(),
-            expires_at: at(now) + Duration::hours(1),
-            mail: OutgoingEmail::password_reset(
-                user,
-                "https://app.example.com/reset",
-                Duration::hours(1),
-                Language::English,
-            ),
-        }),
-    }
+    test_support::reset_request(user, token, at(now), limit)
 }
 
 async fn a_link_is_stored_as_a_digest_and_its_mail_queued(db: &TestDatabase) {

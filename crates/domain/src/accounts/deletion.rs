@@ -63,15 +63,6 @@ mod tests {
     use crate::user::fixtures::{at, user};
     use crate::{Money, UserId, UserStatus};
 
-    fn ports_where_current_is(right: &'static str) -> Ports {
-        let mut ports = Ports::new();
-        ports
-            .hasher
-            .expect_verify()
-            .returning(move |candidate, _| Ok(candidate == right));
-        ports
-    }
-
     fn request(password: &str) -> DeleteAccountRequest {
         DeleteAccountRequest {
             current_password: password.into(),
@@ -80,7 +71,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_account_without_money_is_erased() {
-        let mut ports = ports_where_current_is("old-secret-words");
+        let mut ports = Ports::where_password_of_user_4_is("old-secret-words");
         ports
             .users
             .expect_erase()
@@ -96,7 +87,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_password_erases_nothing() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let Err(DeleteAccountError::Invalid(errors)) = ports
             .into_accounts()
             .delete_account(&user(4, UserStatus::Approved), request("guess"))
@@ -110,7 +101,7 @@ mod tests {
     #[tokio::test]
     async fn money_on_either_balance_refuses_before_any_write() {
         for (real, virtual_) in [(1, 0), (0, 1)] {
-            let ports = ports_where_current_is("old-secret-words");
+            let ports = Ports::where_password_of_user_4_is("old-secret-words");
             let mut rich = user(4, UserStatus::Approved);
             rich.real_balance = Money::from_minor_units(real).unwrap();
             rich.virtual_balance = Money::from_minor_units(virtual_).unwrap();
@@ -124,7 +115,7 @@ mod tests {
 
     #[tokio::test]
     async fn money_that_arrived_after_the_read_refuses_too() {
-        let mut ports = ports_where_current_is("old-secret-words");
+        let mut ports = Ports::where_password_of_user_4_is("old-secret-words");
         ports
             .users
             .expect_erase()

@@ -79,18 +79,9 @@ mod tests {
         }
     }
 
-    fn ports_where_current_is(right: &'static str) -> Ports {
-        let mut ports = Ports::new();
-        ports
-            .hasher
-            .expect_verify()
-            .returning(move |candidate, _| Ok(candidate == right));
-        ports
-    }
-
     #[tokio::test]
     async fn stores_the_new_address_and_tells_the_old_one() {
-        let mut ports = ports_where_current_is("old-secret-words");
+        let mut ports = Ports::where_password_of_user_4_is("old-secret-words");
         ports
             .users
             .expect_change_email()
@@ -116,7 +107,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_password_and_a_bad_address_are_both_named_and_nothing_is_stored() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let Err(ChangeEmailError::Invalid(errors)) = ports
             .into_accounts()
             .change_email(
@@ -136,7 +127,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retyped_address_must_be_the_same_address() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let accounts = ports.into_accounts();
         let mut differs = request("old-secret-words", "ann@example.org");
         differs.re_new_email = Some("anne@example.org".into());
@@ -154,7 +145,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_taken_address_is_reported_as_such() {
-        let mut ports = ports_where_current_is("old-secret-words");
+        let mut ports = Ports::where_password_of_user_4_is("old-secret-words");
         ports
             .users
             .expect_change_email()

@@ -109,6 +109,18 @@ pub(crate) mod test_support {
             }
         }
 
+        /// Ports where `right` is the current password of user 4, as
+        /// stored under the fixture's hash.
+        pub fn where_password_of_user_4_is(right: &'static str) -> Self {
+            let mut ports = Self::new();
+            ports
+                .hasher
+                .expect_verify()
+                .withf(|_, hash| hash.as_str() == "hash-of-user-4")
+                .returning(move |candidate, _| Ok(candidate == right));
+            ports
+        }
+
         pub fn into_accounts(self) -> Accounts {
             Accounts::new(
                 Arc::new(self.users),

@@ -79,19 +79,9 @@ mod tests {
         }
     }
 
-    fn ports_where_current_is(right: &'static str) -> Ports {
-        let mut ports = Ports::new();
-        ports
-            .hasher
-            .expect_verify()
-            .withf(|_, hash| hash.as_str() == "hash-of-user-4")
-            .returning(move |candidate, _| Ok(candidate == right));
-        ports
-    }
-
     #[tokio::test]
     async fn stores_the_new_hash_after_checking_the_current_password() {
-        let mut ports = ports_where_current_is("old-secret-words");
+        let mut ports = Ports::where_password_of_user_4_is("old-secret-words");
         ports
             .hasher
             .expect_hash()
@@ -118,7 +108,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_current_password_and_a_weak_new_one_are_both_named() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let Err(ChangePasswordError::Invalid(errors)) = ports
             .into_accounts()
             .change_password(&user(4, UserStatus::Approved), request("guess", "12345678"))
@@ -133,7 +123,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_new_password_may_not_resemble_the_account() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let mut me = user(4, UserStatus::Approved);
         me.last_name = crate::PersonName::parse("Featherstonehaugh").unwrap();
         let Err(ChangePasswordError::Invalid(errors)) = ports
@@ -151,7 +141,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retyped_password_must_match() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let mut mismatched = request("old-secret-words", "quartz-lantern-61");
         mismatched.re_new_password = Some("quartz-lantern-62".into());
         let Err(ChangePasswordError::Invalid(errors)) = ports
@@ -169,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_73_byte_new_password_is_refused_before_hashing() {
-        let ports = ports_where_current_is("old-secret-words");
+        let ports = Ports::where_password_of_user_4_is("old-secret-words");
         let long = format!("{}a", "Qw7!".repeat(18));
         assert_eq!(long.len(), 73);
         let Err(ChangePasswordError::Invalid(errors)) = ports
@@ -190,7 +180,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_vanished_user_is_not_found() {
-        let mut ports = ports_where_current_is("old-secret-words");
+        let mut ports = Ports::where_password_of_user_4_is("old-secret-words");
         ports
             .hasher
             .expect_hash()
