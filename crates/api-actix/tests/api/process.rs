@@ -154,3 +154,28 @@ async fn sigterm_during_a_slow_request_lets_it_finish() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+#[test]
+fn create_admin_takes_a_72_byte_password_and_refuses_73() {
+    let db = TestDatabase::sqlite();
+    let url = db.url().to_string();
+    let create = |email: &str, password: &str| {
+        run(
+            &["create-admin", "--email", email],
+            &[
+                ("DATABASE_URL", url.as_str()),
+                ("BCRYPT_COST", "4"),
+                ("AUTHUSERS_ADMIN_PASSWORD", password),
+            ],
+        )
+    };
+    let longest = crate::registration::password_of(72, true);
+    let created = create("root@example.com", &longest);
+    assert!(created.status.success(), "{created:?}");
+    let over = crate::registration::password_of(73, false);
+    let refused = create("root2@example.com", &over);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("at most 72 bytes"), "{stderr}");
+    assert!(!stderr.contains(&over), "the password was echoed");
+}
