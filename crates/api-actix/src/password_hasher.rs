@@ -77,6 +77,31 @@ impl PasswordHasher for BcryptHasher {
         // Only the time spent matters; the answer is always "no".
         let _ = self.verify(candidate, &self.decoy.clone()).await;
     }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        bcrypt_cost(hash.as_str()).is_some_and(|cost| cost != self.cost)
+    }
+
+    async fn rehash(&self, candidate: &str) -> Result<PasswordHash, HashingError> {
+        if candidate.len() > MAX_PASSWORD_BYTES {
+            return Err(HashingError(format!(
+                "a password over {MAX_PASSWORD_BYTES} bytes cannot be hashed"
+            )));
+        }
+        let candidate = candidate.to_owned();
+        let cost = self.cost;
+        let hash = self.run(move || bcrypt::hash(candidate, cost)).await?;
+        Ok(PasswordHash::new(hash))
+    }
+}
+
+/// The cost of a bcrypt hash (`$2b$12$...`), if it is one.
+fn bcrypt_cost(hash: &str) -> Option<u32> {
+    let mut parts = hash.split('$');
+    let (Some(""), Some(_version), Some(cost)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    cost.parse().ok()
 }
 
 #[cfg(test)]
@@ -113,6 +138,27 @@ mod tests {
         assert!(!hasher.verify(&over, &hash).await.unwrap());
         let shorter = &exact[..71];
         assert!(!hasher.verify(shorter, &hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_of_another_cost_need_rehashing() {
+        let hasher = BcryptHasher::new(5).unwrap();
+        let current = hasher.hash(&password("lantern-quiet-orbit")).await.unwrap();
+        assert!(!hasher.needs_rehash(&current));
+        let cheaper = BcryptHasher::new(4).unwrap();
+        let old = cheaper
+            .hash(&password("lantern-quiet-orbit"))
+            .await
+            .unwrap();
+        assert!(hasher.needs_rehash(&old));
+        let upgraded = hasher.rehash("lantern-quiet-orbit").await.unwrap();
+        assert!(upgraded.as_str().starts_with("$2b$05$"));
+        assert!(hasher
+            .verify("lantern-quiet-orbit", &upgraded)
+            .await
+            .unwrap());
+        assert!(!hasher.needs_rehash(&PasswordHash::new("!erased".into())));
+        assert!(hasher.rehash(&"x".repeat(73)).await.is_err());
     }
 
     #[tokio::test]

@@ -127,6 +127,16 @@ pub trait UserRepository: Send + Sync {
         notification: &OutgoingEmail,
     ) -> Result<bool, RepositoryError>;
 
+    /// Replaces the hash of an unchanged password by one made with current
+    /// settings, only while `outdated` is still the stored hash (a password
+    /// changed meanwhile wins). Not a credential change: nothing else ends.
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        outdated: &PasswordHash,
+        upgraded: PasswordHash,
+    ) -> Result<bool, RepositoryError>;
+
     // Credential changes. Each is one transaction that also ends every
     // credential issued against the old ones (password-reset links), so
     // that nothing granted before the change outlives it.
@@ -170,6 +180,14 @@ pub trait PasswordHasher: Send + Sync {
     /// Spends the time of one verification and learns nothing, so that a
     /// login for an unknown e-mail costs what a wrong password costs.
     async fn verify_decoy(&self, candidate: &str);
+
+    /// Whether `hash` was made with other settings (a lower cost) than new
+    /// hashes are, and should be made again.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
+
+    /// A new hash of `candidate`, a password that has just been verified
+    /// against an outdated hash (it may predate today's password rules).
+    async fn rehash(&self, candidate: &str) -> Result<PasswordHash, HashingError>;
 }
 
 #[derive(Debug, thiserror::Error)]

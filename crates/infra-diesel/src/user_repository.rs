@@ -276,6 +276,31 @@ impl UserRepository for DieselUserRepository {
         Ok(changed)
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        id: UserId,
+        outdated: &PasswordHash,
+        upgraded: PasswordHash,
+    ) -> Result<bool, RepositoryError> {
+        let outdated = outdated.as_str().to_owned();
+        let changed = self
+            .db
+            .run(move |pools| {
+                let changed = with_connection!(pools, |conn| {
+                    diesel::update(
+                        live_users()
+                            .filter(users::id.eq(id.0))
+                            .filter(users::password_hash.eq(&outdated)),
+                    )
+                    .set(users::password_hash.eq(upgraded.as_str()))
+                    .execute(conn)?
+                });
+                Ok(changed == 1)
+            })
+            .await?;
+        Ok(changed)
+    }
+
     async fn set_password(
         &self,
         id: UserId,

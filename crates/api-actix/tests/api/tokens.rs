@@ -1,6 +1,8 @@
 use authusers_api_actix::auth::TokenKind;
-use authusers_infra_diesel::on_both_backends;
+use authusers_domain::ports::UserRepository;
+use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_infra_diesel::{on_both_backends, DieselUserRepository};
 use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -174,6 +176,7 @@ async fn the_older_jwt_prefix_is_accepted(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    a_login_rehashes_at_the_configured_cost,
     an_approved_user_gets_an_access_and_a_refresh_token,
     wrong_password_and_unknown_email_look_the_same,
     pending_and_rejected_users_get_no_token,
@@ -182,3 +185,43 @@ on_both_backends!(
     protected_routes_refuse_bad_tokens,
     the_older_jwt_prefix_is_accepted,
 );
+
+/// After `BCRYPT_COST` is raised, a successful login re-hashes the password
+/// at the new cost, as Django does, so that old hashes do not stay cheaper
+/// to check than the decoy of an unknown address.
+async fn a_login_rehashes_at_the_configured_cost(db: &TestDatabase) {
+    let before = TestApp::spawn(db).await;
+    let admin = before.admin_token().await;
+    let (id, _) = before.approved_user(&admin, "ann@example.com").await;
+    drop(before);
+    let users = DieselUserRepository::new(db.connect().await);
+    let stored = || async {
+        users
+            .find_by_id(UserId(id))
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_str()
+            .to_owned()
+    };
+    assert!(stored().await.starts_with("$2b$04$"));
+
+    let after = TestApp::spawn_with(db, |settings| settings.bcrypt_cost = 5).await;
+    let wrong = after.log_in("ann@example.com", "not-her-password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        stored().await.starts_with("$2b$04$"),
+        "a wrong password re-hashed"
+    );
+    let login = after.log_in("ann@example.com", USER_PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(stored().await.starts_with("$2b$05$"), "{}", stored().await);
+    assert_eq!(
+        after
+            .log_in("ann@example.com", USER_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

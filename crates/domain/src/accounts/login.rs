@@ -46,10 +46,38 @@ impl Accounts {
         {
             return Err(LoginError::InvalidCredentials);
         }
+        self.upgrade_hash(&user, &request.password).await;
         match user.status {
             UserStatus::Approved => Ok(user),
             UserStatus::Pending => Err(LoginError::AccountPending),
             UserStatus::Rejected => Err(LoginError::AccountRejected),
+        }
+    }
+}
+
+impl Accounts {
+    /// Re-hashes a verified password whose hash predates the current cost,
+    /// as Django does on login: otherwise old accounts would stay cheaper to
+    /// check than the decoy of an unknown address. A failure here is
+    /// logged and never fails the login.
+    async fn upgrade_hash(&self, user: &User, password: &str) {
+        if !self.hasher.needs_rehash(&user.password_hash) {
+            return;
+        }
+        let upgraded = match self.hasher.rehash(password).await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::warn!(user = %user.id, %error, "password re-hash failed");
+                return;
+            }
+        };
+        match self
+            .users
+            .upgrade_password_hash(user.id, &user.password_hash, upgraded)
+            .await
+        {
+            Ok(_) => tracing::info!(user = %user.id, "password re-hashed at the current cost"),
+            Err(error) => tracing::warn!(user = %user.id, %error, "password re-hash not stored"),
         }
     }
 }
@@ -59,6 +87,7 @@ mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
     use crate::user::fixtures::user;
+    use crate::PasswordHash;
 
     fn request(email: &str, password: &str) -> LoginRequest {
         LoginRequest {
@@ -78,6 +107,7 @@ mod tests {
             .hasher
             .expect_verify()
             .returning(move |_, _| Ok(password_matches));
+        ports.hasher.expect_needs_rehash().return_const(false);
         ports
     }
 
@@ -134,6 +164,75 @@ mod tests {
             .log_in(request("user2@example.com", &long))
             .await;
         assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    fn ports_with_an_outdated_hash(password_matches: bool) -> Ports {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(user(2, UserStatus::Approved))));
+        ports
+            .hasher
+            .expect_verify()
+            .returning(move |_, _| Ok(password_matches));
+        ports
+            .hasher
+            .expect_needs_rehash()
+            .withf(|hash| hash.as_str() == "hash-of-user-2")
+            .return_const(true);
+        ports
+    }
+
+    #[tokio::test]
+    async fn a_verified_password_with_an_outdated_hash_is_rehashed() {
+        let mut ports = ports_with_an_outdated_hash(true);
+        ports
+            .hasher
+            .expect_rehash()
+            .withf(|candidate| candidate == "right")
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("$2b$13$new".into())));
+        ports
+            .users
+            .expect_upgrade_password_hash()
+            .withf(|id, outdated, upgraded| {
+                id.0 == 2
+                    && outdated.as_str() == "hash-of-user-2"
+                    && upgraded.as_str() == "$2b$13$new"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let logged_in = ports
+            .into_accounts()
+            .log_in(request("user2@example.com", "right"))
+            .await;
+        assert!(logged_in.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_never_rehashed() {
+        // No rehash or upgrade is expected.
+        let ports = ports_with_an_outdated_hash(false);
+        let result = ports
+            .into_accounts()
+            .log_in(request("user2@example.com", "wrong"))
+            .await;
+        assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    #[tokio::test]
+    async fn a_failed_rehash_does_not_fail_the_login() {
+        let mut ports = ports_with_an_outdated_hash(true);
+        ports
+            .hasher
+            .expect_rehash()
+            .returning(|_| Err(HashingError("no thread".into())));
+        let logged_in = ports
+            .into_accounts()
+            .log_in(request("user2@example.com", "right"))
+            .await;
+        assert!(logged_in.is_ok());
     }
 
     #[tokio::test]
