@@ -48,6 +48,9 @@ pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// How far a clock may be ahead: `exp`, `nbf` and `iat` are judged
+    /// with this much slack.
+    leeway_seconds: u64,
     access_ttl: Duration,
     refresh_ttl: Duration,
 }
@@ -57,12 +60,14 @@ impl TokenService {
         let secret = settings.secret.expose().as_bytes();
         // Only HS256 is accepted: `alg: none` and any other algorithm fail.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
+        validation.leeway = settings.leeway.as_secs();
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            leeway_seconds: settings.leeway.as_secs(),
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
         }
@@ -113,11 +118,21 @@ impl TokenService {
         self.decode(token).map(|_| ())
     }
 
+    /// A token this service could have issued: signature, `exp` and `nbf`
+    /// (jsonwebtoken), no `crit` header (no extension is understood here,
+    /// so none may be required, RFC 7515 4.1.11), an `iat` that is not in
+    /// the future, and `sub` equal to `user_id`.
     fn decode(&self, token: &str) -> Result<Claims, TokenError> {
-        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?
-            .claims;
-        if claims.sub != claims.user_id.to_string() {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if data.header.crit.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        let claims = data.claims;
+        let now = jsonwebtoken::get_current_timestamp();
+        let issued_in_the_future = u64::try_from(claims.iat)
+            .is_ok_and(|iat| iat > now.saturating_add(self.leeway_seconds));
+        if issued_in_the_future || claims.sub != claims.user_id.to_string() {
             return Err(TokenError::Invalid);
         }
         Ok(claims)
@@ -129,13 +144,18 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
-    fn service(secret: &str) -> TokenService {
-        TokenService::new(&JwtSettings {
+    fn settings(secret: &str) -> JwtSettings {
+        JwtSettings {
             secret: Secret::new(secret.into()),
             secret_is_ephemeral: false,
+            leeway: Duration::ZERO,
             access_ttl: Duration::from_secs(300),
             refresh_ttl: Duration::from_secs(86_400),
-        })
+        }
+    }
+
+    fn service(secret: &str) -> TokenService {
+        TokenService::new(&settings(secret))
     }
 
     #[test]
@@ -183,6 +203,44 @@ mod tests {
             .unwrap();
         assert_eq!(
             service("two").verify(&token, TokenKind::Access),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    /// A token signed with "secret" whose `iat` is `ahead` seconds from now.
+    fn issued_ahead(ahead: i64) -> String {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            token_type: TokenKind::Access,
+            exp: now + 300,
+            iat: now + ahead,
+            jti: "j".into(),
+            sub: "7".into(),
+            user_id: 7,
+        };
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_leeway_forgives_a_clock_a_little_ahead_and_no_more() {
+        let strict = service("secret");
+        assert_eq!(strict.verify_any(&issued_ahead(0)), Ok(()));
+        assert_eq!(
+            strict.verify_any(&issued_ahead(5)),
+            Err(TokenError::Invalid)
+        );
+        let lenient = TokenService::new(&JwtSettings {
+            leeway: Duration::from_secs(60),
+            ..settings("secret")
+        });
+        assert_eq!(lenient.verify_any(&issued_ahead(30)), Ok(()));
+        assert_eq!(
+            lenient.verify_any(&issued_ahead(90)),
             Err(TokenError::Invalid)
         );
     }

@@ -51,6 +51,7 @@ impl Settings {
                 "JWT_REFRESH_TTL_SECONDS",
                 self.jwt.refresh_ttl.as_secs().to_string(),
             ),
+            ("JWT_LEEWAY_SECONDS", self.jwt.leeway.as_secs().to_string()),
             ("BCRYPT_COST", self.bcrypt_cost.to_string()),
             ("CONVERT_BONUS_RATE", self.bonus_policy.rate().to_string()),
             (

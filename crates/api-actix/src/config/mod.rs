@@ -61,6 +61,8 @@ pub struct JwtSettings {
     pub secret: Secret,
     /// Whether the secret was generated for this process only (development).
     pub secret_is_ephemeral: bool,
+    /// Slack for clocks that disagree, on `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
 }
@@ -114,6 +116,7 @@ pub const VARIABLES: &[&str] = &[
     "JWT_SECRET",
     "JWT_ACCESS_TTL_SECONDS",
     "JWT_REFRESH_TTL_SECONDS",
+    "JWT_LEEWAY_SECONDS",
     "BCRYPT_COST",
     "CONVERT_BONUS_RATE",
     "IDEMPOTENCY_KEY_RETENTION_HOURS",
@@ -336,6 +339,7 @@ impl Settings {
     ) -> JwtSettings {
         let access_ttl = env.number("JWT_ACCESS_TTL_SECONDS", 300u64, 1, 86_400 * 365);
         let refresh_ttl = env.number("JWT_REFRESH_TTL_SECONDS", 86_400u64, 1, 86_400 * 365);
+        let leeway = env.number("JWT_LEEWAY_SECONDS", 0u64, 0, 300);
         let (secret, secret_is_ephemeral) = match (env.raw("JWT_SECRET"), environment) {
             (Some(secret), Environment::Production)
                 if secret.len() < MIN_PRODUCTION_SECRET_BYTES =>
@@ -356,6 +360,7 @@ impl Settings {
         JwtSettings {
             secret: Secret::new(secret),
             secret_is_ephemeral,
+            leeway: Duration::from_secs(leeway),
             access_ttl: Duration::from_secs(access_ttl),
             refresh_ttl: Duration::from_secs(refresh_ttl),
         }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "tangerine-orbit-77";
 pub const USER_PASSWORD: &str = "violet-kettle-93";
-const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
 
 /// The wall clock, moved forward at will: what the application reads as
 /// "now", so that a test can let a link expire without waiting.

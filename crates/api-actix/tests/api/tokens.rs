@@ -176,6 +176,7 @@ async fn the_older_jwt_prefix_is_accepted(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    signed_tokens_with_untrustworthy_claims_are_refused,
     a_login_rehashes_at_the_configured_cost,
     an_approved_user_gets_an_access_and_a_refresh_token,
     wrong_password_and_unknown_email_look_the_same,
@@ -224,4 +225,51 @@ async fn a_login_rehashes_at_the_configured_cost(db: &TestDatabase) {
             .status(),
         StatusCode::OK
     );
+}
+
+/// Tokens signed with the right secret but with claims or headers that
+/// must not be trusted: a `nbf` or an `iat` in the future, a `crit` header.
+async fn signed_tokens_with_untrustworthy_claims_are_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (id, _) = app.approved_user(&admin, "ann@example.com").await;
+    let now = Utc::now().timestamp();
+    let sign = |header: jsonwebtoken::Header, extra: Value| {
+        let mut claims = json!({
+            "token_type": "access", "exp": now + 300, "iat": now,
+            "jti": "a1b2c3", "sub": id.to_string(), "user_id": id,
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            claims[key] = value.clone();
+        }
+        let key = jsonwebtoken::EncodingKey::from_secret(crate::helpers::TEST_SECRET.as_bytes());
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    };
+    let plain = || jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    // The control: the same forging, with nothing wrong, is accepted.
+    let fine = sign(plain(), json!({"nbf": now - 5}));
+    assert_eq!(
+        app.get("/auth/users/me/", &fine).await.status(),
+        StatusCode::OK
+    );
+    let critical = jsonwebtoken::Header {
+        crit: Some(vec!["exp".into()]),
+        ..plain()
+    };
+    for (case, token) in [
+        (
+            "nbf in the future",
+            sign(plain(), json!({"nbf": now + 120})),
+        ),
+        (
+            "iat in the future",
+            sign(plain(), json!({"iat": now + 120})),
+        ),
+        ("a crit header", sign(critical, json!({}))),
+    ] {
+        let response = app.get("/auth/users/me/", &token).await;
+        assert_problem(response, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+        let verified = app.post("/auth/jwt/verify/", json!({"token": token})).await;
+        assert_eq!(verified.status(), StatusCode::UNAUTHORIZED, "{case}");
+    }
 }
