@@ -27,11 +27,11 @@ input:focus,button:focus{outline:3px solid #0b3d91;outline-offset:2px}\
 .errors{margin:1rem 0;padding:.5rem 1rem .5rem 2rem;color:#8b0000;background:#fdecec;\
 border-left:4px solid #8b0000}";
 
-/// `Content-Security-Policy` that allows this page's own stylesheet and
-/// form posts to this origin, and nothing else: no scripts, no frames, no
-/// requests anywhere.
-fn content_security_policy() -> String {
-    let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+/// `Content-Security-Policy` that allows a page's own stylesheet `style`
+/// and form posts to this origin, and nothing else: no scripts, no frames,
+/// no requests anywhere.
+fn content_security_policy(style: &str) -> String {
+    let hash = STANDARD.encode(Sha256::digest(style.as_bytes()));
     format!(
         "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'"
@@ -54,13 +54,22 @@ pub fn document(language: &str, title: &str, body: &str) -> String {
 /// A page answer. The address of a page may hold a secret (a reset token):
 /// it is neither cached nor sent on as a referrer.
 pub fn page(status: StatusCode, document: String) -> HttpResponse {
+    styled_page(status, STYLE, document)
+}
+
+/// As [`page`], for a document whose one stylesheet is `style` rather than
+/// the one [`document`] puts in.
+pub fn styled_page(status: StatusCode, style: &str, document: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, content_security_policy()))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy(style),
+        ))
         .body(document)
 }
 
@@ -70,7 +79,7 @@ mod tests {
 
     #[test]
     fn the_policy_allows_exactly_the_stylesheet() {
-        let policy = content_security_policy();
+        let policy = content_security_policy(STYLE);
         assert!(policy.starts_with("default-src 'none'; style-src 'sha256-"));
         // The sha256 source of the style element's exact text.
         let expected = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));

@@ -279,6 +279,13 @@ fn run(listener: TcpListener, state: AppState, origins: AllowedOrigins) -> std::
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            // Answers that set no caching of their own are never stored:
+            // most carry a token or a user's data.
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::CACHE_CONTROL, "no-store")),
+            )
             .wrap(cors(&origins))
             .wrap(middleware::from_fn(request_span::observe))
             // Outermost, so that logs and routing both see the slashed path.

@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -14,6 +15,7 @@ use super::{
     reset_page, tokens, users,
 };
 use crate::auth::TokenPair;
+use crate::html::{self, escape};
 use crate::problem::ProblemBody;
 
 #[derive(OpenApi)]
@@ -104,16 +106,7 @@ pub async fn openapi_json() -> HttpResponse {
 #[utoipa::path(get, path = "/docs/", operation_id = "docs_page", tag = "operations",
     responses((status = 200, description = "HTML", content_type = "text/html")))]
 pub async fn page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(PAGE.as_str())
-}
-
-fn escape(raw: &str) -> String {
-    raw.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    html::styled_page(StatusCode::OK, DOCS_STYLE, PAGE.clone())
 }
 
 fn operations_of(item: &utoipa::openapi::PathItem) -> Vec<(&'static str, &Operation)> {
@@ -174,15 +167,19 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Ope
     html.push_str("</table></section>");
 }
 
+/// The page's one stylesheet; the page's Content-Security-Policy allows
+/// exactly it.
+const DOCS_STYLE: &str = "\
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
+code,pre{background:#f4f4f4;padding:0 .2rem}pre{padding:.5rem;overflow:auto}\
+section{border-top:1px solid #ddd;padding:.5rem 0}.method{font-weight:bold;color:#05a}\
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}\
+.auth{color:#a50}";
+
 fn render_page(openapi: &OpenApiDocument) -> String {
-    let mut html = String::from(
+    let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>AuthUsers API</title><style>\
-         body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
-         code,pre{background:#f4f4f4;padding:0 .2rem}pre{padding:.5rem;overflow:auto}\
-         section{border-top:1px solid #ddd;padding:.5rem 0}.method{font-weight:bold;color:#05a}\
-         table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}\
-         .auth{color:#a50}</style></head><body>",
+         <title>AuthUsers API</title><style>{DOCS_STYLE}</style></head><body>"
     );
     html.push_str(&format!(
         "<h1>{} {}</h1><p>{}</p><p>The machine-readable document: <a href=\"../openapi.json\">/openapi.json</a> (OpenAPI 3.1).</p>",

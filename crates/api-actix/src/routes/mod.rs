@@ -17,8 +17,9 @@ mod users;
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpRequest, Route};
+use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError, Route};
 
 use crate::problem::Problem;
 
@@ -29,7 +30,14 @@ pub use reset_page::RESET_PAGE_TEMPLATE;
 /// Every endpoint, once: the server registers exactly these, and tests
 /// check the OpenAPI document against the same list.
 fn endpoints() -> Vec<(&'static str, Method, Route)> {
-    let route = |method: Method| web::method(method);
+    // A GET route answers HEAD too (actix sends no body in answer to HEAD).
+    let route = |method: Method| {
+        if method == Method::GET {
+            web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+        } else {
+            web::method(method)
+        }
+    };
     vec![
         (
             "/auth/users/",
@@ -163,26 +171,47 @@ pub fn endpoint_list() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Registers the table: one resource per path, with a 405 that names the
+/// methods the path does serve.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut resources: BTreeMap<&str, Vec<Route>> = BTreeMap::new();
-    for (path, _, route) in endpoints() {
-        resources.entry(path).or_default().push(route);
+    let mut resources: BTreeMap<&str, Vec<(Method, Route)>> = BTreeMap::new();
+    for (path, method, route) in endpoints() {
+        resources.entry(path).or_default().push((method, route));
     }
     for (path, routes) in resources {
+        let mut methods: Vec<Method> = routes.iter().map(|(method, _)| method.clone()).collect();
+        if methods.contains(&Method::GET) {
+            methods.push(Method::HEAD);
+        }
         let resource = routes
             .into_iter()
-            .fold(web::resource(path), |resource, route| resource.route(route));
-        cfg.service(resource.default_service(web::to(method_not_allowed)));
+            .fold(web::resource(path), |resource, (_, route)| {
+                resource.route(route)
+            });
+        methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let allow = methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        cfg.service(resource.default_service(web::to(move |req: HttpRequest| {
+            method_not_allowed(req, allow.clone())
+        })));
     }
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Problem {
-    Problem::new(
+async fn method_not_allowed(req: HttpRequest, allow: String) -> HttpResponse {
+    let mut response = Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "Method not allowed",
         format!("Method \"{}\" not allowed.", req.method()),
     )
+    .error_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 pub async fn not_found() -> Problem {

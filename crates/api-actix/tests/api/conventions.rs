@@ -86,8 +86,75 @@ async fn unknown_routes_and_methods_are_problems(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    security_headers_are_set,
     paths_without_the_trailing_slash_answer_the_same,
     bodies_over_64_kib_are_refused,
     non_json_bodies_are_refused,
     unknown_routes_and_methods_are_problems,
 );
+
+/// The headers every answer carries, and those that answers with tokens or
+/// a user's data, 405s and pages carry.
+async fn security_headers_are_set(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let login = app
+        .log_in(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let me = app.get("/auth/users/me/", &admin).await;
+    let problem = app.get("/auth/users/424242/", &admin).await;
+    let missing = app.request(Method::GET, "/no/such/path/", None, None).await;
+    let health = app.request(Method::GET, "/healthz", None, None).await;
+    for (what, response) in [
+        ("tokens", &login),
+        ("a profile", &me),
+        ("a problem", &problem),
+        ("a 404", &missing),
+        ("health", &health),
+    ] {
+        assert_eq!(
+            header(response, "x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{what}"
+        );
+    }
+    for (what, response) in [("tokens", &login), ("a profile", &me)] {
+        assert_eq!(
+            header(response, "cache-control").as_deref(),
+            Some("no-store"),
+            "{what}"
+        );
+    }
+
+    let wrong = app
+        .request(Method::DELETE, "/auth/users/", None, None)
+        .await;
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&wrong, "allow").as_deref(), Some("GET, HEAD, POST"));
+    let wrong = app.request(Method::PUT, "/balance/", None, None).await;
+    assert_eq!(header(&wrong, "allow").as_deref(), Some("GET, HEAD, PATCH"));
+
+    let head = app
+        .client
+        .head(format!("{}/auth/users/me/", app.address))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.bytes().await.unwrap().is_empty());
+    let head = app.request(Method::HEAD, "/healthz", None, None).await;
+    assert_eq!(head.status(), StatusCode::OK);
+
+    let docs = app.request(Method::GET, "/docs/", None, None).await;
+    assert_eq!(header(&docs, "x-frame-options").as_deref(), Some("DENY"));
+    let policy = header(&docs, "content-security-policy").unwrap_or_default();
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+}
