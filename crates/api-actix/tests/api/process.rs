@@ -179,3 +179,74 @@ fn create_admin_takes_a_72_byte_password_and_refuses_73() {
     assert!(stderr.contains("at most 72 bytes"), "{stderr}");
     assert!(!stderr.contains(&over), "the password was echoed");
 }
+
+/// A request that is not even HTTP is the client's fault: a warning in the
+/// log, never an error.
+#[tokio::test]
+async fn a_malformed_request_is_a_warning_not_an_error() {
+    use std::io::{Read, Write as _};
+    let db = TestDatabase::sqlite();
+    let port = free_port();
+    let mut child = Command::new(BINARY)
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", db.url().to_string())
+        .env("AUTHUSERS_PORT", port.to_string())
+        .env("BCRYPT_COST", "4")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start authusers serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 400");
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    let levels: Vec<(String, String)> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|event| {
+            (
+                event["level"].as_str().unwrap_or_default().to_owned(),
+                event.to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        levels.iter().all(|(level, _)| level != "ERROR"),
+        "an error was logged: {stderr}"
+    );
+    assert!(
+        levels
+            .iter()
+            .any(|(level, line)| level == "WARN" && line.contains("malformed request")),
+        "no warning: {stderr}"
+    );
+}
