@@ -168,7 +168,7 @@ fn parse_form<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let mut repeated = FieldErrors::new();
     for (name, value) in pairs {
         if object.contains_key(&name) {
-            repeated.add(&name, "This field was sent more than once.");
+            repeated.add(&name, SENT_TWICE);
         }
         object.insert(name, serde_json::Value::String(value));
     }
@@ -181,7 +181,96 @@ fn parse_form<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
 pub fn parse<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::malformed_json(format!("The body is not valid JSON: {e}.")))?;
+    if let Some(field) = repeated_key(bytes) {
+        return Err(Problem::validation(FieldErrors::single(&field, SENT_TWICE)));
+    }
     parse_value(value)
+}
+
+const SENT_TWICE: &str = "This field was sent more than once.";
+
+/// The field under which some object of valid JSON `bytes` has a key twice
+/// (the key itself at the top level), or `None`. serde_json keeps the last
+/// of two equal keys; another parser may keep the first, so neither is
+/// trusted.
+fn repeated_key(bytes: &[u8]) -> Option<String> {
+    let found = std::cell::RefCell::new(None);
+    let seed = UniqueKeys {
+        field: None,
+        found: &found,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let _ = serde::de::DeserializeSeed::deserialize(seed, &mut deserializer);
+    found.into_inner()
+}
+
+/// Walks a JSON value and stops at the first object with a repeated key,
+/// noting the top-level field it is in.
+#[derive(Clone, Copy)]
+struct UniqueKeys<'a> {
+    field: Option<&'a str>,
+    found: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let field = self.field.unwrap_or(&key).to_owned();
+            if !seen.insert(key.clone()) {
+                *self.found.borrow_mut() = Some(field);
+                return Err(serde::de::Error::custom("repeated key"));
+            }
+            map.next_value_seed(UniqueKeys {
+                field: Some(&field),
+                found: self.found,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// A parsed JSON value as an object of `T`, reporting unknown fields and
@@ -262,6 +351,20 @@ mod tests {
         assert!(format!("{repeated}").contains("name"));
         let unknown = parse_form::<Body>(b"is_admin=1").unwrap_err();
         assert_eq!(unknown.code(), "validation_failed");
+    }
+
+    #[test]
+    fn a_key_twice_is_named_at_any_depth() {
+        assert_eq!(repeated_key(br#"{"a": 1, "b": 2}"#), None);
+        assert_eq!(repeated_key(br#"{"a": 1, "a": 2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            repeated_key(br#"{"a": [{"x": 1}, {"y": 1, "y": 2}]}"#).as_deref(),
+            Some("a")
+        );
+        assert_eq!(repeated_key(br#"{"a": {"b": 1.50, "c": "1e3"}}"#), None);
+        assert_eq!(repeated_key(br#"[{"k": 1}, {"k": 2}]"#), None);
+        let problem = parse::<Body>(br#"{"name": "a", "name": "b"}"#).unwrap_err();
+        assert!(format!("{problem}").contains("name"));
     }
 
     #[test]

@@ -86,6 +86,7 @@ async fn unknown_routes_and_methods_are_problems(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    duplicate_keys_are_refused,
     security_headers_are_set,
     paths_without_the_trailing_slash_answer_the_same,
     bodies_over_64_kib_are_refused,
@@ -157,4 +158,37 @@ async fn security_headers_are_set(db: &TestDatabase) {
     let policy = header(&docs, "content-security-policy").unwrap_or_default();
     assert!(policy.starts_with("default-src 'none'"), "{policy}");
     assert!(!policy.contains("unsafe"), "{policy}");
+}
+
+/// A JSON object with a key twice is refused, never "last one wins": two
+/// parsers could disagree about which one counted.
+async fn duplicate_keys_are_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let send = |body: &'static str| {
+        app.client
+            .post(format!("{}/auth/users/", app.address))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let twice = send(
+        r#"{"email": "eve@example.com", "email": "ann@example.com", "password": "violet-kettle-93"}"#,
+    )
+    .await
+    .unwrap();
+    let problem = assert_problem(twice, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(
+        problem["errors"]["email"],
+        json!(["This field was sent more than once."])
+    );
+    let nested = send(
+        r#"{"email": "eve@example.com", "password": "violet-kettle-93", "first_name": {"a": 1, "a": 2}}"#,
+    )
+    .await
+    .unwrap();
+    let problem = assert_problem(nested, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(problem["errors"]["first_name"].is_array(), "{problem}");
+    // Nothing was stored: both addresses are free.
+    app.register("eve@example.com").await;
+    app.register("ann@example.com").await;
 }
