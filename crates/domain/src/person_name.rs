@@ -13,6 +13,22 @@ pub enum PersonNameError {
     TooLong,
     #[error("Names may not contain control characters.")]
     ControlCharacter,
+    #[error("Names may not contain invisible or direction-changing characters.")]
+    InvisibleCharacter,
+}
+
+/// Characters that change the direction of the text around them, take no
+/// width, or break lines: in a name they let one name pass for another
+/// where it is shown (a list, a mail, a log line).
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061C}'                     // Arabic letter mark
+        | '\u{200B}'..='\u{200F}'      // zero-width space, non-joiner, joiner; LRM, RLM
+        | '\u{2028}'..='\u{202E}'      // line and paragraph separators; embeddings, overrides
+        | '\u{2060}'..='\u{2064}'      // word joiner and invisible operators
+        | '\u{2066}'..='\u{2069}'      // isolates
+        | '\u{FEFF}'                    // zero-width no-break space
+    )
 }
 
 impl PersonName {
@@ -24,7 +40,16 @@ impl PersonName {
         if trimmed.chars().any(char::is_control) {
             return Err(PersonNameError::ControlCharacter);
         }
+        if trimmed.chars().any(is_invisible) {
+            return Err(PersonNameError::InvisibleCharacter);
+        }
         Ok(Self(trimmed.to_owned()))
+    }
+
+    /// A name as stored, taken as it is: a rule tightened since it was
+    /// written must not make its user unreadable.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,6 +83,29 @@ mod tests {
     fn refuses_151_characters() {
         let raw = "a".repeat(MAX_NAME_CHARS + 1);
         assert_eq!(PersonName::parse(&raw), Err(PersonNameError::TooLong));
+    }
+
+    #[test]
+    fn refuses_invisible_and_direction_changing_characters() {
+        for raw in [
+            "Ann\u{202E}eeL", // right-to-left override
+            "Ann\u{2066}Lee", // left-to-right isolate
+            "Ann\u{200F}",    // right-to-left mark
+            "A\u{200B}nn",    // zero-width space
+            "A\u{200D}nn",    // zero-width joiner
+            "A\u{2060}nn",    // word joiner
+            "\u{FEFF}Ann",    // byte-order mark
+            "Ann\u{2028}Lee", // line separator
+            "Ann\u{2029}Lee", // paragraph separator
+        ] {
+            assert_eq!(
+                PersonName::parse(raw),
+                Err(PersonNameError::InvisibleCharacter),
+                "{raw:?}"
+            );
+        }
+        assert!(PersonName::parse("Zoë O'Brien-Łukasz").is_ok());
+        assert!(PersonName::parse("محمد").is_ok());
     }
 
     #[test]

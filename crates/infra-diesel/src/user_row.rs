@@ -71,8 +71,8 @@ impl TryFrom<UserRow> for User {
         Ok(User {
             id: UserId(row.id),
             email: Email::parse(&row.email).map_err(|_| corrupt("e-mail"))?,
-            first_name: PersonName::parse(&row.first_name).map_err(|_| corrupt("first name"))?,
-            last_name: PersonName::parse(&row.last_name).map_err(|_| corrupt("last name"))?,
+            first_name: PersonName::from_stored(row.first_name),
+            last_name: PersonName::from_stored(row.last_name),
             password_hash: PasswordHash::new(row.password_hash),
             status: UserStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
             is_admin: row.is_admin,

@@ -438,6 +438,7 @@ async fn the_migration_links_earlier_mail_to_its_user_and_reverts(db: &TestDatab
 }
 
 on_both_backends!(
+    an_old_style_name_is_read_as_stored,
     setting_a_password_ends_live_reset_links,
     an_email_change_is_unique_notified_and_ends_links,
     of_racing_email_changes_to_one_address_exactly_one_wins,
@@ -446,3 +447,18 @@ on_both_backends!(
     lists_users_by_filter,
     the_migration_links_earlier_mail_to_its_user_and_reverts,
 );
+
+/// A row written before a rule was tightened is read as it was stored.
+async fn an_old_style_name_is_read_as_stored(db: &TestDatabase) {
+    let repos = repositories(db).await;
+    let ann = approved(&repos.users, "ann@example.com").await;
+    repos
+        .database
+        .execute_for_tests(&format!(
+            "UPDATE users SET first_name = 'Ann\u{202E}eeL' WHERE id = {}",
+            ann.id.0
+        ))
+        .await;
+    let stored = repos.users.find_by_id(ann.id).await.unwrap().unwrap();
+    assert_eq!(stored.first_name.as_str(), "Ann\u{202E}eeL");
+}

@@ -179,6 +179,7 @@ async fn passwords_at_the_72_byte_limit(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    names_with_invisible_characters_are_refused,
     passwords_at_the_72_byte_limit,
     registration_returns_a_pending_profile,
     an_email_taken_in_any_case_is_refused,
@@ -188,3 +189,19 @@ on_both_backends!(
     privileged_fields_cannot_be_sent,
     a_wrongly_typed_field_is_named,
 );
+
+/// Names that would reorder or hide text where they are shown are refused.
+async fn names_with_invisible_characters_are_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    for name in ["Ann\u{202E}eeL", "A\u{200B}nn", "Ann\u{2028}Lee"] {
+        let response = app
+            .post(
+                "/auth/users/",
+                json!({"email": "ann@example.com", "password": USER_PASSWORD, "first_name": name}),
+            )
+            .await;
+        let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert!(body["errors"]["first_name"].is_array(), "{name:?}: {body}");
+    }
+    app.register("ann@example.com").await;
+}
