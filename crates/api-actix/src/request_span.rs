@@ -15,12 +15,22 @@ use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The client's `X-Request-Id` when it is a sane token, else a new one.
+/// The longest client request id kept.
+const MAX_REQUEST_ID: usize = 64;
+
+/// The client's `X-Request-Id` when it is a plain token (letters, digits,
+/// `-`, `_`, `.`; at most 64), else a new one: it goes into every log line
+/// and back into a header, so nothing that could mean anything there.
 fn request_id(req: &ServiceRequest) -> String {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|id| {
+            (1..=MAX_REQUEST_ID).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), ToOwned::to_owned)
 }
 

@@ -240,6 +240,7 @@ async fn cors_admits_configured_origins_only(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    odd_request_ids_are_replaced,
     the_openapi_document_describes_every_route,
     the_docs_page_needs_no_network,
     health_and_readiness_flip_when_the_database_goes_away,
@@ -247,3 +248,36 @@ on_both_backends!(
     request_ids_are_returned_and_kept,
     cors_admits_configured_origins_only,
 );
+
+/// A client's request id is kept only when it is a plain token: letters,
+/// digits, `-`, `_` and `.`, at most 64 of them.
+async fn odd_request_ids_are_replaced(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let returned = |id: String| {
+        let request = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .header("X-Request-Id", id);
+        async move {
+            let response = request.send().await.unwrap();
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let longest = "a".repeat(64);
+    assert_eq!(returned(longest.clone()).await, longest);
+    assert_eq!(returned("web-1.req_7f3A".into()).await, "web-1.req_7f3A");
+    for odd in [
+        "a".repeat(65),
+        "id\"><script>".into(),
+        "id with spaces".into(),
+        "id;drop".into(),
+        "id{x}".into(),
+    ] {
+        let replaced = returned(odd.clone()).await;
+        assert_ne!(replaced, odd);
+        assert_eq!(replaced.len(), 36, "{replaced}");
+    }
+}
