@@ -202,6 +202,7 @@ impl Application {
             tokens: TokenService::new(&settings.jwt),
             clock,
             language: settings.mail_language,
+            public_url: settings.public_url.clone(),
             outbox_wake: Arc::clone(&outbox_wake),
             database,
             outbox,

@@ -10,6 +10,7 @@ use authusers_infra_diesel::Database;
 use tokio::sync::Notify;
 
 use crate::auth::TokenService;
+use crate::config::PublicUrl;
 use crate::metrics::Metrics;
 
 /// What every handler can reach: the domain's account and balance
@@ -24,6 +25,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The language of the pages the service serves itself, as of its mail.
     pub language: Language,
+    /// The base of absolute links (`PUBLIC_URL`), if configured.
+    pub public_url: Option<PublicUrl>,
     /// Wakes the outbox worker when a request has queued mail.
     pub outbox_wake: Arc<Notify>,
     pub database: Database,

@@ -36,6 +36,13 @@ impl Settings {
             ),
             ("AUTHUSERS_HOST", self.host.clone()),
             ("AUTHUSERS_PORT", self.port.to_string()),
+            (
+                "PUBLIC_URL",
+                self.public_url.as_ref().map_or_else(
+                    || "(not set: links are relative)".to_owned(),
+                    ToString::to_string,
+                ),
+            ),
             ("DATABASE_URL", self.database.url.to_string()),
             ("DATABASE_POOL_SIZE", self.database.pool_size.to_string()),
             (

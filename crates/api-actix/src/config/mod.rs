@@ -7,8 +7,10 @@ use std::time::Duration;
 
 mod describe;
 mod file;
+mod public_url;
 
 pub use file::read_config_file;
+pub use public_url::{PublicUrl, PublicUrlError};
 
 use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
@@ -72,6 +74,8 @@ pub struct Settings {
     pub environment: Environment,
     pub host: String,
     pub port: u16,
+    /// The base of absolute links; without it links are relative.
+    pub public_url: Option<PublicUrl>,
     pub database: DatabaseConfig,
     pub jwt: JwtSettings,
     pub bcrypt_cost: u32,
@@ -110,6 +114,7 @@ pub const VARIABLES: &[&str] = &[
     "AUTHUSERS_ENV",
     "AUTHUSERS_HOST",
     "AUTHUSERS_PORT",
+    "PUBLIC_URL",
     "DATABASE_URL",
     "DATABASE_POOL_SIZE",
     "DATABASE_CONNECT_TIMEOUT_SECONDS",
@@ -257,6 +262,14 @@ impl Settings {
             .raw("AUTHUSERS_HOST")
             .unwrap_or_else(|| "127.0.0.1".into());
         let port = env.number("AUTHUSERS_PORT", 8000u16, 0, u16::MAX);
+        let public_url = env.raw("PUBLIC_URL").and_then(|raw| {
+            raw.parse()
+                .map_err(|e: PublicUrlError| {
+                    env.problems
+                        .push(format!("PUBLIC_URL={raw:?} is not valid: {e}"))
+                })
+                .ok()
+        });
 
         let raw_url = env
             .raw("DATABASE_URL")
@@ -318,6 +331,7 @@ impl Settings {
                 environment,
                 host,
                 port,
+                public_url,
                 database,
                 jwt,
                 bcrypt_cost,

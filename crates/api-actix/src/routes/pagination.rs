@@ -9,15 +9,17 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::problem::Problem;
+use crate::state::AppState;
 
 /// One page of a list, as DRF's `LimitOffsetPagination` shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageBody<T> {
     /// The size of the whole list.
     count: u64,
-    /// The next page's absolute URL, if any.
+    /// The next page's URL, if any: absolute under `PUBLIC_URL`, else
+    /// relative to the service.
     next: Option<String>,
-    /// The previous page's absolute URL, if any.
+    /// The previous page's URL, if any.
     previous: Option<String>,
     results: Vec<T>,
 }
@@ -57,10 +59,11 @@ pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
         .map_err(|e| Problem::validation(FieldErrors::single("limit", e.to_string())))
 }
 
-/// The page with absolute `next` and `previous` links, as DRF builds them:
-/// the request's own query (its filters) with `limit` and `offset` set.
+/// The page with `next` and `previous` links, as DRF builds them: the
+/// request's own query (its filters) with `limit` and `offset` set; absolute
+/// under `PUBLIC_URL` when it is set, else relative. Never from the `Host`
+/// or `X-Forwarded-*` headers, which any client can set.
 pub fn page_body<T>(req: &HttpRequest, page: Page<T>) -> PageBody<T> {
-    let info = req.connection_info();
     let filters: Vec<(String, String)> =
         web::Query::<Vec<(String, String)>>::from_query(req.query_string())
             .map(web::Query::into_inner)
@@ -72,12 +75,14 @@ pub fn page_body<T>(req: &HttpRequest, page: Page<T>) -> PageBody<T> {
         .ok()
         .filter(|encoded| !encoded.is_empty())
         .map_or_else(String::new, |encoded| format!("{encoded}&"));
-    let base = format!(
-        "{}://{}{}?{filters}",
-        info.scheme(),
-        info.host(),
-        req.path()
-    );
+    let path = format!("{}?{filters}", req.path());
+    let base = match req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.public_url.as_ref())
+    {
+        Some(public) => public.join(&path),
+        None => path,
+    };
     let limit = page.request.limit();
     let offset = page.request.offset();
     let next = page

@@ -187,6 +187,7 @@ async fn non_administrators_are_forbidden(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    page_links_ignore_client_headers,
     the_administrator_sees_pending_users_oldest_first,
     bad_pagination_is_a_clear_error,
     accepting_lets_the_user_log_in_at_once,
@@ -194,3 +195,47 @@ on_both_backends!(
     unknown_ids_and_bad_actions_are_refused,
     non_administrators_are_forbidden,
 );
+
+/// Page links come from the configured public URL, or are relative: never
+/// from the `Host` or `X-Forwarded-*` headers a client sends.
+async fn page_links_ignore_client_headers(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    app.register("ann@example.com").await;
+    app.register("bob@example.com").await;
+    let page: Value = app
+        .client
+        .get(format!("{}/confirm-users/?limit=1", app.address))
+        .bearer_auth(&admin)
+        .header("Host", "evil.example")
+        .header("X-Forwarded-Proto", "javascript")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("Forwarded", "proto=javascript;host=evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["next"], "/confirm-users/?limit=1&offset=1");
+
+    let public = TestApp::spawn_with(db, |settings| {
+        settings.public_url = Some("https://api.example.com/v1".parse().unwrap());
+    })
+    .await;
+    let admin = crate::helpers::access(
+        &public
+            .tokens_for(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+            .await,
+    );
+    let page: Value = public
+        .get("/confirm-users/?limit=1", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["next"],
+        "https://api.example.com/v1/confirm-users/?limit=1&offset=1"
+    );
+}

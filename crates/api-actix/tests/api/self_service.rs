@@ -364,9 +364,7 @@ async fn an_administrator_lists_and_finds_users(db: &TestDatabase) {
     assert_eq!(pending["results"][0]["id"], bob);
     let next = pending["next"].as_str().unwrap();
     assert!(next.contains("status=pending"), "{next}");
-    let path = next.split_once("127.0.0.1").unwrap().1;
-    let path = &path[path.find('/').unwrap()..];
-    let second: Value = app.get(path, &admin).await.json().await.unwrap();
+    let second: Value = app.get(next, &admin).await.json().await.unwrap();
     assert_eq!(second["results"][0]["id"], carol);
     assert!(second["previous"]
         .as_str()
