@@ -20,7 +20,7 @@ use authusers_infra_diesel::{
 use tokio::sync::Notify;
 
 use crate::auth::TokenService;
-use crate::config::{AllowedOrigins, Settings};
+use crate::config::{AllowedOrigins, MetricsSettings, Settings};
 use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError, WorkerStopper};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
@@ -28,6 +28,7 @@ use crate::password_hasher::BcryptHasher;
 use crate::request_span;
 use crate::reset_tokens::RandomResetTokens;
 use crate::routes;
+use crate::routes::operations::MetricsGate;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,8 @@ pub enum Migrations {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on `METRICS_ADDRESS`, and its port.
+    metrics_server: Option<(Server, u16)>,
     worker: DeliveryWorker,
     accounts: Accounts,
     delivery_counters: Arc<DeliveryCounters>,
@@ -72,14 +75,16 @@ pub struct Application {
 /// at once, the outbox worker after the message it is sending.
 #[derive(Clone)]
 pub struct Stopper {
-    server: actix_web::dev::ServerHandle,
+    servers: Vec<actix_web::dev::ServerHandle>,
     worker: WorkerStopper,
 }
 
 impl Stopper {
     pub fn stop(&self) {
         // The command is sent at once; the future only waits for it.
-        drop(self.server.stop(false));
+        for server in &self.servers {
+            drop(server.stop(false));
+        }
         self.worker.stop();
     }
 }
@@ -210,11 +215,20 @@ impl Application {
             metrics: Arc::new(Metrics::new()?),
         };
         let accounts = state.accounts.clone();
-        let server = run(listener, state, settings.cors.clone()).map_err(bind_error)?;
+        let metrics_server = match &settings.metrics.address {
+            Some(address) => Some(metrics_only(address, state.clone(), &settings.metrics)?),
+            None => None,
+        };
+        let gate = match (&settings.metrics.address, &settings.metrics.token) {
+            (None, Some(token)) => MetricsGate::Token(token.clone()),
+            _ => MetricsGate::Hidden,
+        };
+        let server = run(listener, state, settings.cors.clone(), gate).map_err(bind_error)?;
         let worker = DeliveryWorker::spawn(delivery, settings.mail.poll_interval, outbox_wake);
         Ok(Self {
             port,
             server,
+            metrics_server,
             worker,
             accounts,
             delivery_counters,
@@ -235,9 +249,20 @@ impl Application {
         Arc::clone(&self.delivery_counters)
     }
 
+    /// The port of `METRICS_ADDRESS`, when it is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
+    }
+
     pub fn stopper(&self) -> Stopper {
+        let mut servers = vec![self.server.handle()];
+        servers.extend(
+            self.metrics_server
+                .iter()
+                .map(|(server, _)| server.handle()),
+        );
         Stopper {
-            server: self.server.handle(),
+            servers,
             worker: self.worker.stopper(),
         }
     }
@@ -247,7 +272,15 @@ impl Application {
     /// or SIGQUIT it drops them. Either way the outbox worker then finishes
     /// the message it is sending, and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.worker.stop().await;
         served
     }
@@ -276,8 +309,51 @@ fn cors(origins: &AllowedOrigins) -> Cors {
         .max_age(3600)
 }
 
-fn run(listener: TcpListener, state: AppState, origins: AllowedOrigins) -> std::io::Result<Server> {
+/// A server of `/metrics` alone, on `METRICS_ADDRESS`.
+fn metrics_only(
+    address: &str,
+    state: AppState,
+    settings: &MetricsSettings,
+) -> Result<(Server, u16), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        address: address.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(address).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
     let state = web::Data::new(state);
+    let gate = web::Data::new(match &settings.token {
+        Some(token) => MetricsGate::Token(token.clone()),
+        None => MetricsGate::Open,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::CACHE_CONTROL, "no-store")),
+            )
+            .wrap(NormalizePath::new(TrailingSlash::Always))
+            .app_data(state.clone())
+            .app_data(gate.clone())
+            .route("/metrics/", web::get().to(routes::operations::metrics))
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((server, port))
+}
+
+fn run(
+    listener: TcpListener,
+    state: AppState,
+    origins: AllowedOrigins,
+    gate: MetricsGate,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let gate = web::Data::new(gate);
     let server = HttpServer::new(move || {
         App::new()
             // Answers that set no caching of their own are never stored:
@@ -292,6 +368,7 @@ fn run(listener: TcpListener, state: AppState, origins: AllowedOrigins) -> std::
             // Outermost, so that logs and routing both see the slashed path.
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .app_data(state.clone())
+            .app_data(gate.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))

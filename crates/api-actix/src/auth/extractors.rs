@@ -19,7 +19,7 @@ pub struct AuthenticatedUser(pub User);
 pub struct Administrator(pub User);
 
 /// The token after `Bearer ` (or simplejwt's older `JWT `).
-fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
+pub fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -81,6 +81,21 @@ impl Settings {
                 self.password_reset.mails_per_hour.to_string(),
             ),
             ("CORS_ALLOWED_ORIGINS", cors),
+            (
+                "METRICS_TOKEN",
+                if self.metrics.token.is_some() {
+                    MASK.to_owned()
+                } else {
+                    "-".to_owned()
+                },
+            ),
+            (
+                "METRICS_ADDRESS",
+                self.metrics
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| "-".to_owned()),
+            ),
             ("MAIL_TRANSPORT", transport.to_owned()),
             ("SMTP_URL", smtp_url),
             ("MAIL_FROM", mail.from.to_string()),

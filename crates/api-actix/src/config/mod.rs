@@ -86,7 +86,21 @@ pub struct Settings {
     pub mail: MailSettings,
     pub cors: AllowedOrigins,
     pub password_reset: PasswordResetSettings,
+    pub metrics: MetricsSettings,
 }
+
+/// Who may read `/metrics`: it shows login failures and mail volumes.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// `METRICS_TOKEN`: a bearer token `/metrics` requires.
+    pub token: Option<Secret>,
+    /// `METRICS_ADDRESS`: an address of its own for `/metrics` (such as an
+    /// internal interface); the API's address then does not serve it.
+    pub address: Option<String>,
+}
+
+/// The shortest `METRICS_TOKEN` accepted.
+const MIN_METRICS_TOKEN_BYTES: usize = 16;
 
 /// How password-reset links are made.
 #[derive(Debug, Clone)]
@@ -129,6 +143,8 @@ pub const VARIABLES: &[&str] = &[
     "PASSWORD_RESET_TTL_SECONDS",
     "PASSWORD_RESET_MAILS_PER_HOUR",
     "CORS_ALLOWED_ORIGINS",
+    "METRICS_TOKEN",
+    "METRICS_ADDRESS",
     "MAIL_TRANSPORT",
     "SMTP_URL",
     "MAIL_FROM",
@@ -325,6 +341,7 @@ impl Settings {
         let password_reset = Self::password_reset(&mut env, environment);
         let mail = Self::mail(&mut env);
         let cors = Self::cors(&mut env);
+        let metrics = Self::metrics(&mut env);
 
         match mail.filter(|_| env.problems.is_empty()) {
             Some(mail) => Ok(Self {
@@ -342,6 +359,7 @@ impl Settings {
                 mail,
                 cors,
                 password_reset,
+                metrics,
             }),
             None => Err(ConfigErrors(env.problems)),
         }
@@ -407,6 +425,27 @@ impl Settings {
             ttl: Duration::from_secs(ttl),
             mails_per_hour,
         }
+    }
+
+    fn metrics<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> MetricsSettings {
+        let token = env.raw("METRICS_TOKEN").map(|token| {
+            if token.len() < MIN_METRICS_TOKEN_BYTES {
+                env.problems.push(format!(
+                    "METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_BYTES} random bytes"
+                ));
+            }
+            Secret::new(token)
+        });
+        let address = env.raw("METRICS_ADDRESS").map(|raw| {
+            let raw = raw.trim().to_owned();
+            if raw.parse::<std::net::SocketAddr>().is_err() {
+                env.problems.push(format!(
+                    "METRICS_ADDRESS={raw:?} is not valid: expected an address and port, such as 127.0.0.1:9100"
+                ));
+            }
+            raw
+        });
+        MetricsSettings { token, address }
     }
 
     fn cors<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> AllowedOrigins {

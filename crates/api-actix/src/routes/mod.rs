@@ -5,7 +5,7 @@ mod approvals;
 pub(crate) mod balance;
 mod credentials;
 mod docs;
-mod operations;
+pub(crate) mod operations;
 pub(crate) mod pagination;
 mod password_reset;
 mod path_id;

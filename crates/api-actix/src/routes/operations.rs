@@ -3,10 +3,13 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::auth::bearer_token;
+use crate::config::Secret;
 use crate::problem::{Problem, ProblemBody};
 use crate::state::AppState;
 
@@ -57,11 +60,42 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
     Ok(HttpResponse::Ok().json(HealthBody { status: "ready" }))
 }
 
-/// Prometheus text format.
+/// Who may read `/metrics` on one listener.
+#[derive(Clone)]
+pub enum MetricsGate {
+    /// Not served here (404).
+    Hidden,
+    Open,
+    /// Only with `Authorization: Bearer <METRICS_TOKEN>`.
+    Token(Secret),
+}
+
+/// Prometheus text format. Served on the API's address only with
+/// `METRICS_TOKEN` (as a bearer token), or on `METRICS_ADDRESS`; otherwise
+/// 404.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
-    responses((status = 200, description = "Metrics in the Prometheus text format",
-        content_type = "text/plain", body = String)))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format",
+            content_type = "text/plain", body = String),
+        (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Metrics are not served on this address", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    gate: Option<web::Data<MetricsGate>>,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    match gate.as_ref().map(|gate| gate.get_ref()) {
+        None | Some(MetricsGate::Hidden) => return Err(Problem::not_found("Not found.")),
+        Some(MetricsGate::Open) => {}
+        Some(MetricsGate::Token(expected)) => {
+            let sent = bearer_token(&req)?;
+            let matches: bool = sent.as_bytes().ct_eq(expected.expose().as_bytes()).into();
+            if !matches {
+                return Err(Problem::token_not_valid());
+            }
+        }
+    }
     let text = state
         .metrics
         .render(
@@ -70,7 +104,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             &state.delivery_counters,
         )
         .await;
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text)
+        .body(text))
 }

@@ -44,6 +44,8 @@ pub struct TestApp {
     pub accounts: Accounts,
     pub settings: Settings,
     pub clock: Arc<TestClock>,
+    /// `http://127.0.0.1:PORT` of `METRICS_ADDRESS`, when it is set.
+    pub metrics_address: Option<String>,
     stopper: Stopper,
 }
 
@@ -76,6 +78,9 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let accounts = app.accounts().clone();
         let stopper = app.stopper();
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         tokio::spawn(app.run_until_stopped());
         Self {
             address,
@@ -83,6 +88,7 @@ impl TestApp {
             accounts,
             settings,
             clock,
+            metrics_address,
             stopper,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use authusers_api_actix::config::AllowedOrigins;
+use authusers_api_actix::config::{AllowedOrigins, Secret};
 use authusers_api_actix::routes::endpoint_list;
 use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
@@ -97,8 +97,9 @@ async fn the_openapi_document_describes_every_route(db: &TestDatabase) {
         "documented but not served: {unserved:?}"
     );
 
-    // Every documented operation answers something other than 404/405.
-    for (method, path) in &documented {
+    // Every documented operation answers something other than 404/405
+    // (`/metrics` is 404 where it is not served: see below).
+    for (method, path) in documented.iter().filter(|(_, path)| path != "/metrics") {
         let path = format!("{}/", path.replace("{id}", "1"));
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let status = app
@@ -155,7 +156,10 @@ async fn health_and_readiness_flip_when_the_database_goes_away(db: &TestDatabase
 }
 
 async fn metrics_show_requests_by_route_template(db: &TestDatabase) {
-    let app = TestApp::spawn(db).await;
+    let app = TestApp::spawn_with(db, |settings| {
+        settings.metrics.token = Some(Secret::new("metrics-token".into()));
+    })
+    .await;
     let admin = app.admin_token().await;
     assert_eq!(
         app.get("/auth/users/me/", &admin).await.status(),
@@ -170,7 +174,7 @@ async fn metrics_show_requests_by_route_template(db: &TestDatabase) {
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
-    let response = app.request(Method::GET, "/metrics", None, None).await;
+    let response = app.get("/metrics", "metrics-token").await;
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     let has = |needle: &str| text.lines().any(|line| line.starts_with(needle));
@@ -240,6 +244,7 @@ async fn cors_admits_configured_origins_only(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    metrics_are_not_public,
     odd_request_ids_are_replaced,
     the_openapi_document_describes_every_route,
     the_docs_page_needs_no_network,
@@ -280,4 +285,62 @@ async fn odd_request_ids_are_replaced(db: &TestDatabase) {
         assert_ne!(replaced, odd);
         assert_eq!(replaced.len(), 36, "{replaced}");
     }
+}
+
+/// `/metrics` shows login failures and mail volumes: nobody reads it on the
+/// API's address without `METRICS_TOKEN`, and `METRICS_ADDRESS` serves it
+/// on an address of its own instead.
+async fn metrics_are_not_public(db: &TestDatabase) {
+    let hidden = TestApp::spawn(db).await;
+    let response = hidden.request(Method::GET, "/metrics", None, None).await;
+    crate::helpers::assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    drop(hidden);
+
+    let token = "a-metrics-token-of-some-length";
+    let guarded = TestApp::spawn_with(db, |settings| {
+        settings.metrics.token = Some(Secret::new(token.into()));
+    })
+    .await;
+    let anonymous = guarded.request(Method::GET, "/metrics", None, None).await;
+    crate::helpers::assert_problem(anonymous, StatusCode::UNAUTHORIZED, "not_authenticated").await;
+    let wrong = guarded
+        .get("/metrics", "a-metrics-token-of-some-lengtH")
+        .await;
+    crate::helpers::assert_problem(wrong, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+    let right = guarded.get("/metrics", token).await;
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(right
+        .text()
+        .await
+        .unwrap()
+        .contains("authusers_http_requests_total"));
+    drop(guarded);
+
+    let separate = TestApp::spawn_with(db, |settings| {
+        settings.metrics.address = Some("127.0.0.1:0".into());
+    })
+    .await;
+    let on_the_api = separate.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(on_the_api.status(), StatusCode::NOT_FOUND);
+    let metrics_address = separate.metrics_address.clone().expect("a metrics address");
+    let own = separate
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    assert!(own
+        .text()
+        .await
+        .unwrap()
+        .contains("authusers_db_pool_max_connections"));
+    // Only metrics there.
+    let api = separate
+        .client
+        .get(format!("{metrics_address}/auth/users/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
 }
