@@ -1,14 +1,25 @@
 use std::fmt;
 
-/// An e-mail address that passed validation and was normalised: surrounding
-/// white space trimmed and the domain lower-cased. The local part keeps its
-/// case (it may be significant to the receiving server); uniqueness is
-/// decided case-insensitively over the whole address.
+use crate::text::is_invisible;
+
+/// An e-mail address that passed validation and was normalised: white space
+/// around it trimmed, the local part as typed, the domain in its ASCII form
+/// (IDNA, UTS #46: lower-cased, full-width letters mapped, Unicode labels
+/// as `xn--` Punycode), a trailing root dot dropped. Mail goes to exactly
+/// this form.
+///
+/// The local part must be ASCII without quotes, as the service this one
+/// replaces (Django's `EmailValidator`) had it: quoted and non-ASCII local
+/// parts have look-alikes that mail servers treat differently. So every
+/// address is ASCII, and its canonical form, which decides whether two
+/// addresses are the same account, is the same on every backend.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
 /// The most the database column and RFC 5321's path limit allow.
 const MAX_LENGTH: usize = 254;
+/// RFC 5321's limit on a local part.
+const MAX_LOCAL_LENGTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
@@ -29,24 +40,46 @@ impl Email {
         if trimmed.chars().count() > MAX_LENGTH {
             return Err(EmailError::TooLong);
         }
-        let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::Invalid)?;
-        let normalised = format!("{local}@{}", domain.to_lowercase());
-        let options = email_address::Options::default()
-            .without_display_text()
-            .without_domain_literal();
-        if email_address::EmailAddress::parse_with_options(&normalised, options).is_err()
-            || !domain.contains('.')
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || is_invisible(c))
         {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(normalised))
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::Invalid)?;
+        if !is_dot_atom(local) {
+            return Err(EmailError::Invalid);
+        }
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        let domain = idna::domain_to_ascii_strict(domain).map_err(|_| EmailError::Invalid)?;
+        if !domain.contains('.') {
+            return Err(EmailError::Invalid);
+        }
+        let address = format!("{local}@{domain}");
+        if address.len() > MAX_LENGTH {
+            return Err(EmailError::TooLong);
+        }
+        let options = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal();
+        email_address::EmailAddress::parse_with_options(&address, options)
+            .map_err(|_| EmailError::Invalid)?;
+        Ok(Self(address))
+    }
+
+    /// An address as stored, taken as it is: a rule tightened since it was
+    /// written must not make its user unreadable, and mail goes where it
+    /// was stored.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The form under which two addresses count as the same account.
+    /// The form under which two addresses count as the same account: the
+    /// whole address lower-cased (it is ASCII, so that is its case folding).
     pub fn canonical(&self) -> String {
         self.0.to_lowercase()
     }
@@ -56,6 +89,16 @@ impl Email {
             .rsplit_once('@')
             .map_or(self.0.as_str(), |(local, _)| local)
     }
+}
+
+/// RFC 5322's dot-atom in ASCII: atoms of letters, digits and
+/// ``!#$%&'*+-/=?^_`{|}~``, joined by single dots. No quotes, no comments.
+fn is_dot_atom(local: &str) -> bool {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    (1..=MAX_LOCAL_LENGTH).contains(&local.len())
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext))
 }
 
 impl fmt::Display for Email {
@@ -83,6 +126,36 @@ mod tests {
     }
 
     #[test]
+    fn reads_domains_through_idna() {
+        let cases = [
+            ("ann@bücher.example", "ann@xn--bcher-kva.example"),
+            ("ann@BÜCHER.EXAMPLE", "ann@xn--bcher-kva.example"),
+            ("ann@ｅｘａｍｐｌｅ.com", "ann@example.com"),
+            ("ann@EXAMPLE.com.", "ann@example.com"),
+            ("ann@xn--bcher-kva.example", "ann@xn--bcher-kva.example"),
+        ];
+        for (raw, stored) in cases {
+            assert_eq!(Email::parse(raw).unwrap().as_str(), stored, "{raw}");
+        }
+    }
+
+    #[test]
+    fn one_canonical_form_for_every_spelling() {
+        let spellings = [
+            "ann@example.com",
+            "ANN@EXAMPLE.COM",
+            "Ann@ｅｘａｍｐｌｅ.ｃｏｍ",
+        ];
+        for spelling in spellings {
+            assert_eq!(
+                Email::parse(spelling).unwrap().canonical(),
+                "ann@example.com",
+                "{spelling}"
+            );
+        }
+    }
+
+    #[test]
     fn refuses_blank() {
         assert_eq!(Email::parse("   "), Err(EmailError::Blank));
     }
@@ -98,8 +171,32 @@ mod tests {
             "user name@example.com",
             "User <user@example.com>",
             "user@[127.0.0.1]",
+            ".ann@example.com",
+            "ann.@example.com",
+            "a..nn@example.com",
+            "ann@-example.com",
+            "ann@exa_mple.com",
         ] {
             assert_eq!(Email::parse(raw), Err(EmailError::Invalid), "{raw}");
+        }
+    }
+
+    #[test]
+    fn refuses_look_alikes() {
+        for raw in [
+            "\"ann\"@example.com",
+            "\"a nn\"@example.com",
+            "ÄNN@example.com",
+            "änn@example.com",
+            "ａｎｎ@example.com",
+            "ann\u{200B}@example.com",
+            "ann@exa\u{200B}mple.com",
+            "ann@exa\u{00AD}mple.com",
+            "ann@example.com\u{202E}",
+            "ann\u{0}@example.com",
+            "ann@exam\u{FE0F}ple.com",
+        ] {
+            assert_eq!(Email::parse(raw), Err(EmailError::Invalid), "{raw:?}");
         }
     }
 
@@ -107,5 +204,9 @@ mod tests {
     fn refuses_overlong_addresses() {
         let raw = format!("{}@example.com", "a".repeat(250));
         assert_eq!(Email::parse(&raw), Err(EmailError::TooLong));
+        let local = format!("{}@example.com", "a".repeat(65));
+        assert_eq!(Email::parse(&local), Err(EmailError::Invalid));
+        let longest_local = format!("{}@example.com", "a".repeat(64));
+        assert!(Email::parse(&longest_local).is_ok());
     }
 }

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::text::is_invisible;
+
 /// A first or last name: trimmed, at most 150 characters, possibly empty
 /// (both names are optional at registration, as in Django's user model).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,20 +17,6 @@ pub enum PersonNameError {
     ControlCharacter,
     #[error("Names may not contain invisible or direction-changing characters.")]
     InvisibleCharacter,
-}
-
-/// Characters that change the direction of the text around them, take no
-/// width, or break lines: in a name they let one name pass for another
-/// where it is shown (a list, a mail, a log line).
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{061C}'                     // Arabic letter mark
-        | '\u{200B}'..='\u{200F}'      // zero-width space, non-joiner, joiner; LRM, RLM
-        | '\u{2028}'..='\u{202E}'      // line and paragraph separators; embeddings, overrides
-        | '\u{2060}'..='\u{2064}'      // word joiner and invisible operators
-        | '\u{2066}'..='\u{2069}'      // isolates
-        | '\u{FEFF}'                    // zero-width no-break space
-    )
 }
 
 impl PersonName {

@@ -270,17 +270,21 @@ impl Database {
         }
     }
 
-    /// Applies pending migrations; returns the versions applied.
+    /// Applies pending migrations, then fills what they leave to the
+    /// service (canonical addresses); returns the versions applied.
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
-        self.run(|pools| {
-            let applied = with_connection!(pools, |conn| {
-                let migrations = conn.migrations();
-                conn.run_pending_migrations(migrations)
-                    .map(|versions| versions.iter().map(ToString::to_string).collect())
-            });
-            applied.map_err(|e| StorageError::Migration(e.to_string()))
-        })
-        .await
+        let applied = self
+            .run(|pools| {
+                let applied = with_connection!(pools, |conn| {
+                    let migrations = conn.migrations();
+                    conn.run_pending_migrations(migrations)
+                        .map(|versions| versions.iter().map(ToString::to_string).collect())
+                });
+                applied.map_err(|e| StorageError::Migration(e.to_string()))
+            })
+            .await?;
+        self.backfill_canonical_emails().await?;
+        Ok(applied)
     }
 
     /// Migrations known to this binary that the database has not applied.

@@ -2,6 +2,7 @@
 //! (bundled, the zero-setup default) or a PostgreSQL server.
 
 mod balance_repository;
+mod canonical_emails;
 mod credentials;
 mod database;
 mod error;

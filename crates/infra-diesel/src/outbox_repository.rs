@@ -96,10 +96,8 @@ impl OutboxRepository for DieselOutboxRepository {
                         .get_results(conn)
                     })?
                 });
-                let mut messages = rows
-                    .into_iter()
-                    .map(QueuedEmail::try_from)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut messages: Vec<QueuedEmail> =
+                    rows.into_iter().map(QueuedEmail::from).collect();
                 messages.sort_by_key(|m| m.id);
                 Ok(messages)
             })

@@ -5,7 +5,6 @@ use authusers_domain::{Email, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::error::StorageError;
 use crate::schema::outbox_messages;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -58,13 +57,12 @@ fn attempts(row_attempts: i32) -> u32 {
     u32::try_from(row_attempts).unwrap_or_default()
 }
 
-impl TryFrom<OutboxRow> for QueuedEmail {
-    type Error = StorageError;
-
-    fn try_from(row: OutboxRow) -> Result<Self, Self::Error> {
-        let to = Email::parse(&row.recipient)
-            .map_err(|_| StorageError::CorruptRow(format!("outbox {}: recipient", row.id)))?;
-        Ok(QueuedEmail {
+impl From<OutboxRow> for QueuedEmail {
+    fn from(row: OutboxRow) -> Self {
+        // Mail goes to the address as it was stored, even if a rule tightened
+        // since would refuse it now.
+        let to = Email::from_stored(row.recipient);
+        QueuedEmail {
             id: row.id,
             message_id: row.message_id,
             email: OutgoingEmail {
@@ -74,7 +72,7 @@ impl TryFrom<OutboxRow> for QueuedEmail {
                 html_body: row.html_body,
             },
             attempts: attempts(row.attempts),
-        })
+        }
     }
 }
 

@@ -14,6 +14,7 @@ diesel::table! {
         real_balance_cents -> BigInt,
         virtual_balance_cents -> BigInt,
         erased_at -> Nullable<Timestamp>,
+        email_canonical -> Nullable<Text>,
     }
 }
 

@@ -112,13 +112,13 @@ impl UserRepository for DieselUserRepository {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
-        let email = email.as_str().to_owned();
+        let canonical = email.canonical();
         let found = self
             .db
             .run(move |pools| {
                 let row = with_connection!(pools, |conn| {
                     live_users()
-                        .filter(lower(users::email).eq(lower(&email)))
+                        .filter(users::email_canonical.eq(&canonical))
                         .select(UserRow::as_select())
                         .first(conn)
                         .optional()?
@@ -345,7 +345,10 @@ impl UserRepository for DieselUserRepository {
                         // The unique index refuses an address another live
                         // account has, however close the race.
                         let changed = diesel::update(live_users().filter(users::id.eq(id.0)))
-                            .set(users::email.eq(email.as_str()))
+                            .set((
+                                users::email.eq(email.as_str()),
+                                users::email_canonical.eq(email.canonical()),
+                            ))
                             .execute(conn)?;
                         if changed == 1 {
                             diesel::insert_into(outbox_messages::table)
@@ -402,6 +405,7 @@ macro_rules! erase_in_transaction {
         diesel::update(users::table.find(id))
             .set((
                 users::email.eq(""),
+                users::email_canonical.eq(None::<String>),
                 users::first_name.eq(""),
                 users::last_name.eq(""),
                 users::password_hash.eq("!erased"),

@@ -29,6 +29,7 @@ pub(crate) struct UserRow {
 #[diesel(table_name = users)]
 pub(crate) struct NewUserRow {
     email: String,
+    email_canonical: String,
     first_name: String,
     last_name: String,
     password_hash: String,
@@ -45,6 +46,7 @@ impl From<NewUser> for NewUserRow {
     fn from(user: NewUser) -> Self {
         Self {
             email: user.email.as_str().to_owned(),
+            email_canonical: user.email.canonical(),
             first_name: user.first_name.as_str().to_owned(),
             last_name: user.last_name.as_str().to_owned(),
             password_hash: user.password_hash.as_str().to_owned(),
@@ -70,7 +72,7 @@ impl TryFrom<UserRow> for User {
         });
         Ok(User {
             id: UserId(row.id),
-            email: Email::parse(&row.email).map_err(|_| corrupt("e-mail"))?,
+            email: Email::from_stored(row.email),
             first_name: PersonName::from_stored(row.first_name),
             last_name: PersonName::from_stored(row.last_name),
             password_hash: PasswordHash::new(row.password_hash),

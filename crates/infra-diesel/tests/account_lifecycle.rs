@@ -423,6 +423,8 @@ async fn the_migration_links_earlier_mail_to_its_user_and_reverts(db: &TestDatab
         .erase(approved(&repos.users, "gone@example.com").await.id, at(1))
         .await
         .unwrap();
+    // Back to before the self-service migration (two steps back).
+    repos.database.revert_latest_migration_for_tests().await;
     repos.database.revert_latest_migration_for_tests().await;
     repos
         .database
@@ -437,7 +439,65 @@ async fn the_migration_links_earlier_mail_to_its_user_and_reverts(db: &TestDatab
     assert_eq!(outbox[0].user_id, Some(ann.id.0));
 }
 
+/// Rows written before the canonical column existed get theirs from the
+/// domain's rules when `migrate` runs: IDNA for the domain, then lower case.
+/// Two rows that turn out to be one address: the first keeps it, the other
+/// is left without one (it cannot log in) and the migration still ends.
+async fn the_canonical_address_of_earlier_rows_is_filled_by_migrate(db: &TestDatabase) {
+    let repos = repositories(db).await;
+    repos.database.revert_latest_migration_for_tests().await;
+    let insert = |email: &str| {
+        format!(
+            "INSERT INTO users (email, password_hash, status, date_joined) \
+             VALUES ('{email}', '$2b$04$x', 'approved', '2026-01-01 00:00:00')"
+        )
+    };
+    repos
+        .database
+        .execute_for_tests(&insert("Dora@bücher.example"))
+        .await;
+    repos
+        .database
+        .execute_for_tests(&insert("Eve@Example.COM"))
+        .await;
+    repos
+        .database
+        .execute_for_tests(&insert("dora@xn--bcher-kva.example"))
+        .await;
+    assert!(!repos.database.migrate().await.unwrap().is_empty());
+
+    let find = |raw: &'static str| {
+        let users = Arc::clone(&repos.users);
+        async move {
+            users
+                .find_by_email(&Email::parse(raw).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let dora = find("DORA@BÜCHER.EXAMPLE").await.expect("the first Dora");
+    assert_eq!(
+        dora.email.as_str(),
+        "Dora@bücher.example",
+        "stored as it was"
+    );
+    assert!(find("eve@example.com").await.is_some());
+    // The second Dora has no canonical address: a new registration of it
+    // is refused all the same, by the first.
+    let again = repos
+        .users
+        .insert(test_support::new_user("dora@bücher.example"))
+        .await;
+    assert!(matches!(
+        again,
+        Err(authusers_domain::ports::InsertUserError::EmailTaken)
+    ));
+    // Running it again changes nothing.
+    assert!(repos.database.migrate().await.unwrap().is_empty());
+}
+
 on_both_backends!(
+    the_canonical_address_of_earlier_rows_is_filled_by_migrate,
     an_old_style_name_is_read_as_stored,
     setting_a_password_ends_live_reset_links,
     an_email_change_is_unique_notified_and_ends_links,

@@ -193,8 +193,19 @@ async fn two_workers_deliver_a_hundred_messages_without_duplicates(db: &TestData
 }
 
 on_both_backends!(
+    mail_goes_to_the_stored_address,
     accept_and_reject_each_deliver_one_message,
     a_mail_outage_delays_the_message_but_never_the_decision,
     the_file_transport_writes_the_decision_as_eml,
     two_workers_deliver_a_hundred_messages_without_duplicates,
 );
+
+/// Mail goes to exactly the address stored: the IDNA form of the domain.
+async fn mail_goes_to_the_stored_address(db: &TestDatabase) {
+    let smtp = TestSmtpServer::start();
+    let app = TestApp::spawn_with(db, smtp_to(smtp.url())).await;
+    let admin = app.admin_token().await;
+    decide(&app, &admin, "Dora@BÜCHER.example", "accept").await;
+    let received = smtp.wait_for(1, WAIT).await;
+    assert_eq!(received[0].to, ["Dora@xn--bcher-kva.example"]);
+}

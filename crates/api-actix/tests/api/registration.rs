@@ -179,6 +179,7 @@ async fn passwords_at_the_72_byte_limit(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    look_alike_addresses_are_one_address_or_refused,
     names_with_invisible_characters_are_refused,
     passwords_at_the_72_byte_limit,
     registration_returns_a_pending_profile,
@@ -204,4 +205,49 @@ async fn names_with_invisible_characters_are_refused(db: &TestDatabase) {
         assert!(body["errors"]["first_name"].is_array(), "{name:?}: {body}");
     }
     app.register("ann@example.com").await;
+}
+
+/// One address, one account: quoted local parts, invisible characters and
+/// non-ASCII local parts are refused; domains are read through IDNA, so a
+/// full-width or capitalised domain is the same domain; the canonical form
+/// decides uniqueness the same way on both backends.
+async fn look_alike_addresses_are_one_address_or_refused(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let register = |email: &str| {
+        app.post(
+            "/auth/users/",
+            json!({"email": email, "password": USER_PASSWORD}),
+        )
+    };
+    app.register("ann@example.com").await;
+    for refused in [
+        "\"ann\"@example.com",
+        "\"a nn\"@example.com",
+        "ÄNN@example.com",
+        "änn@example.com",
+        "ａｎｎ@example.com",
+        "ann\u{200B}@example.com",
+        "ann@exa\u{200B}mple.com",
+        "ann@exa\u{00AD}mple.com",
+        "ann@example.com\u{202E}",
+        "ann@-example.com",
+    ] {
+        let response = register(refused).await;
+        let body = assert_problem(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert!(body["errors"]["email"].is_array(), "{refused:?}: {body}");
+    }
+    for taken in [
+        "ANN@EXAMPLE.COM",
+        "ann@ｅｘａｍｐｌｅ.com",
+        "Ann@EXAMPLE.com.",
+    ] {
+        let response = register(taken).await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "email_taken").await;
+    }
+    let idn = register("Dora@BÜCHER.example").await;
+    assert_eq!(idn.status(), StatusCode::CREATED);
+    let profile: serde_json::Value = idn.json().await.unwrap();
+    assert_eq!(profile["email"], "Dora@xn--bcher-kva.example");
+    let again = register("dora@bücher.EXAMPLE").await;
+    assert_problem(again, StatusCode::BAD_REQUEST, "email_taken").await;
 }
