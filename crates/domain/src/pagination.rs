@@ -8,25 +8,46 @@ pub struct PageRequest {
 
 pub const DEFAULT_PAGE_LIMIT: u32 = 50;
 pub const MAX_PAGE_LIMIT: u32 = 500;
+/// No list is anywhere near this long; a larger offset is a mistake.
+pub const MAX_PAGE_OFFSET: u64 = 1_000_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PageRequestError {
     #[error("Ensure this value is greater than or equal to 1.")]
     LimitTooSmall,
+    #[error("Ensure this value is less than or equal to {MAX_PAGE_LIMIT}.")]
+    LimitTooLarge,
+    #[error("Ensure this value is less than or equal to {MAX_PAGE_OFFSET}.")]
+    OffsetTooLarge,
+}
+
+impl PageRequestError {
+    /// The parameter at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::LimitTooSmall | Self::LimitTooLarge => "limit",
+            Self::OffsetTooLarge => "offset",
+        }
+    }
 }
 
 impl PageRequest {
-    /// A limit above the maximum is clamped to it, as DRF does; zero is
-    /// refused.
+    /// `limit` from 1 to 500 (default 50), `offset` from 0 to
+    /// [`MAX_PAGE_OFFSET`] (default 0); anything else is refused, as the
+    /// API document says, rather than quietly changed.
     pub fn new(limit: Option<u32>, offset: Option<u64>) -> Result<Self, PageRequestError> {
         let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
         if limit == 0 {
             return Err(PageRequestError::LimitTooSmall);
         }
-        Ok(Self {
-            limit: limit.min(MAX_PAGE_LIMIT),
-            offset: offset.unwrap_or(0),
-        })
+        if limit > MAX_PAGE_LIMIT {
+            return Err(PageRequestError::LimitTooLarge);
+        }
+        let offset = offset.unwrap_or(0);
+        if offset > MAX_PAGE_OFFSET {
+            return Err(PageRequestError::OffsetTooLarge);
+        }
+        Ok(Self { limit, offset })
     }
 
     pub fn limit(&self) -> u32 {
@@ -84,8 +105,17 @@ mod tests {
     }
 
     #[test]
-    fn clamps_the_limit_to_five_hundred() {
-        assert_eq!(PageRequest::new(Some(10_000), None).unwrap().limit(), 500);
+    fn refuses_a_limit_over_five_hundred_and_a_huge_offset() {
+        assert_eq!(PageRequest::new(Some(500), None).unwrap().limit(), 500);
+        assert_eq!(
+            PageRequest::new(Some(501), None),
+            Err(PageRequestError::LimitTooLarge)
+        );
+        assert!(PageRequest::new(None, Some(MAX_PAGE_OFFSET)).is_ok());
+        assert_eq!(
+            PageRequest::new(None, Some(MAX_PAGE_OFFSET + 1)),
+            Err(PageRequestError::OffsetTooLarge)
+        );
     }
 
     #[test]

@@ -12,10 +12,20 @@ use crate::required::Required;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionBody {
-    /// `accept` or `reject`
-    #[schema(value_type = String, example = "accept")]
+    #[schema(value_type = DecisionAction)]
     action: Option<String>,
+}
+
+/// What an administrator decides (for the document only: the handler reads
+/// the text, so that anything else is a named field error).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DecisionAction {
+    Accept,
+    Reject,
 }
 
 impl RequestBody for DecisionBody {

@@ -6,6 +6,8 @@ use authusers_domain::ports::{BalanceOutcome, RecordedOutcome};
 use authusers_domain::wallet::{BalanceRequest, ValueInput};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 use super::pagination::{page_body, page_request, PageBody, PageQuery};
@@ -19,13 +21,13 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"action": "convert", "value_type": "real", "value": "1000.00"}))]
 pub struct BalanceChangeBody {
-    /// `in`, `out` or `convert`
-    #[schema(value_type = String, example = "in")]
+    #[schema(value_type = ActionName)]
     action: Option<String>,
-    /// `real` or `virtual`; for `convert`, omitted or `real`.
-    #[schema(value_type = Option<String>, example = "real")]
+    /// For `convert`, omitted or `real`.
+    #[schema(value_type = Option<KindName>)]
     value_type: Option<String>,
     /// More than 0, at most 2 decimal places, at most 1000000000.00; a JSON
     /// number or a string. Kept as raw JSON so that a number is read from
@@ -34,14 +36,54 @@ pub struct BalanceChangeBody {
     value: Option<Value>,
 }
 
-/// A money amount as a JSON number (`10.5`) or string (`"10.50"`).
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
+/// `in`, `out` or `convert` (for the document only, as the other names
+/// below: the handler reads the text, so that anything else is a named
+/// field error).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-pub enum MoneyInput {
-    Number(f64),
-    Text(String),
+pub enum ActionName {
+    In,
+    Out,
+    Convert,
 }
+
+/// `real` or `virtual`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum KindName {
+    Real,
+    Virtual,
+}
+
+/// A money amount: a JSON number (`10.5`) read from its exact text, or a
+/// string (`"10.50"`); more than 0, at most 2 decimal places, at most
+/// 1000000000.00.
+pub struct MoneyInput;
+
+impl utoipa::PartialSchema for MoneyInput {
+    fn schema() -> RefOr<Schema> {
+        let number = ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .exclusive_minimum(Some(0.0))
+            .maximum(Some(1_000_000_000.0))
+            .multiple_of(Some(0.01));
+        let text = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(64))
+            .description(Some("A decimal, such as 10.50"));
+        OneOfBuilder::new()
+            .item(number)
+            .item(text)
+            .description(Some(
+                "More than 0, at most 2 decimal places, at most 1000000000.00; a number or a string",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for MoneyInput {}
 
 impl RequestBody for BalanceChangeBody {
     const FIELDS: &'static [&'static str] = &["action", "value_type", "value"];
@@ -113,7 +155,8 @@ pub async fn show(
 /// to even), applied once per `Idempotency-Key`.
 #[utoipa::path(patch, path = "/balance/", operation_id = "change_balance", tag = "balance", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "1-255 visible ASCII characters; the same key and body are answered again, not applied again")),
+        description = "1-255 visible ASCII characters; the same key and body are answered again, not applied again",
+        min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
     request_body = BalanceChangeBody,
     responses(
         (status = 200, description = "Both balances after the operation (`Idempotent-Replayed: true` on a replay)", body = BalancesBody),

@@ -13,11 +13,12 @@ use crate::required::Required;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetPasswordBody {
     #[schema(value_type = String, example = "violet-kettle-93")]
     current_password: Option<String>,
     /// The registration rules apply, similarity to this account included.
-    #[schema(value_type = String, example = "quartz-lantern-61")]
+    #[schema(value_type = String, example = "quartz-lantern-61", min_length = 8, max_length = 72)]
     new_password: Option<String>,
     /// Optional, as djoser's `SET_PASSWORD_RETYPE`: must equal `new_password`.
     re_new_password: Option<String>,
@@ -29,10 +30,11 @@ impl RequestBody for SetPasswordBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetEmailBody {
     #[schema(value_type = String, example = "violet-kettle-93")]
     current_password: Option<String>,
-    #[schema(value_type = String, example = "ann.lee@example.org")]
+    #[schema(value_type = String, example = "ann.lee@example.org", max_length = 254)]
     new_email: Option<String>,
     /// Optional, as djoser's `SET_USERNAME_RETYPE`: the same address.
     re_new_email: Option<String>,

@@ -5,9 +5,11 @@ use std::sync::LazyLock;
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{OpenApi as OpenApiDocument, RefOr};
+use utoipa::openapi::{OpenApi as OpenApiDocument, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
@@ -61,7 +63,7 @@ use crate::problem::ProblemBody;
         pagination::PageBody<balance::LedgerEntryBody>,
         balance::MoneyInput,
     )),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &CommonProblems),
     tags(
         (name = "accounts", description = "Registration, profiles, passwords and e-mail, deleting an account"),
         (name = "tokens", description = "JWT access and refresh tokens, as simplejwt has them"),
@@ -85,6 +87,64 @@ impl Modify for BearerScheme {
                 .into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    }
+}
+
+/// The answers every route of a kind can give, documented once: every
+/// route that takes a body can answer 400 (`malformed_json`,
+/// `validation_failed`), 413 and 415; every route that needs a token, 401.
+struct CommonProblems;
+
+impl CommonProblems {
+    fn problem(description: &str) -> RefOr<Response> {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ProblemBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    }
+}
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                if operation.request_body.is_some() {
+                    responses.entry("400".into()).or_insert_with(|| {
+                        Self::problem("The body is not JSON (`malformed_json`), or a field is missing, unknown, repeated or invalid (`validation_failed`)")
+                    });
+                    responses.entry("413".into()).or_insert_with(|| {
+                        Self::problem("The body is over 64 KiB (`payload_too_large`)")
+                    });
+                    responses.entry("415".into()).or_insert_with(|| {
+                        Self::problem(
+                            "The body is not sent as `application/json` (`unsupported_media_type`)",
+                        )
+                    });
+                }
+                if operation.security.is_some() {
+                    responses.entry("401".into()).or_insert_with(|| {
+                        Self::problem(
+                            "No valid access token (`not_authenticated`, `token_not_valid`)",
+                        )
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -24,12 +24,16 @@ pub struct PageBody<T> {
     results: Vec<T>,
 }
 
-/// `?limit=` (default 50, at most 500) `&offset=` (default 0).
+/// `?limit=` (default 50, 1 to 500) `&offset=` (default 0).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct PageQuery {
+    /// How many items, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// How many items to skip, 0 to 1000000000 (default 0).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
 }
 
@@ -56,7 +60,7 @@ pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
     let offset = number("offset");
     errors.into_result().map_err(Problem::validation)?;
     PageRequest::new(limit, offset)
-        .map_err(|e| Problem::validation(FieldErrors::single("limit", e.to_string())))
+        .map_err(|e| Problem::validation(FieldErrors::single(e.field(), e.to_string())))
 }
 
 /// The page with `next` and `previous` links, as DRF builds them: the

@@ -15,8 +15,9 @@ use crate::required::Required;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetPasswordBody {
-    #[schema(value_type = String, example = "ann@example.com")]
+    #[schema(value_type = String, example = "ann@example.com", max_length = 254)]
     email: Option<String>,
 }
 
@@ -25,14 +26,15 @@ impl RequestBody for ResetPasswordBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetConfirmBody {
     /// From the link: the URL-safe base64 of the user's id.
-    #[schema(value_type = String, example = "Mg")]
+    #[schema(value_type = String, example = "Mg", pattern = "^[A-Za-z0-9_-]{1,28}$")]
     pub(super) uid: Option<String>,
-    /// From the link.
-    #[schema(value_type = String)]
+    /// From the link: 43 URL-safe characters.
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub(super) token: Option<String>,
-    #[schema(value_type = String, example = "quartz-lantern-61")]
+    #[schema(value_type = String, example = "quartz-lantern-61", min_length = 8, max_length = 72)]
     pub(super) new_password: Option<String>,
     /// Optional, as djoser's `PASSWORD_RESET_CONFIRM_RETYPE`.
     pub(super) re_new_password: Option<String>,

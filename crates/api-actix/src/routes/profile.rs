@@ -23,8 +23,7 @@ pub struct ProfileBody {
     email: String,
     first_name: String,
     last_name: String,
-    /// `pending`, `approved` or `rejected`
-    #[schema(value_type = String, example = "approved")]
+    #[schema(value_type = super::users::StatusName, example = "approved")]
     status: &'static str,
     is_admin: bool,
     /// Money: a string with exactly two places.
@@ -58,6 +57,7 @@ impl From<&User> for ProfileBody {
 
 /// Absent fields stay as they are; any other field is refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     first_name: Option<String>,
     last_name: Option<String>,

@@ -10,12 +10,13 @@ use crate::required::Required;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegistrationBody {
-    #[schema(value_type = String, example = "ann@example.com")]
+    #[schema(value_type = String, example = "ann@example.com", max_length = 254)]
     email: Option<String>,
     /// 8 characters to 72 bytes; not entirely numeric, not common, not too
     /// similar to the e-mail or names.
-    #[schema(value_type = String, example = "violet-kettle-93")]
+    #[schema(value_type = String, example = "violet-kettle-93", min_length = 8, max_length = 72)]
     password: Option<String>,
     #[schema(max_length = 150, example = "Ann")]
     first_name: Option<String>,

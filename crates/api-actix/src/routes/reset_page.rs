@@ -129,8 +129,8 @@ fn message_page(language: Language, title: &str, message: &str) -> String {
 /// `GET`: the form, if the link still works; nothing is used up.
 #[utoipa::path(get, path = "/password/reset/confirm/{uid}/{token}/", operation_id = "password_reset_page", tag = "pages",
     params(
-        ("uid" = String, Path, description = "From the reset mail"),
-        ("token" = String, Path, description = "From the reset mail"),
+        ("uid" = String, Path, description = "From the reset mail", pattern = "^[A-Za-z0-9_-]{1,28}$"),
+        ("token" = String, Path, description = "From the reset mail", pattern = "^[A-Za-z0-9_-]{43}$"),
     ),
     responses(
         (status = 200, description = "A form for the new password", content_type = "text/html"),

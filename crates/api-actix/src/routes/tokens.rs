@@ -10,6 +10,7 @@ use crate::required::Required;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CredentialsBody {
     #[schema(value_type = String, example = "ann@example.com")]
     email: Option<String>,
@@ -22,6 +23,7 @@ impl RequestBody for CredentialsBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     #[schema(value_type = String)]
     refresh: Option<String>,
@@ -32,6 +34,7 @@ impl RequestBody for RefreshBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     #[schema(value_type = String)]
     token: Option<String>,

@@ -19,14 +19,27 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct UserListQuery {
-    /// `pending`, `approved` or `rejected`.
+    #[param(value_type = Option<StatusName>)]
     status: Option<String>,
     /// Text the e-mail, a name or the full name contains, in any case; at
-    /// most 254 characters.
+    /// most 254 characters, no control characters.
+    #[param(max_length = 254, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     search: Option<String>,
 }
 
+/// Where a registration stands (for the document only: the handler reads
+/// the text, so that anything else is a named error).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatusName {
+    Pending,
+    Approved,
+    Rejected,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CurrentPasswordBody {
     #[schema(value_type = String, example = "violet-kettle-93")]
     current_password: Option<String>,

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Part of `make test`: schemathesis over /openapi.json, every check and every
+# phase (stateful included), once as an administrator and once as a user,
+# against the real binary on a fresh SQLite file. It runs under CI=true (or
+# with SCHEMATHESIS=on); otherwise it says it is skipped. The tool goes into
+# a virtual environment of the project's own, .venv-schemathesis.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [ "${CI:-}" != "true" ] && [ "${SCHEMATHESIS:-}" != "on" ]; then
+    echo "Schemathesis: skipped (it runs under CI=true, or with SCHEMATHESIS=on)"
+    exit 0
+fi
+version="4.32.5"
+venv=".venv-schemathesis"
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+    echo "Schemathesis: installing schemathesis $version into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+fi
+
+cargo build --quiet --locked -p authusers-api-actix --bin authusers
+binary=target/debug/authusers
+work="$(mktemp -d)"
+server=""
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export DATABASE_URL="sqlite://$work/schemathesis.db" AUTHUSERS_PORT=0 MAIL_TRANSPORT=log \
+    BCRYPT_COST=4 JWT_ACCESS_TTL_SECONDS=3600 LOG_FORMAT=json \
+    METRICS_TOKEN=schemathesis-metrics-token RUST_LOG=warn,authusers_api_actix::cli=info
+AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin --email admin@example.com >/dev/null
+"$binary" serve >"$work/serve.log" 2>&1 &
+server=$!
+port=""
+for _ in $(seq 1 100); do
+    port="$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/serve.log" | head -n 1)"
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "Schemathesis: the server did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+base="http://127.0.0.1:$port"
+
+post() { curl -s -X "$1" "$base$2" -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$4"; }
+access() { sed -n 's/.*"access":"\([^"]*\)".*/\1/p'; }
+admin="$(post POST /auth/jwt/create/ "" '{"email": "admin@example.com", "password": "tangerine-orbit-77"}' | access)"
+user_id="$(post POST /auth/users/ "" '{"email": "ann@example.com", "password": "violet-kettle-93"}' \
+    | sed -n 's/.*"id":\([0-9]*\).*/\1/p')"
+post PATCH "/confirm-users/$user_id/" "$admin" '{"action": "accept"}' >/dev/null
+user="$(post POST /auth/jwt/create/ "" '{"email": "ann@example.com", "password": "violet-kettle-93"}' | access)"
+[ -n "$admin" ] && [ -n "$user" ] || { echo "Schemathesis: no tokens" >&2; exit 1; }
+
+status=0
+for who in administrator user; do
+    token="$admin"
+    [ "$who" = user ] && token="$user"
+    echo "Schemathesis: as the $who"
+    "$venv/bin/schemathesis" --config-file deploy/schemathesis/schemathesis.toml \
+        run "$base/openapi.json" -H "Authorization: Bearer $token" || status=1
+done
+if [ "$status" -ne 0 ]; then
+    echo "Schemathesis found failures; the server's log:" >&2
+    tail -n 50 "$work/serve.log" >&2
+fi
+exit "$status"
