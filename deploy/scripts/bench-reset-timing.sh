@@ -12,7 +12,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     exit 0
 fi
 duration="${BENCH_SECONDS:-10}"
-binary=target/release/authusers
+binary="${CARGO_TARGET_DIR:-target}/release/authusers"
 work="$(mktemp -d)"
 server=""
 cleanup() {

@@ -20,7 +20,7 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
 fi
 
 cargo build --quiet --locked -p authusers-api-actix --bin authusers
-binary=target/debug/authusers
+binary="${CARGO_TARGET_DIR:-target}/debug/authusers"
 work="$(mktemp -d)"
 server=""
 cleanup() {
