@@ -13,32 +13,17 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 duration="${BENCH_SECONDS:-10}"
 binary="${CARGO_TARGET_DIR:-target}/release/authusers"
-work="$(mktemp -d)"
-server=""
-cleanup() {
-    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. deploy/scripts/serve-lib.sh
 
 # One backend: a fresh database with one approved account, the server on a
 # free port, then wrk for each address.
 measure() {
     local name="$1" database_url="$2"
-    export DATABASE_URL="$database_url" AUTHUSERS_PORT=0 MAIL_TRANSPORT=log \
-        BCRYPT_COST=4 PASSWORD_RESET_MAILS_PER_HOUR=0 LOG_FORMAT=json \
-        RUST_LOG=warn,authusers_api_actix::cli=info
+    export DATABASE_URL="$database_url" MAIL_TRANSPORT=log BCRYPT_COST=4 \
+        PASSWORD_RESET_MAILS_PER_HOUR=0
     AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin \
         --email known@example.com >/dev/null
-    "$binary" serve >"$work/$name.log" 2>&1 &
-    server=$!
-    local port=""
-    for _ in $(seq 1 100); do
-        port="$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/$name.log" | head -n 1)"
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    [ -n "$port" ] || { echo "$name: the server did not start" >&2; cat "$work/$name.log" >&2; exit 1; }
+    start_server "$name"
     for address in known@example.com nobody@example.com; do
         cat >"$work/request.lua" <<LUA
 wrk.method = "POST"
@@ -57,8 +42,7 @@ LUA
         printf '%-10s reset_password %-20s %8s req/s   p50 %8s   p90 %8s   p99 %8s   non-2xx %s\n' \
             "$name:" "$address" "$rate" "$p50" "$p90" "$p99" "${bad:-0}"
     done
-    kill "$server"; wait "$server" 2>/dev/null || true
-    server=""
+    stop_server
 }
 
 measure sqlite "sqlite://$work/bench.db"

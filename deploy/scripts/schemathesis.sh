@@ -21,27 +21,12 @@ fi
 
 cargo build --quiet --locked -p authusers-api-actix --bin authusers
 binary="${CARGO_TARGET_DIR:-target}/debug/authusers"
-work="$(mktemp -d)"
-server=""
-cleanup() {
-    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. deploy/scripts/serve-lib.sh
 
-export DATABASE_URL="sqlite://$work/schemathesis.db" AUTHUSERS_PORT=0 MAIL_TRANSPORT=log \
-    BCRYPT_COST=4 JWT_ACCESS_TTL_SECONDS=3600 LOG_FORMAT=json \
-    METRICS_TOKEN=schemathesis-metrics-token RUST_LOG=warn,authusers_api_actix::cli=info
+export DATABASE_URL="sqlite://$work/schemathesis.db" MAIL_TRANSPORT=log BCRYPT_COST=4 \
+    JWT_ACCESS_TTL_SECONDS=3600 METRICS_TOKEN=schemathesis-metrics-token
 AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin --email admin@example.com >/dev/null
-"$binary" serve >"$work/serve.log" 2>&1 &
-server=$!
-port=""
-for _ in $(seq 1 100); do
-    port="$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/serve.log" | head -n 1)"
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "Schemathesis: the server did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+start_server schemathesis
 base="http://127.0.0.1:$port"
 
 post() { curl -s -X "$1" "$base$2" -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$4"; }

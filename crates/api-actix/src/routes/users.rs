@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct UserListQuery {
-    #[param(value_type = Option<StatusName>)]
+    #[param(value_type = Option<StatusFilter>)]
     status: Option<String>,
     /// Text the e-mail, a name or the full name contains, in any case; at
     /// most 254 characters, no control characters.
@@ -36,6 +36,19 @@ pub enum StatusName {
     Pending,
     Approved,
     Rejected,
+}
+
+/// A status to filter by, or empty for none (as django-filter reads an
+/// empty parameter).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatusFilter {
+    Pending,
+    Approved,
+    Rejected,
+    #[schema(rename = "")]
+    Any,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 //! `authusers config`, and graceful shutdown on SIGTERM.
 
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use authusers_infra_diesel::test_support::TestDatabase;
@@ -94,32 +94,40 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-#[tokio::test]
-async fn sigterm_during_a_slow_request_lets_it_finish() {
-    let db = TestDatabase::sqlite();
+/// `authusers serve` on `db` and a free port, with only `env` set besides,
+/// once it answers; its standard error goes to `stderr`.
+async fn serve(db: &TestDatabase, env: &[(&str, &str)], stderr: Stdio) -> (Child, u16) {
     let port = free_port();
-    let port_text = port.to_string();
-    let mut child = Command::new(BINARY)
+    let child = Command::new(BINARY)
         .arg("serve")
         .env_clear()
         .env("DATABASE_URL", db.url().to_string())
-        .env("AUTHUSERS_PORT", &port_text)
-        // A slow hash makes registration a slow request.
-        .env("BCRYPT_COST", "14")
+        .env("AUTHUSERS_PORT", port.to_string())
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start authusers serve");
-    let base = format!("http://127.0.0.1:{port}");
+    let health = format!("http://127.0.0.1:{port}/healthz");
     let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
+    while client.get(&health).send().await.is_err() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the server did not start"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (child, port)
+}
+
+#[tokio::test]
+async fn sigterm_during_a_slow_request_lets_it_finish() {
+    let db = TestDatabase::sqlite();
+    // A slow hash makes registration a slow request.
+    let (mut child, port) = serve(&db, &[("BCRYPT_COST", "14")], Stdio::null()).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
 
     let slow = tokio::spawn({
         let client = client.clone();
@@ -186,28 +194,8 @@ fn create_admin_takes_a_72_byte_password_and_refuses_73() {
 async fn a_malformed_request_is_a_warning_not_an_error() {
     use std::io::{Read, Write as _};
     let db = TestDatabase::sqlite();
-    let port = free_port();
-    let mut child = Command::new(BINARY)
-        .arg("serve")
-        .env_clear()
-        .env("DATABASE_URL", db.url().to_string())
-        .env("AUTHUSERS_PORT", port.to_string())
-        .env("BCRYPT_COST", "4")
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start authusers serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let settings = [("BCRYPT_COST", "4"), ("LOG_FORMAT", "json")];
+    let (mut child, port) = serve(&db, &settings, Stdio::piped()).await;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
