@@ -62,6 +62,7 @@ use crate::problem::ProblemBody;
         pagination::PageBody<profile::ProfileBody>,
         pagination::PageBody<balance::LedgerEntryBody>,
         balance::MoneyInput,
+        users::StatusFilter,
     )),
     modifiers(&BearerScheme, &CommonProblems),
     tags(

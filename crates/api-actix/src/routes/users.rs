@@ -39,17 +39,20 @@ pub enum StatusName {
 }
 
 /// A status to filter by, or empty for none (as django-filter reads an
-/// empty parameter).
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub enum StatusFilter {
-    Pending,
-    Approved,
-    Rejected,
-    #[schema(rename = "")]
-    Any,
+/// empty parameter). Written by hand: the derive cannot name a value "".
+pub struct StatusFilter;
+
+impl utoipa::PartialSchema for StatusFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(["pending", "approved", "rejected", ""]))
+            .description(Some("A status, or empty for every status"))
+            .into()
+    }
 }
+
+impl ToSchema for StatusFilter {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
