@@ -27,12 +27,12 @@ test:
 	@deploy/scripts/schemathesis.sh
 
 ## Throughput and latency over real HTTP on SQLite and PostgreSQL (release
-## build); then, with wrk from outside the server, whether reset_password
-## takes the same time for an address with an account and one without.
+## build); then, with wrk from outside the server, GET /auth/users/me/ and
+## whether reset_password takes the same time with an account and without.
 bench: release
 	@pg_url="$$(CI= deploy/scripts/postgres-for-tests.sh)"; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) bench --locked -p authusers-api-actix --bench throughput
-	@deploy/scripts/bench-reset-timing.sh
+	@deploy/scripts/bench-http.sh
 
 ## Formatting and lints, as CI checks them.
 lint:

@@ -1,5 +1,5 @@
 # Sourced by the scripts that drive the real binary from outside
-# (bench-reset-timing.sh, schemathesis.sh): a work folder that goes away on
+# (bench-http.sh, schemathesis.sh): a work folder that goes away on
 # exit, and `authusers serve` (from $binary, with the caller's environment)
 # on a free port, its log in the work folder.
 work="$(mktemp -d)"
