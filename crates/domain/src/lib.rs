@@ -15,6 +15,7 @@ pub mod password;
 pub mod password_reset;
 pub mod person_name;
 pub mod ports;
+pub mod sessions;
 pub mod text;
 pub mod user;
 pub mod validation;

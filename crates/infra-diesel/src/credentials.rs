@@ -4,16 +4,24 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
+use authusers_domain::sessions::EndReason;
+
 use crate::live_users::live_users;
-use crate::schema::{password_reset_requests, users};
+use crate::schema::{password_reset_requests, sessions, users};
 
 /// Credential changes (a password set or reset, an e-mail change, an
 /// erasure) call these inside the transaction that makes the change.
 pub(crate) trait CredentialChange {
     /// Ends everything issued against the user's current credentials:
-    /// their live password-reset links. Whatever else must not outlive a
-    /// credential change belongs here, so that every change ends it.
-    fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()>;
+    /// their live password-reset links and every open session, for
+    /// `reason`. Whatever else must not outlive a credential change belongs
+    /// here, so that every change ends it.
+    fn revoke_credentials(
+        &mut self,
+        user: i64,
+        at: NaiveDateTime,
+        reason: EndReason,
+    ) -> QueryResult<()>;
 
     /// Holds the user's row until the transaction ends, so that two
     /// transactions about one user take turns. SQLite's immediate
@@ -22,7 +30,7 @@ pub(crate) trait CredentialChange {
 }
 
 macro_rules! revoke_credentials_body {
-    ($conn:expr, $user:expr, $at:expr) => {{
+    ($conn:expr, $user:expr, $at:expr, $reason:expr) => {{
         diesel::update(
             password_reset_requests::table
                 .filter(password_reset_requests::user_id.eq(Some($user)))
@@ -30,6 +38,16 @@ macro_rules! revoke_credentials_body {
                 .filter(password_reset_requests::ended_at.is_null()),
         )
         .set(password_reset_requests::ended_at.eq(Some($at)))
+        .execute($conn)?;
+        diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq($user))
+                .filter(sessions::ended_at.is_null()),
+        )
+        .set((
+            sessions::ended_at.eq(Some($at)),
+            sessions::end_reason.eq(Some($reason.as_str())),
+        ))
         .execute($conn)?;
         Ok(())
     }};
@@ -43,8 +61,13 @@ macro_rules! live_user_id {
 }
 
 impl CredentialChange for SqliteConnection {
-    fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()> {
-        revoke_credentials_body!(self, user, at)
+    fn revoke_credentials(
+        &mut self,
+        user: i64,
+        at: NaiveDateTime,
+        reason: EndReason,
+    ) -> QueryResult<()> {
+        revoke_credentials_body!(self, user, at, reason)
     }
 
     fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
@@ -56,8 +79,13 @@ impl CredentialChange for SqliteConnection {
 }
 
 impl CredentialChange for PgConnection {
-    fn revoke_credentials(&mut self, user: i64, at: NaiveDateTime) -> QueryResult<()> {
-        revoke_credentials_body!(self, user, at)
+    fn revoke_credentials(
+        &mut self,
+        user: i64,
+        at: NaiveDateTime,
+        reason: EndReason,
+    ) -> QueryResult<()> {
+        revoke_credentials_body!(self, user, at, reason)
     }
 
     fn lock_user(&mut self, user: i64) -> QueryResult<bool> {

@@ -13,6 +13,7 @@ mod outbox_row;
 mod paging;
 mod password_reset_repository;
 mod schema;
+mod session_repository;
 mod user_repository;
 mod user_row;
 mod write_transaction;
@@ -25,4 +26,5 @@ pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlEr
 pub use error::StorageError;
 pub use outbox_repository::DieselOutboxRepository;
 pub use password_reset_repository::DieselPasswordResetRepository;
+pub use session_repository::DieselSessionRepository;
 pub use user_repository::DieselUserRepository;

@@ -3,6 +3,7 @@ use authusers_domain::password_reset::{
     LiveResetLink, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, TokenDigest,
 };
 use authusers_domain::ports::RepositoryError;
+use authusers_domain::sessions::EndReason;
 use authusers_domain::{PasswordHash, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -171,7 +172,7 @@ impl PasswordResetRepository for DieselPasswordResetRepository {
                         let changed = diesel::update(live_users().filter(users::id.eq(user.0)))
                             .set(users::password_hash.eq(password_hash.as_str()))
                             .execute(conn)?;
-                        conn.revoke_credentials(user.0, at)?;
+                        conn.revoke_credentials(user.0, at, EndReason::CredentialsChanged)?;
                         Ok::<_, diesel::result::Error>(changed == 1)
                     })?
                 });

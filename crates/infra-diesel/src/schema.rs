@@ -62,7 +62,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        generation -> BigInt,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        user_agent -> Nullable<Text>,
+        client_address -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(balance_transactions -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_reset_requests -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -70,7 +86,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     outbox_messages,
     outbox_attempts,
-    password_reset_requests
+    password_reset_requests,
+    sessions
 );
 
 diesel::table! {

@@ -282,6 +282,30 @@ impl Database {
         .expect("revert a migration");
     }
 
+    /// Undoes applied migrations, newest first, until `version` (such as
+    /// `20261125000004`) and every later one are undone.
+    pub async fn revert_migrations_through_for_tests(&self, version: &'static str) {
+        use crate::database::with_connection;
+        use diesel_migrations::MigrationHarness;
+        loop {
+            let newest = self
+                .run(|pools| {
+                    let applied = with_connection!(pools, |conn| conn
+                        .applied_migrations()
+                        .map_err(|e| crate::StorageError::Migration(e.to_string()))?);
+                    Ok(applied.iter().map(ToString::to_string).max())
+                })
+                .await
+                .expect("read the applied migrations");
+            match newest {
+                Some(newest) if newest.as_str() >= version => {
+                    self.revert_latest_migration_for_tests().await;
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Runs SQL statements, for tests that need rows no repository writes.
     pub async fn execute_for_tests(&self, sql: &str) {
         use crate::database::with_connection;

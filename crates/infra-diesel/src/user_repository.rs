@@ -4,6 +4,7 @@ use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::ports::{
     EraseOutcome, InsertUserError, NewUser, RepositoryError, StoreEmailError, UserRepository,
 };
+use authusers_domain::sessions::EndReason;
 use authusers_domain::{
     Email, Page, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
 };
@@ -233,6 +234,7 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<bool, RepositoryError> {
         let id = user.id.0;
         let status = user.status.as_str();
+        let approved = user.is_approved();
         let decision = user.decision.ok_or_else(|| {
             RepositoryError(format!(
                 "user {id}: a decision to save has no decision record"
@@ -266,6 +268,13 @@ impl UserRepository for DieselUserRepository {
                             diesel::insert_into(outbox_messages::table)
                                 .values(&message)
                                 .execute(conn)?;
+                            if !approved {
+                                conn.revoke_credentials(
+                                    id,
+                                    decided_at,
+                                    EndReason::AccountRejected,
+                                )?;
+                            }
                         }
                         Ok::<_, diesel::result::Error>(changed == 1)
                     })?
@@ -317,7 +326,7 @@ impl UserRepository for DieselUserRepository {
                             .set(users::password_hash.eq(password_hash.as_str()))
                             .execute(conn)?;
                         if changed == 1 {
-                            conn.revoke_credentials(id.0, at)?;
+                            conn.revoke_credentials(id.0, at, EndReason::CredentialsChanged)?;
                         }
                         Ok::<_, diesel::result::Error>(changed == 1)
                     })?
@@ -354,7 +363,7 @@ impl UserRepository for DieselUserRepository {
                             diesel::insert_into(outbox_messages::table)
                                 .values(&message)
                                 .execute(conn)?;
-                            conn.revoke_credentials(id.0, at)?;
+                            conn.revoke_credentials(id.0, at, EndReason::CredentialsChanged)?;
                         }
                         Ok::<_, diesel::result::Error>(changed == 1)
                     })?
@@ -412,7 +421,7 @@ macro_rules! erase_in_transaction {
                 users::erased_at.eq(Some(at)),
             ))
             .execute($conn)?;
-        $conn.revoke_credentials(id, at)?;
+        $conn.revoke_credentials(id, at, EndReason::AccountErased)?;
         diesel::delete(
             password_reset_requests::table.filter(password_reset_requests::user_id.eq(id)),
         )

@@ -423,9 +423,10 @@ async fn the_migration_links_earlier_mail_to_its_user_and_reverts(db: &TestDatab
         .erase(approved(&repos.users, "gone@example.com").await.id, at(1))
         .await
         .unwrap();
-    // Back to before the self-service migration (two steps back).
-    repos.database.revert_latest_migration_for_tests().await;
-    repos.database.revert_latest_migration_for_tests().await;
+    repos
+        .database
+        .revert_migrations_through_for_tests("20261125000004")
+        .await;
     repos
         .database
         .execute_for_tests(
@@ -445,7 +446,10 @@ async fn the_migration_links_earlier_mail_to_its_user_and_reverts(db: &TestDatab
 /// is left without one (it cannot log in) and the migration still ends.
 async fn the_canonical_address_of_earlier_rows_is_filled_by_migrate(db: &TestDatabase) {
     let repos = repositories(db).await;
-    repos.database.revert_latest_migration_for_tests().await;
+    repos
+        .database
+        .revert_migrations_through_for_tests("20261125000005")
+        .await;
     let insert = |email: &str| {
         format!(
             "INSERT INTO users (email, password_hash, status, date_joined) \

@@ -1,0 +1,252 @@
+//! Sessions that end: each login opens one; its refresh token rotates and a
+//! reused one ends it; a user ends one or all of them, an administrator all
+//! of a user's; every credential change ends them all (in the repositories'
+//! credential transactions).
+
+mod model;
+mod ports;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::ports::{Clock, RepositoryError, UserRepository};
+use crate::{User, UserId};
+
+pub use model::{
+    AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionEnd, SessionId,
+    MAX_USER_AGENT_CHARS,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockSessionIdSource, MockSessionRepository};
+pub use ports::{NewSession, Rotation, SessionIdSource, SessionRepository};
+
+/// The longest a session lives, whatever the refreshes
+/// (`SESSION_MAX_AGE_SECONDS`).
+pub const DEFAULT_MAX_AGE: Duration = Duration::days(30);
+
+/// A session's tokens after a login or a refresh: what the adapter signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionGrant {
+    pub session: SessionId,
+    pub user: UserId,
+    pub generation: u32,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A token that no longer grants anything: bad, ended, expired, reused, or
+/// another user's. Which of these is never told.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("the session is not valid")]
+    NotValid,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndSessionError {
+    /// Unknown, already ended, or another user's.
+    #[error("no such open session")]
+    NotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndUserSessionsError {
+    #[error("only administrators end other users' sessions")]
+    Forbidden,
+    #[error("no user with this id")]
+    NotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    sessions: Arc<dyn SessionRepository>,
+    users: Arc<dyn UserRepository>,
+    ids: Arc<dyn SessionIdSource>,
+    clock: Arc<dyn Clock>,
+    max_age: Duration,
+}
+
+impl Sessions {
+    pub fn new(
+        sessions: Arc<dyn SessionRepository>,
+        users: Arc<dyn UserRepository>,
+        ids: Arc<dyn SessionIdSource>,
+        clock: Arc<dyn Clock>,
+        max_age: Duration,
+    ) -> Self {
+        Self {
+            sessions,
+            users,
+            ids,
+            clock,
+            max_age,
+        }
+    }
+
+    /// Opens a session for `user`, who has just logged in.
+    #[tracing::instrument(name = "open_session", skip_all, fields(user = %user.id))]
+    pub async fn open(
+        &self,
+        user: &User,
+        client: ClientInfo,
+    ) -> Result<SessionGrant, RepositoryError> {
+        let now = self.clock.now();
+        let session = self
+            .sessions
+            .open(NewSession {
+                id: self.ids.new_id(),
+                user: user.id,
+                created_at: now,
+                expires_at: now + self.max_age,
+                client,
+            })
+            .await?;
+        Ok(SessionGrant {
+            session: session.id,
+            user: session.user,
+            generation: session.generation,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// The approved user an access token's session belongs to, while it is
+    /// open.
+    pub async fn authenticate(&self, claim: &AccessClaim) -> Result<User, SessionError> {
+        let user = self
+            .sessions
+            .authenticate(claim, self.clock.now())
+            .await?
+            .filter(User::is_approved)
+            .ok_or(SessionError::NotValid)?;
+        Ok(user)
+    }
+
+    /// Rotates the session's refresh token. A refresh token used a second
+    /// time ends its whole session: the thief's copy or the owner's, one of
+    /// them was stolen (OWASP ASVS 10.4.5).
+    #[tracing::instrument(name = "refresh_session", skip_all, fields(user = %claim.user))]
+    pub async fn refresh(&self, claim: &RefreshClaim) -> Result<SessionGrant, SessionError> {
+        match self.sessions.rotate(claim, self.clock.now()).await? {
+            Rotation::Rotated {
+                generation,
+                expires_at,
+            } => Ok(SessionGrant {
+                session: claim.session.clone(),
+                user: claim.user,
+                generation,
+                expires_at,
+            }),
+            Rotation::Reused => {
+                tracing::warn!(session = %claim.session, "a refresh token was used twice: session ended");
+                Err(SessionError::NotValid)
+            }
+            Rotation::NotLive => Err(SessionError::NotValid),
+        }
+    }
+
+    /// simplejwt's blacklist: ends the session of a refresh token. An older
+    /// generation of it ends the session too, as a reuse.
+    #[tracing::instrument(name = "log_out", skip_all, fields(user = %claim.user))]
+    pub async fn log_out(&self, claim: &RefreshClaim) -> Result<(), SessionError> {
+        let now = self.clock.now();
+        let current = self
+            .sessions
+            .is_open(&claim.session, claim.user, Some(claim.generation), now)
+            .await?;
+        let reason = if current {
+            EndReason::LoggedOut
+        } else {
+            EndReason::RefreshReused
+        };
+        if !self
+            .sessions
+            .end(&claim.session, claim.user, reason, now)
+            .await?
+        {
+            return Err(SessionError::NotValid);
+        }
+        if reason == EndReason::RefreshReused {
+            tracing::warn!(session = %claim.session, "an old refresh token was used to log out: session ended as reused");
+        }
+        Ok(())
+    }
+
+    /// Whether a token's session is still open (and, for a refresh token,
+    /// at its generation): simplejwt's verify.
+    pub async fn is_valid(
+        &self,
+        session: &SessionId,
+        user: UserId,
+        generation: Option<u32>,
+    ) -> Result<bool, RepositoryError> {
+        self.sessions
+            .is_open(session, user, generation, self.clock.now())
+            .await
+    }
+
+    /// The caller's open sessions, newest first.
+    pub async fn list(&self, caller: &User) -> Result<Vec<Session>, RepositoryError> {
+        self.sessions
+            .open_sessions(caller.id, self.clock.now())
+            .await
+    }
+
+    /// Ends one of the caller's sessions, by the id the list shows.
+    #[tracing::instrument(name = "end_session", skip_all, fields(user = %caller.id))]
+    pub async fn end_one(&self, caller: &User, id: &str) -> Result<(), EndSessionError> {
+        let id = SessionId::parse(id).ok_or(EndSessionError::NotFound)?;
+        if self
+            .sessions
+            .end(&id, caller.id, EndReason::EndedByUser, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(EndSessionError::NotFound)
+        }
+    }
+
+    /// "Log out everywhere": ends every session of the caller, this one
+    /// included.
+    #[tracing::instrument(name = "end_all_sessions", skip_all, fields(user = %caller.id))]
+    pub async fn end_all(&self, caller: &User) -> Result<u64, RepositoryError> {
+        self.sessions
+            .end_all(caller.id, EndReason::EndedByUser, self.clock.now())
+            .await
+    }
+
+    /// An administrator ends every session of `target`.
+    #[tracing::instrument(name = "end_user_sessions", skip(self, administrator), fields(administrator = %administrator.id))]
+    pub async fn end_all_of(
+        &self,
+        administrator: &User,
+        target: UserId,
+    ) -> Result<u64, EndUserSessionsError> {
+        if !administrator.may_decide() {
+            return Err(EndUserSessionsError::Forbidden);
+        }
+        if self.users.find_by_id(target).await?.is_none() {
+            return Err(EndUserSessionsError::NotFound);
+        }
+        let ended = self
+            .sessions
+            .end_all(target, EndReason::EndedByAdministrator, self.clock.now())
+            .await?;
+        tracing::info!(ended, "sessions ended by an administrator");
+        Ok(ended)
+    }
+
+    /// Forgets sessions that ended or expired more than `retention` ago.
+    pub async fn prune(&self, retention: Duration) -> Result<u64, RepositoryError> {
+        self.sessions.prune(self.clock.now() - retention).await
+    }
+}

@@ -1,0 +1,319 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use mockall::predicate::eq;
+
+use super::*;
+use crate::ports::{MockClock, MockUserRepository};
+use crate::user::fixtures::{admin, at, user};
+use crate::UserStatus;
+
+fn id(byte: u8) -> SessionId {
+    SessionId::from_bytes([byte; 16])
+}
+
+struct Ports {
+    sessions: MockSessionRepository,
+    users: MockUserRepository,
+    ids: MockSessionIdSource,
+}
+
+impl Ports {
+    fn new() -> Self {
+        Self {
+            sessions: MockSessionRepository::new(),
+            users: MockUserRepository::new(),
+            ids: MockSessionIdSource::new(),
+        }
+    }
+
+    fn into_sessions(self) -> Sessions {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| at(3600));
+        Sessions::new(
+            Arc::new(self.sessions),
+            Arc::new(self.users),
+            Arc::new(self.ids),
+            Arc::new(clock),
+            Duration::days(30),
+        )
+    }
+}
+
+fn refresh_claim(generation: u32) -> RefreshClaim {
+    RefreshClaim {
+        session: id(1),
+        user: UserId(2),
+        generation,
+    }
+}
+
+#[tokio::test]
+async fn a_login_opens_a_session_that_ends_within_its_maximum_age() {
+    let mut ports = Ports::new();
+    ports.ids.expect_new_id().times(1).returning(|| id(1));
+    ports
+        .sessions
+        .expect_open()
+        .withf(|new| {
+            new.id == id(1)
+                && new.user == UserId(2)
+                && new.created_at == at(3600)
+                && new.expires_at == at(3600) + Duration::days(30)
+                && new.client.user_agent.as_deref() == Some("curl/8")
+        })
+        .times(1)
+        .returning(|new| {
+            Ok(Session {
+                id: new.id,
+                user: new.user,
+                generation: 1,
+                created_at: new.created_at,
+                last_used_at: new.created_at,
+                expires_at: new.expires_at,
+                client: new.client,
+                ended: None,
+            })
+        });
+    let grant = ports
+        .into_sessions()
+        .open(
+            &user(2, UserStatus::Approved),
+            ClientInfo::new(Some("curl/8"), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!((grant.session, grant.generation), (id(1), 1));
+}
+
+#[tokio::test]
+async fn an_open_session_of_an_approved_user_authenticates() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_authenticate()
+        .withf(|claim, now| claim.session == id(1) && claim.user == UserId(2) && *now == at(3600))
+        .returning(|_, _| Ok(Some(user(2, UserStatus::Approved))));
+    let claim = AccessClaim {
+        session: id(1),
+        user: UserId(2),
+    };
+    let found = ports.into_sessions().authenticate(&claim).await.unwrap();
+    assert_eq!(found.id, UserId(2));
+}
+
+#[tokio::test]
+async fn an_ended_session_or_a_user_no_longer_approved_does_not() {
+    for stored in [None, Some(user(2, UserStatus::Rejected))] {
+        let mut ports = Ports::new();
+        ports
+            .sessions
+            .expect_authenticate()
+            .returning(move |_, _| Ok(stored.clone()));
+        let claim = AccessClaim {
+            session: id(1),
+            user: UserId(2),
+        };
+        let result = ports.into_sessions().authenticate(&claim).await;
+        assert!(matches!(result, Err(SessionError::NotValid)));
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_to_the_next_generation() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_rotate()
+        .with(eq(refresh_claim(3)), eq(at(3600)))
+        .returning(|_, _| {
+            Ok(Rotation::Rotated {
+                generation: 4,
+                expires_at: at(7200),
+            })
+        });
+    let grant = ports
+        .into_sessions()
+        .refresh(&refresh_claim(3))
+        .await
+        .unwrap();
+    assert_eq!((grant.generation, grant.expires_at), (4, at(7200)));
+}
+
+#[tokio::test]
+async fn a_reused_or_dead_refresh_token_is_not_valid() {
+    for rotation in [Rotation::Reused, Rotation::NotLive] {
+        let mut ports = Ports::new();
+        ports
+            .sessions
+            .expect_rotate()
+            .returning(move |_, _| Ok(rotation));
+        let result = ports.into_sessions().refresh(&refresh_claim(3)).await;
+        assert!(matches!(result, Err(SessionError::NotValid)));
+    }
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_is_open()
+        .withf(|session, user, generation, _| {
+            *session == id(1) && *user == UserId(2) && *generation == Some(3)
+        })
+        .returning(|_, _, _, _| Ok(true));
+    ports
+        .sessions
+        .expect_end()
+        .withf(|session, _, reason, _| *session == id(1) && *reason == EndReason::LoggedOut)
+        .times(1)
+        .returning(|_, _, _, _| Ok(true));
+    ports
+        .into_sessions()
+        .log_out(&refresh_claim(3))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn logging_out_with_an_old_refresh_token_ends_the_session_as_reused() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_is_open()
+        .returning(|_, _, _, _| Ok(false));
+    ports
+        .sessions
+        .expect_end()
+        .withf(|_, _, reason, _| *reason == EndReason::RefreshReused)
+        .times(1)
+        .returning(|_, _, _, _| Ok(true));
+    ports
+        .into_sessions()
+        .log_out(&refresh_claim(1))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn logging_out_of_an_ended_session_is_not_valid() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_is_open()
+        .returning(|_, _, _, _| Ok(false));
+    ports
+        .sessions
+        .expect_end()
+        .returning(|_, _, _, _| Ok(false));
+    let result = ports.into_sessions().log_out(&refresh_claim(1)).await;
+    assert!(matches!(result, Err(SessionError::NotValid)));
+}
+
+#[tokio::test]
+async fn a_user_ends_one_of_their_sessions_by_id_and_only_theirs() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_end()
+        .withf(|session, user, reason, _| {
+            *session == id(7) && *user == UserId(2) && *reason == EndReason::EndedByUser
+        })
+        .returning(|_, _, _, _| Ok(true));
+    let sessions = ports.into_sessions();
+    let me = user(2, UserStatus::Approved);
+    sessions.end_one(&me, id(7).as_str()).await.unwrap();
+
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_end()
+        .returning(|_, _, _, _| Ok(false));
+    let someone_elses = ports.into_sessions().end_one(&me, id(8).as_str()).await;
+    assert!(matches!(someone_elses, Err(EndSessionError::NotFound)));
+}
+
+#[tokio::test]
+async fn a_malformed_session_id_is_not_found_without_a_look_up() {
+    let ports = Ports::new();
+    let sessions = ports.into_sessions();
+    for bad in ["", "1", "../x", &"A".repeat(32)] {
+        let result = sessions.end_one(&user(2, UserStatus::Approved), bad).await;
+        assert!(matches!(result, Err(EndSessionError::NotFound)), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_every_session() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_end_all()
+        .with(eq(UserId(2)), eq(EndReason::EndedByUser), eq(at(3600)))
+        .times(1)
+        .returning(|_, _, _| Ok(3));
+    let ended = ports
+        .into_sessions()
+        .end_all(&user(2, UserStatus::Approved))
+        .await
+        .unwrap();
+    assert_eq!(ended, 3);
+}
+
+#[tokio::test]
+async fn only_an_administrator_ends_another_users_sessions() {
+    let ports = Ports::new();
+    let result = ports
+        .into_sessions()
+        .end_all_of(&user(3, UserStatus::Approved), UserId(2))
+        .await;
+    assert!(matches!(result, Err(EndUserSessionsError::Forbidden)));
+
+    let mut ports = Ports::new();
+    ports.users.expect_find_by_id().returning(|_| Ok(None));
+    let unknown = ports
+        .into_sessions()
+        .end_all_of(&admin(1), UserId(404))
+        .await;
+    assert!(matches!(unknown, Err(EndUserSessionsError::NotFound)));
+
+    let mut ports = Ports::new();
+    ports
+        .users
+        .expect_find_by_id()
+        .returning(|id| Ok(Some(user(id.0, UserStatus::Approved))));
+    ports
+        .sessions
+        .expect_end_all()
+        .with(
+            eq(UserId(2)),
+            eq(EndReason::EndedByAdministrator),
+            eq(at(3600)),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(2));
+    let ended = ports
+        .into_sessions()
+        .end_all_of(&admin(1), UserId(2))
+        .await
+        .unwrap();
+    assert_eq!(ended, 2);
+}
+
+#[tokio::test]
+async fn pruning_forgets_what_ended_before_the_retention() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_prune()
+        .with(eq(at(3600) - Duration::days(7)))
+        .times(1)
+        .returning(|_| Ok(5));
+    let pruned = ports
+        .into_sessions()
+        .prune(Duration::days(7))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 5);
+}

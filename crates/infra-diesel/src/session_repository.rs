@@ -1,0 +1,339 @@
+use async_trait::async_trait;
+use authusers_domain::ports::RepositoryError;
+use authusers_domain::sessions::{
+    AccessClaim, ClientInfo, EndReason, NewSession, RefreshClaim, Rotation, Session, SessionEnd,
+    SessionId, SessionRepository,
+};
+use authusers_domain::{User, UserId, UserStatus};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::database::{with_connection, Database};
+use crate::error::StorageError;
+use crate::schema::{sessions, users};
+use crate::user_row::UserRow;
+use crate::write_transaction::WriteTransaction;
+
+/// Sessions on Diesel.
+#[derive(Clone)]
+pub struct DieselSessionRepository {
+    db: Database,
+}
+
+impl DieselSessionRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    id: String,
+    user_id: i64,
+    generation: i64,
+    created_at: NaiveDateTime,
+    last_used_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    user_agent: Option<String>,
+    client_address: Option<String>,
+    ended_at: Option<NaiveDateTime>,
+    end_reason: Option<String>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StorageError;
+
+    fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        let corrupt = |what: &str| StorageError::CorruptRow(format!("session {}: {what}", row.id));
+        let id = SessionId::parse(&row.id).ok_or_else(|| corrupt("id"))?;
+        let generation = u32::try_from(row.generation).map_err(|_| corrupt("generation"))?;
+        let ended = match (row.ended_at, row.end_reason.as_deref()) {
+            (None, None) => None,
+            (Some(at), Some(reason)) => Some(SessionEnd {
+                at: at.and_utc(),
+                reason: EndReason::parse(reason).ok_or_else(|| corrupt("end reason"))?,
+            }),
+            _ => return Err(corrupt("end")),
+        };
+        Ok(Session {
+            id,
+            user: UserId(row.user_id),
+            generation,
+            created_at: row.created_at.and_utc(),
+            last_used_at: row.last_used_at.and_utc(),
+            expires_at: row.expires_at.and_utc(),
+            client: ClientInfo {
+                user_agent: row.user_agent,
+                address: row.client_address,
+            },
+            ended,
+        })
+    }
+}
+
+/// What a rotation did, as the transaction saw it.
+enum Stored {
+    Rotated(i64, NaiveDateTime),
+    Reused,
+    NotLive,
+}
+
+/// The open sessions (not ended, not expired at `$now`) with id `$id` of
+/// user `$user`.
+macro_rules! open_session {
+    ($id:expr, $user:expr, $now:expr) => {
+        sessions::table
+            .filter(sessions::id.eq($id))
+            .filter(sessions::user_id.eq($user))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::expires_at.gt($now))
+    };
+}
+
+#[async_trait]
+impl SessionRepository for DieselSessionRepository {
+    async fn open(&self, session: NewSession) -> Result<Session, RepositoryError> {
+        let opened = self
+            .db
+            .run(move |pools| {
+                let at = session.created_at.naive_utc();
+                let row: SessionRow = with_connection!(pools, |conn| {
+                    diesel::insert_into(sessions::table)
+                        .values((
+                            sessions::id.eq(session.id.as_str()),
+                            sessions::user_id.eq(session.user.0),
+                            sessions::generation.eq(1_i64),
+                            sessions::created_at.eq(at),
+                            sessions::last_used_at.eq(at),
+                            sessions::expires_at.eq(session.expires_at.naive_utc()),
+                            sessions::user_agent.eq(session.client.user_agent.as_deref()),
+                            sessions::client_address.eq(session.client.address.as_deref()),
+                        ))
+                        .returning(SessionRow::as_returning())
+                        .get_result(conn)?
+                });
+                Session::try_from(row)
+            })
+            .await?;
+        Ok(opened)
+    }
+
+    async fn authenticate(
+        &self,
+        claim: &AccessClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let id = claim.session.as_str().to_owned();
+        let user = claim.user.0;
+        let now = now.naive_utc();
+        let found = self
+            .db
+            .run(move |pools| {
+                let row: Option<UserRow> = with_connection!(pools, |conn| {
+                    open_session!(&id, user, now)
+                        .inner_join(users::table)
+                        .filter(users::erased_at.is_null())
+                        .select(UserRow::as_select())
+                        .first(conn)
+                        .optional()?
+                });
+                row.map(User::try_from).transpose()
+            })
+            .await?;
+        Ok(found)
+    }
+
+    async fn rotate(
+        &self,
+        claim: &RefreshClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, RepositoryError> {
+        let id = claim.session.as_str().to_owned();
+        let user = claim.user.0;
+        let generation = i64::from(claim.generation);
+        let now = now.naive_utc();
+        let rotation = self
+            .db
+            .run(move |pools| {
+                let rotation = with_connection!(pools, |conn| {
+                    conn.write_transaction(|conn| {
+                        let approved = users::table
+                            .filter(users::erased_at.is_null())
+                            .filter(users::status.eq(UserStatus::Approved.as_str()))
+                            .select(users::id);
+                        // Guarded by the generation: of two refreshes with
+                        // one token, the second finds it moved on.
+                        let rotated: Option<(i64, NaiveDateTime)> = diesel::update(
+                            open_session!(&id, user, now)
+                                .filter(sessions::generation.eq(generation))
+                                .filter(sessions::user_id.eq_any(approved)),
+                        )
+                        .set((
+                            sessions::generation.eq(sessions::generation + 1),
+                            sessions::last_used_at.eq(now),
+                        ))
+                        .returning((sessions::generation, sessions::expires_at))
+                        .get_result(conn)
+                        .optional()?;
+                        if let Some((next, expires_at)) = rotated {
+                            return Ok::<_, diesel::result::Error>(Stored::Rotated(
+                                next, expires_at,
+                            ));
+                        }
+                        // An older generation of an open session: reused.
+                        let reused = diesel::update(
+                            open_session!(&id, user, now)
+                                .filter(sessions::generation.gt(generation)),
+                        )
+                        .set((
+                            sessions::ended_at.eq(Some(now)),
+                            sessions::end_reason.eq(Some(EndReason::RefreshReused.as_str())),
+                        ))
+                        .execute(conn)?;
+                        Ok(if reused == 1 {
+                            Stored::Reused
+                        } else {
+                            Stored::NotLive
+                        })
+                    })?
+                });
+                Ok(match rotation {
+                    Stored::Rotated(next, expires_at) => Rotation::Rotated {
+                        generation: u32::try_from(next).map_err(|_| {
+                            StorageError::CorruptRow(format!("session {id}: generation"))
+                        })?,
+                        expires_at: expires_at.and_utc(),
+                    },
+                    Stored::Reused => Rotation::Reused,
+                    Stored::NotLive => Rotation::NotLive,
+                })
+            })
+            .await?;
+        Ok(rotation)
+    }
+
+    async fn is_open(
+        &self,
+        session: &SessionId,
+        user: UserId,
+        generation: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let id = session.as_str().to_owned();
+        let now = now.naive_utc();
+        let open = self
+            .db
+            .run(move |pools| {
+                let count: i64 = with_connection!(pools, |conn| {
+                    let mut query = open_session!(&id, user.0, now).into_boxed();
+                    if let Some(generation) = generation {
+                        query = query.filter(sessions::generation.eq(i64::from(generation)));
+                    }
+                    query.count().get_result(conn)?
+                });
+                Ok(count == 1)
+            })
+            .await?;
+        Ok(open)
+    }
+
+    async fn end(
+        &self,
+        session: &SessionId,
+        user: UserId,
+        reason: EndReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let id = session.as_str().to_owned();
+        let now = now.naive_utc();
+        let ended = self
+            .db
+            .run(move |pools| {
+                let ended = with_connection!(pools, |conn| {
+                    diesel::update(open_session!(&id, user.0, now))
+                        .set((
+                            sessions::ended_at.eq(Some(now)),
+                            sessions::end_reason.eq(Some(reason.as_str())),
+                        ))
+                        .execute(conn)?
+                });
+                Ok(ended == 1)
+            })
+            .await?;
+        Ok(ended)
+    }
+
+    async fn end_all(
+        &self,
+        user: UserId,
+        reason: EndReason,
+        now: DateTime<Utc>,
+    ) -> Result<u64, RepositoryError> {
+        let now = now.naive_utc();
+        let ended = self
+            .db
+            .run(move |pools| {
+                let ended = with_connection!(pools, |conn| {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::user_id.eq(user.0))
+                            .filter(sessions::ended_at.is_null()),
+                    )
+                    .set((
+                        sessions::ended_at.eq(Some(now)),
+                        sessions::end_reason.eq(Some(reason.as_str())),
+                    ))
+                    .execute(conn)?
+                });
+                Ok(u64::try_from(ended).unwrap_or(u64::MAX))
+            })
+            .await?;
+        Ok(ended)
+    }
+
+    async fn open_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, RepositoryError> {
+        let now = now.naive_utc();
+        let listed = self
+            .db
+            .run(move |pools| {
+                let rows: Vec<SessionRow> = with_connection!(pools, |conn| {
+                    sessions::table
+                        .filter(sessions::user_id.eq(user.0))
+                        .filter(sessions::ended_at.is_null())
+                        .filter(sessions::expires_at.gt(now))
+                        .order((sessions::created_at.desc(), sessions::id.asc()))
+                        .select(SessionRow::as_select())
+                        .load(conn)?
+                });
+                rows.into_iter().map(Session::try_from).collect()
+            })
+            .await?;
+        Ok(listed)
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let before = before.naive_utc();
+        let pruned = self
+            .db
+            .run(move |pools| {
+                let pruned = with_connection!(pools, |conn| {
+                    diesel::delete(
+                        sessions::table.filter(
+                            sessions::ended_at
+                                .lt(before)
+                                .or(sessions::expires_at.lt(before)),
+                        ),
+                    )
+                    .execute(conn)?
+                });
+                Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
+            })
+            .await?;
+        Ok(pruned)
+    }
+}
