@@ -1,10 +1,12 @@
-//! The outbox delivery worker that runs inside `serve`.
+//! The background worker that runs inside `serve`: it delivers the outbox
+//! and, now and then, forgets sessions that ended long enough ago.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use authusers_domain::outbox::{OutboxDelivery, BATCH_SIZE};
 use authusers_domain::ports::Mailer;
+use authusers_domain::sessions::Sessions;
 use authusers_infra_smtp::{FileMailer, LogMailer, SmtpMailer};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -49,6 +51,25 @@ pub fn lease(settings: &MailSettings) -> chrono::Duration {
     chrono::Duration::from_std(round).unwrap_or_else(|_| chrono::Duration::hours(1))
 }
 
+/// Forgetting ended and expired sessions, every so often: the worker's
+/// work, never a request's.
+pub struct Housekeeping {
+    pub sessions: Sessions,
+    /// Ended and expired sessions are kept this long.
+    pub retention: chrono::Duration,
+    pub every: Duration,
+}
+
+impl Housekeeping {
+    async fn run(&self) {
+        match self.sessions.prune(self.retention).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old sessions forgotten"),
+            Err(error) => tracing::error!(%error, "forgetting old sessions failed"),
+        }
+    }
+}
+
 /// A running worker: it sends what is due, then sleeps until the poll
 /// interval passes or a new message is queued. Dropping it asks it to stop.
 pub struct DeliveryWorker {
@@ -67,12 +88,22 @@ impl WorkerStopper {
 }
 
 impl DeliveryWorker {
-    pub fn spawn(delivery: OutboxDelivery, poll_interval: Duration, wake: Arc<Notify>) -> Self {
+    pub fn spawn(
+        delivery: OutboxDelivery,
+        housekeeping: Housekeeping,
+        poll_interval: Duration,
+        wake: Arc<Notify>,
+    ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let stop_requested = stopped.clone();
             let stopping = move || *stop_requested.borrow();
+            let mut next_housekeeping = tokio::time::Instant::now();
             while !stopping() {
+                if tokio::time::Instant::now() >= next_housekeeping {
+                    housekeeping.run().await;
+                    next_housekeeping = tokio::time::Instant::now() + housekeeping.every;
+                }
                 match delivery.deliver_due_until(&stopping).await {
                     // A full round may have left more due: go again at once.
                     Ok(report) if report.attempted() > 0 => continue,

@@ -6,6 +6,7 @@ use authusers_domain::accounts::{
     ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
+use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
 use authusers_domain::FieldErrors;
 
@@ -182,6 +183,34 @@ impl From<ConfirmResetError> for Problem {
             ConfirmResetError::Invalid(errors) => Problem::validation(errors),
             ConfirmResetError::Hashing(e) => Problem::internal(&e),
             ConfirmResetError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<SessionError> for Problem {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::NotValid => Problem::token_not_valid(),
+            SessionError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<EndSessionError> for Problem {
+    fn from(error: EndSessionError) -> Self {
+        match error {
+            EndSessionError::NotFound => Problem::not_found("No open session with this id."),
+            EndSessionError::Repository(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<EndUserSessionsError> for Problem {
+    fn from(error: EndUserSessionsError) -> Self {
+        match error {
+            EndUserSessionsError::Forbidden => Problem::permission_denied(),
+            EndUserSessionsError::NotFound => Problem::not_found("No user with this id."),
+            EndUserSessionsError::Repository(e) => Problem::internal(&e),
         }
     }
 }

@@ -12,21 +12,22 @@ use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetP
 use authusers_domain::ports::{
     Clock, HashingError, OutboxRepository, PasswordHasher, SystemClock, UserRepository,
 };
+use authusers_domain::sessions::Sessions;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::{
     Database, DieselBalanceRepository, DieselOutboxRepository, DieselPasswordResetRepository,
-    DieselUserRepository, StorageError,
+    DieselSessionRepository, DieselUserRepository, StorageError,
 };
 use tokio::sync::Notify;
 
 use crate::auth::TokenService;
 use crate::config::{AllowedOrigins, MetricsSettings, Settings};
-use crate::delivery_worker::{self, DeliveryWorker, MailerSetupError, WorkerStopper};
+use crate::delivery_worker::{self, DeliveryWorker, Housekeeping, MailerSetupError, WorkerStopper};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::password_hasher::BcryptHasher;
+use crate::random_secrets::{RandomResetTokens, RandomSessionIds};
 use crate::request_span;
-use crate::reset_tokens::RandomResetTokens;
 use crate::routes;
 use crate::routes::operations::MetricsGate;
 use crate::state::AppState;
@@ -195,9 +196,24 @@ impl Application {
                 language: settings.mail_language,
             },
         );
+        let sessions = Sessions::new(
+            Arc::new(DieselSessionRepository::new(database.clone())),
+            Arc::clone(&users),
+            Arc::new(RandomSessionIds),
+            Arc::clone(&clock),
+            chrono::Duration::from_std(settings.sessions.max_age)
+                .unwrap_or(authusers_domain::sessions::DEFAULT_MAX_AGE),
+        );
+        let housekeeping = Housekeeping {
+            sessions: sessions.clone(),
+            retention: chrono::Duration::from_std(settings.sessions.retention)
+                .unwrap_or_else(|_| chrono::Duration::days(7)),
+            every: settings.sessions.housekeeping_interval,
+        };
         let state = AppState {
             accounts: Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language),
             resets,
+            sessions,
             wallet: Wallet::new(
                 Arc::new(DieselBalanceRepository::new(database.clone())),
                 Arc::clone(&clock),
@@ -224,7 +240,12 @@ impl Application {
             _ => MetricsGate::Hidden,
         };
         let server = run(listener, state, settings.cors.clone(), gate).map_err(bind_error)?;
-        let worker = DeliveryWorker::spawn(delivery, settings.mail.poll_interval, outbox_wake);
+        let worker = DeliveryWorker::spawn(
+            delivery,
+            housekeeping,
+            settings.mail.poll_interval,
+            outbox_wake,
+        );
         Ok(Self {
             port,
             server,

@@ -5,6 +5,7 @@ use authusers_domain::notification::Language;
 use authusers_domain::outbox::DeliveryCounters;
 use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::ports::{Clock, OutboxRepository};
+use authusers_domain::sessions::Sessions;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::Database;
 use tokio::sync::Notify;
@@ -20,6 +21,7 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub accounts: Accounts,
     pub resets: PasswordResets,
+    pub sessions: Sessions,
     pub wallet: Wallet,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,

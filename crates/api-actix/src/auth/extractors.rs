@@ -3,14 +3,22 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use authusers_domain::accounts::ProfileError;
+use authusers_domain::sessions::{SessionError, SessionId};
 use authusers_domain::User;
 
-use super::TokenKind;
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// The approved user whose valid access token came with the request.
+/// The approved user whose valid access token came with the request, and
+/// the open session that token belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session: SessionId,
+}
+
+/// The approved user whose valid access token, of an open session, came
+/// with the request.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedUser(pub User);
 
@@ -38,24 +46,26 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
     Ok(token.to_owned())
 }
 
-async fn authenticate(state: web::Data<AppState>, token: String) -> Result<User, Problem> {
-    let id = state
+/// The user of an access token whose session is open: one look-up, so
+/// that a session ended anywhere is refused here on the next request.
+async fn authenticate(state: web::Data<AppState>, token: String) -> Result<SessionUser, Problem> {
+    let claim = state
         .tokens
-        .verify(&token, TokenKind::Access)
+        .verify_access(&token)
         .map_err(|_| Problem::token_not_valid())?;
-    let user = match state.accounts.profile(id).await {
+    let user = match state.sessions.authenticate(&claim).await {
         Ok(user) => user,
-        Err(ProfileError::NotFound) => return Err(Problem::token_not_valid()),
-        Err(other) => return Err(other.into()),
+        Err(SessionError::NotValid) => return Err(Problem::token_not_valid()),
+        Err(SessionError::Repository(e)) => return Err(Problem::internal(&e)),
     };
-    if !user.is_approved() {
-        return Err(Problem::token_not_valid());
-    }
     tracing::Span::current().record("user_id", user.id.0);
-    Ok(user)
+    Ok(SessionUser {
+        user,
+        session: claim.session,
+    })
 }
 
-impl FromRequest for AuthenticatedUser {
+impl FromRequest for SessionUser {
     type Error = Problem;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
 
@@ -64,8 +74,18 @@ impl FromRequest for AuthenticatedUser {
         let token = bearer_token(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| Problem::internal(&"application state missing"))?;
-            authenticate(state, token?).await.map(AuthenticatedUser)
+            authenticate(state, token?).await
         })
+    }
+}
+
+impl FromRequest for AuthenticatedUser {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let authenticated = SessionUser::from_request(req, payload);
+        Box::pin(async move { authenticated.await.map(|s| AuthenticatedUser(s.user)) })
     }
 }
 

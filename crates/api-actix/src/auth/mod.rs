@@ -4,5 +4,5 @@
 mod extractors;
 mod tokens;
 
-pub use extractors::{bearer_token, Administrator, AuthenticatedUser};
-pub use tokens::{TokenError, TokenKind, TokenPair, TokenService};
+pub use extractors::{bearer_token, Administrator, AuthenticatedUser, SessionUser};
+pub use tokens::{TokenError, TokenKind, TokenPair, TokenService, VerifiedToken};

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use authusers_domain::sessions::{AccessClaim, RefreshClaim, SessionGrant, SessionId};
 use authusers_domain::UserId;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -15,7 +16,8 @@ pub enum TokenKind {
 }
 
 /// The claims simplejwt puts in its tokens (`token_type`, `exp`, `iat`,
-/// `jti`, `user_id`), plus the standard `sub`.
+/// `jti`, `user_id`), the standard `sub`, and the session: `sid` in both
+/// kinds, `gen` (the refresh generation) in refresh tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Claims {
     token_type: TokenKind,
@@ -24,12 +26,22 @@ struct Claims {
     jti: String,
     sub: String,
     user_id: i64,
+    sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gen: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,
+}
+
+/// A valid token of either kind, as `verify` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifiedToken {
+    Access(AccessClaim),
+    Refresh(RefreshClaim),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +54,9 @@ pub enum TokenError {
     Signing,
 }
 
-/// Issues and checks HS256 tokens with one secret.
+/// Issues and checks HS256 tokens with one secret. A token proves who it
+/// was issued to and for which session; whether that session is still open
+/// is the session store's to say.
 #[derive(Clone)]
 pub struct TokenService {
     encoding: EncodingKey,
@@ -73,16 +87,21 @@ impl TokenService {
         }
     }
 
-    pub fn issue_pair(&self, user: UserId, now: DateTime<Utc>) -> Result<TokenPair, TokenError> {
+    /// An access and a refresh token for a session, neither outliving it.
+    pub fn issue_pair(
+        &self,
+        grant: &SessionGrant,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, TokenError> {
         Ok(TokenPair {
-            access: self.issue(user, TokenKind::Access, now)?,
-            refresh: self.issue(user, TokenKind::Refresh, now)?,
+            access: self.issue(grant, TokenKind::Access, now)?,
+            refresh: self.issue(grant, TokenKind::Refresh, now)?,
         })
     }
 
     pub fn issue(
         &self,
-        user: UserId,
+        grant: &SessionGrant,
         kind: TokenKind,
         now: DateTime<Utc>,
     ) -> Result<String, TokenError> {
@@ -91,31 +110,52 @@ impl TokenService {
             TokenKind::Refresh => self.refresh_ttl,
         };
         let ttl_seconds = i64::try_from(ttl.as_secs()).map_err(|_| TokenError::Signing)?;
+        let exp = (now.timestamp() + ttl_seconds).min(grant.expires_at.timestamp());
         let claims = Claims {
             token_type: kind,
-            exp: now.timestamp() + ttl_seconds,
+            exp,
             iat: now.timestamp(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
-            sub: user.0.to_string(),
-            user_id: user.0,
+            sub: grant.user.0.to_string(),
+            user_id: grant.user.0,
+            sid: grant.session.as_str().to_owned(),
+            gen: (kind == TokenKind::Refresh).then_some(grant.generation),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Signing)
     }
 
-    /// The user a valid, unexpired token of `expected` kind was issued to.
-    pub fn verify(&self, token: &str, expected: TokenKind) -> Result<UserId, TokenError> {
-        let claims = self.decode(token)?;
-        if claims.token_type != expected {
-            return Err(TokenError::WrongType);
+    /// The session and user of a valid, unexpired access token.
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaim, TokenError> {
+        match self.verify(token)? {
+            VerifiedToken::Access(claim) => Ok(claim),
+            VerifiedToken::Refresh(_) => Err(TokenError::WrongType),
         }
-        Ok(UserId(claims.user_id))
     }
 
-    /// Whether the token is valid and unexpired, of either kind (simplejwt's
-    /// `verify` endpoint).
-    pub fn verify_any(&self, token: &str) -> Result<(), TokenError> {
-        self.decode(token).map(|_| ())
+    /// The session, user and generation of a valid, unexpired refresh
+    /// token.
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaim, TokenError> {
+        match self.verify(token)? {
+            VerifiedToken::Refresh(claim) => Ok(claim),
+            VerifiedToken::Access(_) => Err(TokenError::WrongType),
+        }
+    }
+
+    /// A valid, unexpired token of either kind (simplejwt's `verify`).
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        let claims = self.decode(token)?;
+        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
+        let user = UserId(claims.user_id);
+        match (claims.token_type, claims.gen) {
+            (TokenKind::Access, None) => Ok(VerifiedToken::Access(AccessClaim { session, user })),
+            (TokenKind::Refresh, Some(generation)) => Ok(VerifiedToken::Refresh(RefreshClaim {
+                session,
+                user,
+                generation,
+            })),
+            _ => Err(TokenError::Invalid),
+        }
     }
 
     /// A token this service could have issued: signature, `exp` and `nbf`
@@ -158,29 +198,59 @@ mod tests {
         TokenService::new(&settings(secret))
     }
 
-    #[test]
-    fn a_fresh_access_token_names_its_user() {
-        let tokens = service("secret");
-        let pair = tokens.issue_pair(UserId(7), Utc::now()).unwrap();
-        assert_eq!(
-            tokens.verify(&pair.access, TokenKind::Access),
-            Ok(UserId(7))
-        );
-        assert_eq!(
-            tokens.verify(&pair.refresh, TokenKind::Refresh),
-            Ok(UserId(7))
-        );
+    fn grant(expires_in_seconds: i64) -> SessionGrant {
+        SessionGrant {
+            session: SessionId::from_bytes([7; 16]),
+            user: UserId(7),
+            generation: 3,
+            expires_at: Utc::now() + chrono::Duration::seconds(expires_in_seconds),
+        }
     }
 
     #[test]
-    fn a_refresh_token_is_not_an_access_token() {
+    fn tokens_name_their_session_and_the_refresh_its_generation() {
         let tokens = service("secret");
-        let pair = tokens.issue_pair(UserId(7), Utc::now()).unwrap();
+        let pair = tokens.issue_pair(&grant(3600), Utc::now()).unwrap();
+        let access = tokens.verify_access(&pair.access).unwrap();
         assert_eq!(
-            tokens.verify(&pair.refresh, TokenKind::Access),
+            (access.user, access.session),
+            (UserId(7), SessionId::from_bytes([7; 16]))
+        );
+        let refresh = tokens.verify_refresh(&pair.refresh).unwrap();
+        assert_eq!((refresh.user, refresh.generation), (UserId(7), 3));
+    }
+
+    #[test]
+    fn a_refresh_token_is_not_an_access_token_nor_the_reverse() {
+        let tokens = service("secret");
+        let pair = tokens.issue_pair(&grant(3600), Utc::now()).unwrap();
+        assert_eq!(
+            tokens.verify_access(&pair.refresh),
             Err(TokenError::WrongType)
         );
-        assert_eq!(tokens.verify_any(&pair.refresh), Ok(()));
+        assert_eq!(
+            tokens.verify_refresh(&pair.access),
+            Err(TokenError::WrongType)
+        );
+        assert!(matches!(
+            tokens.verify(&pair.refresh),
+            Ok(VerifiedToken::Refresh(_))
+        ));
+    }
+
+    #[test]
+    fn no_token_outlives_its_session() {
+        let tokens = service("secret");
+        let ending = grant(60);
+        let pair = tokens.issue_pair(&ending, Utc::now()).unwrap();
+        let exp = |token: &str| {
+            jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
+                .unwrap()
+                .claims
+                .exp
+        };
+        assert_eq!(exp(&pair.access), ending.expires_at.timestamp());
+        assert_eq!(exp(&pair.refresh), ending.expires_at.timestamp());
     }
 
     #[test]
@@ -188,36 +258,24 @@ mod tests {
         let tokens = service("secret");
         let long_ago = Utc::now() - chrono::Duration::seconds(301);
         let token = tokens
-            .issue(UserId(7), TokenKind::Access, long_ago)
+            .issue(&grant(3600), TokenKind::Access, long_ago)
             .unwrap();
-        assert_eq!(
-            tokens.verify(&token, TokenKind::Access),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(tokens.verify_access(&token), Err(TokenError::Invalid));
     }
 
     #[test]
     fn another_secret_is_invalid() {
         let token = service("one")
-            .issue(UserId(7), TokenKind::Access, Utc::now())
+            .issue(&grant(3600), TokenKind::Access, Utc::now())
             .unwrap();
         assert_eq!(
-            service("two").verify(&token, TokenKind::Access),
+            service("two").verify_access(&token),
             Err(TokenError::Invalid)
         );
     }
 
-    /// A token signed with "secret" whose `iat` is `ahead` seconds from now.
-    fn issued_ahead(ahead: i64) -> String {
-        let now = Utc::now().timestamp();
-        let claims = Claims {
-            token_type: TokenKind::Access,
-            exp: now + 300,
-            iat: now + ahead,
-            jti: "j".into(),
-            sub: "7".into(),
-            user_id: 7,
-        };
+    /// A token signed with "secret", from `claims` as JSON.
+    fn signed(claims: serde_json::Value) -> String {
         encode(
             &Header::new(Algorithm::HS256),
             &claims,
@@ -226,37 +284,64 @@ mod tests {
         .unwrap()
     }
 
+    fn claims(now: i64) -> serde_json::Value {
+        serde_json::json!({
+            "token_type": "access", "exp": now + 300, "iat": now, "jti": "j",
+            "sub": "7", "user_id": 7, "sid": "07".repeat(16),
+        })
+    }
+
+    #[test]
+    fn a_token_without_a_session_or_with_a_mixed_shape_is_invalid() {
+        let tokens = service("secret");
+        let now = Utc::now().timestamp();
+        assert!(tokens.verify_access(&signed(claims(now))).is_ok());
+        let mut no_session = claims(now);
+        no_session.as_object_mut().unwrap().remove("sid");
+        let mut bad_session = claims(now);
+        bad_session["sid"] = "../../x".into();
+        let mut access_with_generation = claims(now);
+        access_with_generation["gen"] = 1.into();
+        let mut refresh_without_generation = claims(now);
+        refresh_without_generation["token_type"] = "refresh".into();
+        for token in [
+            no_session,
+            bad_session,
+            access_with_generation,
+            refresh_without_generation,
+        ] {
+            assert_eq!(tokens.verify(&signed(token)), Err(TokenError::Invalid));
+        }
+    }
+
     #[test]
     fn the_leeway_forgives_a_clock_a_little_ahead_and_no_more() {
+        let ahead = |seconds: i64| {
+            let now = Utc::now().timestamp();
+            let mut claims = claims(now);
+            claims["iat"] = (now + seconds).into();
+            signed(claims)
+        };
         let strict = service("secret");
-        assert_eq!(strict.verify_any(&issued_ahead(0)), Ok(()));
-        assert_eq!(
-            strict.verify_any(&issued_ahead(5)),
-            Err(TokenError::Invalid)
-        );
+        assert!(strict.verify_access(&ahead(0)).is_ok());
+        assert_eq!(strict.verify_access(&ahead(5)), Err(TokenError::Invalid));
         let lenient = TokenService::new(&JwtSettings {
             leeway: Duration::from_secs(60),
             ..settings("secret")
         });
-        assert_eq!(lenient.verify_any(&issued_ahead(30)), Ok(()));
-        assert_eq!(
-            lenient.verify_any(&issued_ahead(90)),
-            Err(TokenError::Invalid)
-        );
+        assert!(lenient.verify_access(&ahead(30)).is_ok());
+        assert_eq!(lenient.verify_access(&ahead(90)), Err(TokenError::Invalid));
     }
 
     #[test]
     fn an_unsigned_token_is_invalid() {
         let tokens = service("secret");
         let signed = tokens
-            .issue(UserId(7), TokenKind::Access, Utc::now())
+            .issue(&grant(3600), TokenKind::Access, Utc::now())
             .unwrap();
         let payload = signed.split('.').nth(1).unwrap();
         // {"alg":"none","typ":"JWT"}
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-        assert_eq!(
-            tokens.verify(&unsigned, TokenKind::Access),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(tokens.verify_access(&unsigned), Err(TokenError::Invalid));
     }
 }

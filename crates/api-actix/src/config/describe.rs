@@ -59,6 +59,18 @@ impl Settings {
                 self.jwt.refresh_ttl.as_secs().to_string(),
             ),
             ("JWT_LEEWAY_SECONDS", self.jwt.leeway.as_secs().to_string()),
+            (
+                "SESSION_MAX_AGE_SECONDS",
+                self.sessions.max_age.as_secs().to_string(),
+            ),
+            (
+                "SESSION_RETENTION_SECONDS",
+                self.sessions.retention.as_secs().to_string(),
+            ),
+            (
+                "HOUSEKEEPING_INTERVAL_SECONDS",
+                self.sessions.housekeeping_interval.as_secs().to_string(),
+            ),
             ("BCRYPT_COST", self.bcrypt_cost.to_string()),
             ("CONVERT_BONUS_RATE", self.bonus_policy.rate().to_string()),
             (

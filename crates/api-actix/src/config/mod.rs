@@ -87,6 +87,19 @@ pub struct Settings {
     pub cors: AllowedOrigins,
     pub password_reset: PasswordResetSettings,
     pub metrics: MetricsSettings,
+    pub sessions: SessionSettings,
+}
+
+/// How long sessions live, and how long ended ones are kept.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// `SESSION_MAX_AGE_SECONDS`: a session's absolute lifetime.
+    pub max_age: Duration,
+    /// `SESSION_RETENTION_SECONDS`: how long ended and expired sessions
+    /// are kept (for the record) before the background worker forgets them.
+    pub retention: Duration,
+    /// `HOUSEKEEPING_INTERVAL_SECONDS`: how often the worker forgets them.
+    pub housekeeping_interval: Duration,
 }
 
 /// Who may read `/metrics`: it shows login failures and mail volumes.
@@ -136,6 +149,9 @@ pub const VARIABLES: &[&str] = &[
     "JWT_ACCESS_TTL_SECONDS",
     "JWT_REFRESH_TTL_SECONDS",
     "JWT_LEEWAY_SECONDS",
+    "SESSION_MAX_AGE_SECONDS",
+    "SESSION_RETENTION_SECONDS",
+    "HOUSEKEEPING_INTERVAL_SECONDS",
     "BCRYPT_COST",
     "CONVERT_BONUS_RATE",
     "IDEMPOTENCY_KEY_RETENTION_HOURS",
@@ -342,6 +358,26 @@ impl Settings {
         let mail = Self::mail(&mut env);
         let cors = Self::cors(&mut env);
         let metrics = Self::metrics(&mut env);
+        let sessions = SessionSettings {
+            max_age: Duration::from_secs(env.number(
+                "SESSION_MAX_AGE_SECONDS",
+                30 * 86_400u64,
+                60,
+                365 * 86_400,
+            )),
+            retention: Duration::from_secs(env.number(
+                "SESSION_RETENTION_SECONDS",
+                7 * 86_400u64,
+                0,
+                365 * 86_400,
+            )),
+            housekeeping_interval: Duration::from_secs(env.number(
+                "HOUSEKEEPING_INTERVAL_SECONDS",
+                600u64,
+                1,
+                86_400,
+            )),
+        };
 
         match mail.filter(|_| env.problems.is_empty()) {
             Some(mail) => Ok(Self {
@@ -360,6 +396,7 @@ impl Settings {
                 cors,
                 password_reset,
                 metrics,
+                sessions,
             }),
             None => Err(ConfigErrors(env.problems)),
         }

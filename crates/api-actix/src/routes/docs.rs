@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     approvals, balance, credentials, operations, pagination, password_reset, profile, registration,
-    reset_page, tokens, users,
+    reset_page, sessions, tokens, users,
 };
 use crate::auth::TokenPair;
 use crate::html::{self, escape};
@@ -45,6 +45,11 @@ use crate::problem::ProblemBody;
         tokens::create,
         tokens::refresh,
         tokens::verify,
+        tokens::blacklist,
+        sessions::list,
+        sessions::end_all,
+        sessions::end_one,
+        sessions::end_users,
         approvals::list,
         approvals::decide,
         balance::show,
@@ -67,7 +72,8 @@ use crate::problem::ProblemBody;
     modifiers(&BearerScheme, &CommonProblems),
     tags(
         (name = "accounts", description = "Registration, profiles, passwords and e-mail, deleting an account"),
-        (name = "tokens", description = "JWT access and refresh tokens, as simplejwt has them"),
+        (name = "tokens", description = "JWT access and refresh tokens, as simplejwt has them, each of a session"),
+        (name = "sessions", description = "A user's sessions: list them, end one or all; an administrator ends a user's"),
         (name = "approvals", description = "Administrators accept or reject registrations"),
         (name = "balance", description = "Real and virtual balances, the ledger"),
         (name = "operations", description = "Health, readiness, metrics, this document"),

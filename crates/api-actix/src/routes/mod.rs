@@ -12,6 +12,7 @@ mod path_id;
 mod profile;
 mod registration;
 mod reset_page;
+mod sessions;
 mod tokens;
 mod users;
 
@@ -113,6 +114,31 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             "/auth/jwt/verify/",
             Method::POST,
             route(Method::POST).to(tokens::verify),
+        ),
+        (
+            "/auth/jwt/blacklist/",
+            Method::POST,
+            route(Method::POST).to(tokens::blacklist),
+        ),
+        (
+            "/auth/sessions/",
+            Method::GET,
+            route(Method::GET).to(sessions::list),
+        ),
+        (
+            "/auth/sessions/",
+            Method::DELETE,
+            route(Method::DELETE).to(sessions::end_all),
+        ),
+        (
+            "/auth/sessions/{id}/",
+            Method::DELETE,
+            route(Method::DELETE).to(sessions::end_one),
+        ),
+        (
+            "/auth/users/{id}/sessions/",
+            Method::DELETE,
+            route(Method::DELETE).to(sessions::end_users),
         ),
         (
             "/confirm-users/",

@@ -1,9 +1,11 @@
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
+use authusers_domain::sessions::{ClientInfo, RefreshClaim};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{TokenKind, TokenPair};
+use crate::auth::{TokenPair, VerifiedToken};
 use crate::json_body::{JsonBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
@@ -40,12 +42,6 @@ pub struct VerifyBody {
     token: Option<String>,
 }
 
-/// A new access token.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccessBody {
-    access: String,
-}
-
 /// The empty answer of a successful verification.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmptyBody {}
@@ -54,17 +50,18 @@ impl RequestBody for VerifyBody {
     const FIELDS: &'static [&'static str] = &["token"];
 }
 
-/// Log in: credentials for an access (5 min) and a refresh (1 day) token.
-/// Only approved users get tokens.
+/// Log in: credentials for an access (5 min) and a refresh (1 day) token,
+/// of a new session. Only approved users get tokens.
 #[utoipa::path(post, path = "/auth/jwt/create/", operation_id = "create_tokens", tag = "tokens", request_body = CredentialsBody,
     responses(
-        (status = 200, description = "Tokens", body = TokenPair),
+        (status = 200, description = "Tokens of a new session", body = TokenPair),
         (status = 400, description = "Missing fields", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail or password (`invalid_credentials`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Registration pending (`account_pending`) or rejected (`account_rejected`)", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<CredentialsBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
@@ -76,48 +73,86 @@ pub async fn create(
         .accounts
         .log_in(LoginRequest { email, password })
         .await?;
+    let grant = state
+        .sessions
+        .open(&user, client_info(&req))
+        .await
+        .map_err(|e| Problem::internal(&e))?;
     let pair = state
         .tokens
-        .issue_pair(user.id, state.clock.now())
+        .issue_pair(&grant, state.clock.now())
         .map_err(|e| Problem::internal(&e))?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
-/// A refresh token for a new access token, as long as its user still
-/// exists and is approved.
+/// What the client says about itself, for the user's list of sessions: its
+/// `User-Agent` and the address it connects from.
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    let address = req.peer_addr().map(|peer| peer.ip().to_string());
+    ClientInfo::new(agent, address)
+}
+
+/// A refresh token for a new pair: the refresh token rotates (simplejwt's
+/// `ROTATE_REFRESH_TOKENS`). A refresh token used a second time ends its
+/// whole session, the tokens it was exchanged for included.
 #[utoipa::path(post, path = "/auth/jwt/refresh/", operation_id = "refresh_token", tag = "tokens", request_body = RefreshBody,
     responses(
-        (status = 200, description = "A new access token", body = AccessBody),
-        (status = 401, description = "Invalid, expired or not a refresh token (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 200, description = "A new access and refresh token; the one sent is used up", body = TokenPair),
+        (status = 401, description = "Invalid, expired, used, of an ended session, or not a refresh token (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, Problem> {
+    let claim = refresh_claim(&state, body)?;
+    let grant = state.sessions.refresh(&claim).await?;
+    let pair = state
+        .tokens
+        .issue_pair(&grant, state.clock.now())
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// The claim of the `refresh` field of a body, if it is a valid refresh
+/// token.
+fn refresh_claim(state: &AppState, body: JsonBody<RefreshBody>) -> Result<RefreshClaim, Problem> {
     let body = body.parsed()?;
     let mut required = Required::new();
     let refresh = required.field("refresh", body.refresh);
     required.check()?;
-    let id = state
+    state
         .tokens
-        .verify(&refresh, TokenKind::Refresh)
-        .map_err(|_| Problem::token_not_valid())?;
-    let user = state.accounts.profile(id).await.map_err(Problem::from)?;
-    if !user.is_approved() {
-        return Err(Problem::token_not_valid());
-    }
-    let access = state
-        .tokens
-        .issue(user.id, TokenKind::Access, state.clock.now())
-        .map_err(|e| Problem::internal(&e))?;
-    Ok(HttpResponse::Ok().json(AccessBody { access }))
+        .verify_refresh(&refresh)
+        .map_err(|_| Problem::token_not_valid())
 }
 
-/// Whether a token (access or refresh) is valid and unexpired.
+/// Log out: simplejwt's blacklist. Ends the refresh token's session; its
+/// access tokens are refused from then on, not only at expiry. The user's
+/// other sessions go on.
+#[utoipa::path(post, path = "/auth/jwt/blacklist/", operation_id = "blacklist_token", tag = "tokens", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "The session has ended", body = EmptyBody),
+        (status = 401, description = "Invalid, expired, of an ended session, or not a refresh token (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn blacklist(
+    state: web::Data<AppState>,
+    body: JsonBody<RefreshBody>,
+) -> Result<HttpResponse, Problem> {
+    let claim = refresh_claim(&state, body)?;
+    state.sessions.log_out(&claim).await?;
+    Ok(HttpResponse::Ok().json(EmptyBody {}))
+}
+
+/// Whether a token (access or refresh) is valid, unexpired, and of an open
+/// session (a refresh token: of its live generation).
 #[utoipa::path(post, path = "/auth/jwt/verify/", operation_id = "verify_token", tag = "tokens", request_body = VerifyBody,
     responses(
         (status = 200, description = "Valid", body = EmptyBody),
-        (status = 401, description = "Invalid or expired (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid, expired, or of an ended session (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
     state: web::Data<AppState>,
@@ -127,9 +162,21 @@ pub async fn verify(
     let mut required = Required::new();
     let token = required.field("token", body.token);
     required.check()?;
-    state
+    let (session, user, generation) = match state
         .tokens
-        .verify_any(&token)
-        .map_err(|_| Problem::token_not_valid())?;
+        .verify(&token)
+        .map_err(|_| Problem::token_not_valid())?
+    {
+        VerifiedToken::Access(claim) => (claim.session, claim.user, None),
+        VerifiedToken::Refresh(claim) => (claim.session, claim.user, Some(claim.generation)),
+    };
+    let open = state
+        .sessions
+        .is_valid(&session, user, generation)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    if !open {
+        return Err(Problem::token_not_valid());
+    }
     Ok(HttpResponse::Ok().json(EmptyBody {}))
 }

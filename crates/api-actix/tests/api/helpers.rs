@@ -6,7 +6,7 @@ use std::sync::Arc;
 use authusers_api_actix::startup::{Application, Migrations, Stopper};
 use authusers_domain::accounts::{Accounts, CreateAdminRequest};
 use authusers_domain::ports::Clock;
-use authusers_domain::UserId;
+use authusers_domain::sessions::SessionGrant;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DatabaseConfig;
 use chrono::{DateTime, Utc};
@@ -97,8 +97,29 @@ impl TestApp {
         TokenService::new(&self.settings.jwt)
     }
 
-    pub fn token_issued_at(&self, user: i64, kind: TokenKind, at: DateTime<Utc>) -> String {
-        self.tokens().issue(UserId(user), kind, at).unwrap()
+    /// The session a login's answer (`{access, refresh}`) belongs to, as
+    /// its first generation.
+    pub fn grant_of(&self, pair: &Value) -> SessionGrant {
+        let claim = self
+            .tokens()
+            .verify_access(&access(pair))
+            .expect("an access token of this app");
+        SessionGrant {
+            session: claim.session,
+            user: claim.user,
+            generation: 1,
+            expires_at: Utc::now() + chrono::Duration::days(1),
+        }
+    }
+
+    /// A token this app could have signed for `grant`, issued `at`.
+    pub fn token_issued_at(
+        &self,
+        grant: &SessionGrant,
+        kind: TokenKind,
+        at: DateTime<Utc>,
+    ) -> String {
+        self.tokens().issue(grant, kind, at).unwrap()
     }
 
     pub async fn request(

@@ -11,7 +11,7 @@ use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DieselOutboxRepository;
 use authusers_infra_smtp::test_support::TestSmtpServer;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
 use crate::helpers::{access, TestApp};
@@ -102,7 +102,9 @@ async fn no_secret_reaches_the_logs() {
     let refreshed = app
         .post("/auth/jwt/refresh/", json!({"refresh": refresh}))
         .await;
-    let new_access = access(&refreshed.json().await.unwrap());
+    let rotated: Value = refreshed.json().await.unwrap();
+    let new_access = access(&rotated);
+    let new_refresh = rotated["refresh"].as_str().unwrap().to_owned();
     app.post("/auth/jwt/verify/", json!({"token": new_access}))
         .await;
     app.get("/auth/users/me/", &access(&pair)).await;
@@ -162,6 +164,8 @@ async fn no_secret_reaches_the_logs() {
         )
         .await;
     assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+    // Each credential change ended the sessions: a new login for the next.
+    let session = access(&app.tokens_for("ann@example.com", &reset).await);
     let moved = app
         .send(
             reqwest::Method::POST,
@@ -200,6 +204,7 @@ async fn no_secret_reaches_the_logs() {
         ("access token", access(&pair).as_str()),
         ("refresh token", refresh.as_str()),
         ("refreshed access token", new_access.as_str()),
+        ("rotated refresh token", new_refresh.as_str()),
         ("administrator token", admin.as_str()),
         ("JWT secret", jwt_secret.as_str()),
         ("SMTP password", smtp_password.as_str()),

@@ -11,7 +11,7 @@ use authusers_infra_smtp::test_support::TestSmtpServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, TestApp, ADMIN_EMAIL, USER_PASSWORD};
+use crate::helpers::{access, assert_problem, TestApp, ADMIN_EMAIL, USER_PASSWORD};
 use crate::mail::smtp_to;
 use crate::registration::password_of;
 
@@ -36,10 +36,10 @@ async fn a_user_changes_their_password(db: &TestDatabase) {
     assert!(response.bytes().await.unwrap().is_empty());
     let old = app.log_in("ann@example.com", USER_PASSWORD).await;
     assert_problem(old, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    assert_eq!(
-        app.log_in("ann@example.com", NEW_PASSWORD).await.status(),
-        StatusCode::OK
-    );
+    // The change ended the session it was made from, as every other.
+    let ended = app.get("/auth/users/me/", &token).await;
+    assert_problem(ended, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+    let token = access(&app.tokens_for("ann@example.com", NEW_PASSWORD).await);
     // With djoser's retyped field, and at the 72-byte limit.
     let longest = password_of(72, true);
     let response = post(
@@ -181,6 +181,9 @@ async fn a_user_changes_their_email_and_the_old_address_is_told(db: &TestDatabas
     )
     .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let ended = app.get("/auth/users/me/", &token).await;
+    assert_problem(ended, StatusCode::UNAUTHORIZED, "token_not_valid").await;
+    let token = access(&app.tokens_for("ann.lee@example.org", USER_PASSWORD).await);
     let profile: Value = app
         .get("/auth/users/me/", &token)
         .await

@@ -1,5 +1,6 @@
-use authusers_api_actix::auth::TokenKind;
+use authusers_api_actix::auth::{TokenKind, VerifiedToken};
 use authusers_domain::ports::UserRepository;
+use authusers_domain::sessions::{SessionGrant, SessionId};
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{on_both_backends, DieselUserRepository};
@@ -13,17 +14,22 @@ async fn an_approved_user_gets_an_access_and_a_refresh_token(db: &TestDatabase) 
     let app = TestApp::spawn(db).await;
     let admin = app.admin_token().await;
     let (id, _) = app.approved_user(&admin, "ann@example.com").await;
-    let pair = app.tokens_for("ANN@example.com", USER_PASSWORD).await;
-    let access = pair["access"].as_str().unwrap();
-    let refresh = pair["refresh"].as_str().unwrap();
-    assert_eq!(
-        app.tokens().verify(access, TokenKind::Access),
-        Ok(authusers_domain::UserId(id))
-    );
-    assert_eq!(
-        app.tokens().verify(refresh, TokenKind::Refresh),
-        Ok(authusers_domain::UserId(id))
-    );
+    let login = app.log_in("ANN@example.com", USER_PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    assert_eq!(login.headers()["cache-control"], "no-store");
+    let pair: Value = login.json().await.unwrap();
+    let Ok(VerifiedToken::Access(access)) = app.tokens().verify(pair["access"].as_str().unwrap())
+    else {
+        panic!("not an access token: {pair}");
+    };
+    let Ok(VerifiedToken::Refresh(refresh)) =
+        app.tokens().verify(pair["refresh"].as_str().unwrap())
+    else {
+        panic!("not a refresh token: {pair}");
+    };
+    assert_eq!((access.user, refresh.user), (UserId(id), UserId(id)));
+    assert_eq!(access.session, refresh.session, "one session names both");
+    assert_eq!(refresh.generation, 1);
 }
 
 async fn wrong_password_and_unknown_email_look_the_same(db: &TestDatabase) {
@@ -67,7 +73,7 @@ async fn pending_and_rejected_users_get_no_token(db: &TestDatabase) {
     assert_problem(guessed, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
 
-async fn refresh_gives_a_new_access_token(db: &TestDatabase) {
+async fn refresh_rotates_the_pair(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let admin = app.admin_token().await;
     app.approved_user(&admin, "ann@example.com").await;
@@ -76,11 +82,17 @@ async fn refresh_gives_a_new_access_token(db: &TestDatabase) {
         .post("/auth/jwt/refresh/", json!({"refresh": pair["refresh"]}))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    let new_access = access(&body);
-    assert_eq!(body.as_object().unwrap().len(), 1);
-    let me = app.get("/auth/users/me/", &new_access).await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let rotated: Value = response.json().await.unwrap();
+    assert_eq!(rotated.as_object().unwrap().len(), 2, "{rotated}");
+    assert_ne!(rotated["refresh"], pair["refresh"]);
+    let me = app.get("/auth/users/me/", &access(&rotated)).await;
     assert_eq!(me.status(), StatusCode::OK);
+    // The rotated refresh token is the live one, and it rotates again.
+    let again = app
+        .post("/auth/jwt/refresh/", json!({"refresh": rotated["refresh"]}))
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
 
     // An access token is not a refresh token.
     let response = app
@@ -101,7 +113,15 @@ async fn verify_accepts_valid_tokens_only(db: &TestDatabase) {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
     }
-    let expired = app.token_issued_at(1, TokenKind::Access, Utc::now() - Duration::hours(1));
+    let grant = app.grant_of(
+        &app.tokens_for(ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+            .await,
+    );
+    let expired = app.token_issued_at(&grant, TokenKind::Access, Utc::now() - Duration::hours(1));
+    // The control: the same session, at the same generation, now.
+    let fresh = app.token_issued_at(&grant, TokenKind::Access, Utc::now());
+    let response = app.post("/auth/jwt/verify/", json!({"token": fresh})).await;
+    assert_eq!(response.status(), StatusCode::OK);
     for token in ["garbage", expired.as_str()] {
         let response = app.post("/auth/jwt/verify/", json!({"token": token})).await;
         assert_problem(response, StatusCode::UNAUTHORIZED, "token_not_valid").await;
@@ -111,8 +131,9 @@ async fn verify_accepts_valid_tokens_only(db: &TestDatabase) {
 async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let admin = app.admin_token().await;
-    let (id, _) = app.approved_user(&admin, "ann@example.com").await;
+    app.approved_user(&admin, "ann@example.com").await;
     let pair = app.tokens_for("ann@example.com", USER_PASSWORD).await;
+    let grant = app.grant_of(&pair);
 
     let missing = app
         .request(Method::GET, "/auth/users/me/", None, None)
@@ -133,11 +154,32 @@ async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
         let mut settings = app.settings.jwt.clone();
         settings.secret = authusers_api_actix::config::Secret::new("another-secret".into());
         authusers_api_actix::auth::TokenService::new(&settings)
-            .issue(authusers_domain::UserId(id), TokenKind::Access, Utc::now())
+            .issue(&grant, TokenKind::Access, Utc::now())
             .unwrap()
     };
-    let expired = app.token_issued_at(id, TokenKind::Access, Utc::now() - Duration::minutes(6));
-    let vanished_user = app.token_issued_at(987_654, TokenKind::Access, Utc::now());
+    let expired = app.token_issued_at(&grant, TokenKind::Access, Utc::now() - Duration::minutes(6));
+    let vanished_user = app.token_issued_at(
+        &SessionGrant {
+            user: UserId(987_654),
+            ..grant.clone()
+        },
+        TokenKind::Access,
+        Utc::now(),
+    );
+    let forged_session = app.token_issued_at(
+        &SessionGrant {
+            session: SessionId::from_bytes([9; 16]),
+            ..grant.clone()
+        },
+        TokenKind::Access,
+        Utc::now(),
+    );
+    // The control: the same forging with nothing wrong is accepted.
+    let fine = app.token_issued_at(&grant, TokenKind::Access, Utc::now());
+    assert_eq!(
+        app.get("/auth/users/me/", &fine).await.status(),
+        StatusCode::OK
+    );
     let refresh = pair["refresh"].as_str().unwrap().to_owned();
     for (case, token) in [
         ("malformed", "not-a-jwt".to_owned()),
@@ -147,6 +189,7 @@ async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
         ("expired", expired),
         ("refresh as access", refresh),
         ("user no longer exists", vanished_user),
+        ("a session that never was", forged_session),
     ] {
         let response = app.get("/auth/users/me/", &token).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
@@ -181,7 +224,7 @@ on_both_backends!(
     an_approved_user_gets_an_access_and_a_refresh_token,
     wrong_password_and_unknown_email_look_the_same,
     pending_and_rejected_users_get_no_token,
-    refresh_gives_a_new_access_token,
+    refresh_rotates_the_pair,
     verify_accepts_valid_tokens_only,
     protected_routes_refuse_bad_tokens,
     the_older_jwt_prefix_is_accepted,
@@ -233,11 +276,14 @@ async fn signed_tokens_with_untrustworthy_claims_are_refused(db: &TestDatabase) 
     let app = TestApp::spawn(db).await;
     let admin = app.admin_token().await;
     let (id, _) = app.approved_user(&admin, "ann@example.com").await;
+    let session = app
+        .grant_of(&app.tokens_for("ann@example.com", USER_PASSWORD).await)
+        .session;
     let now = Utc::now().timestamp();
     let sign = |header: jsonwebtoken::Header, extra: Value| {
         let mut claims = json!({
             "token_type": "access", "exp": now + 300, "iat": now,
-            "jti": "a1b2c3", "sub": id.to_string(), "user_id": id,
+            "jti": "a1b2c3", "sub": id.to_string(), "user_id": id, "sid": session.as_str(),
         });
         for (key, value) in extra.as_object().unwrap() {
             claims[key] = value.clone();

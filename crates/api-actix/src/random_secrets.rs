@@ -1,4 +1,5 @@
 use authusers_domain::password_reset::{ResetToken, ResetTokenSource, TOKEN_BYTES};
+use authusers_domain::sessions::{SessionId, SessionIdSource};
 use rand::RngCore;
 
 /// Reset tokens from the thread's cryptographic generator (ChaCha, seeded
@@ -11,6 +12,18 @@ impl ResetTokenSource for RandomResetTokens {
         let mut bytes = [0u8; TOKEN_BYTES];
         rand::rng().fill_bytes(&mut bytes);
         ResetToken::from_bytes(bytes)
+    }
+}
+
+/// Session ids from the same generator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomSessionIds;
+
+impl SessionIdSource for RandomSessionIds {
+    fn new_id(&self) -> SessionId {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        SessionId::from_bytes(bytes)
     }
 }
 
