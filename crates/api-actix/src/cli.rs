@@ -1,5 +1,5 @@
 //! The `authusers` command line: `serve`, `migrate`, `config`, `outbox`,
-//! `create-admin`.
+//! `sessions`, `create-admin`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,7 +8,8 @@ use std::sync::Arc;
 use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
 use authusers_domain::ports::OutboxRepository;
 use authusers_domain::ports::SystemClock;
-use authusers_infra_diesel::{Database, DieselOutboxRepository};
+use authusers_infra_diesel::{Database, DieselOutboxRepository, DieselUserRepository};
+use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
@@ -54,6 +55,16 @@ enum Command {
         #[arg(long)]
         retry_failed: bool,
     },
+    /// List a user's open sessions and exit; with --end-all, end them
+    /// first (their tokens are refused from then on, by every server).
+    Sessions {
+        /// The user's e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// End every session of the user.
+        #[arg(long)]
+        end_all: bool,
+    },
     /// Create an administrator, approved from the start. The password comes
     /// from AUTHUSERS_ADMIN_PASSWORD, or is asked for on the terminal.
     CreateAdmin {
@@ -91,6 +102,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             limit,
             retry_failed,
         } => outbox(&settings, limit, retry_failed).await,
+        Command::Sessions { user, end_all } => sessions(&settings, &user, end_all).await,
         Command::CreateAdmin { email } => create_admin(&settings, email).await,
     };
     match outcome {
@@ -137,7 +149,9 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
-async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(), String> {
+/// The database, if its schema is up to date: the commands that only read
+/// and change rows never migrate it behind the operator's back.
+async fn migrated_database(settings: &Settings) -> Result<Database, String> {
     let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
     let pending = database
         .pending_migrations()
@@ -148,6 +162,11 @@ async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(
             "{pending} database migration(s) are pending: run `authusers migrate` first"
         ));
     }
+    Ok(database)
+}
+
+async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(), String> {
+    let database = migrated_database(settings).await?;
     let outbox = DieselOutboxRepository::new(database);
     if retry_failed {
         let requeued = outbox
@@ -174,6 +193,40 @@ async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(
             error = entry.last_error.as_deref().unwrap_or("-"),
         )
     })));
+    Ok(())
+}
+
+async fn sessions(settings: &Settings, email: &str, end_all: bool) -> Result<(), String> {
+    let database = migrated_database(settings).await?;
+    let users = Arc::new(DieselUserRepository::new(database.clone()));
+    let sessions = startup::sessions(settings, database, users, Arc::new(SystemClock));
+    let (user, open) = sessions
+        .of_user_by_email(email)
+        .await
+        .map_err(|e| e.to_string())?;
+    if end_all {
+        let ended = sessions
+            .end_all_by_operator(&user)
+            .await
+            .map_err(|e| e.to_string())?;
+        print_lines([format!("ended {ended} session(s) of {}", user.email)]);
+        return Ok(());
+    }
+    print_lines(
+        std::iter::once(format!("{} open session(s) of {}", open.len(), user.email)).chain(
+            open.iter().map(|session| {
+                format!(
+                    "{id} created={created} last_used={used} expires={expires} address={address} user_agent={agent:?}",
+                    id = session.id,
+                    created = session.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    used = session.last_used_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    expires = session.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    address = session.client.address.as_deref().unwrap_or("-"),
+                    agent = session.client.user_agent.as_deref().unwrap_or("-"),
+                )
+            }),
+        ),
+    );
     Ok(())
 }
 

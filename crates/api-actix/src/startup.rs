@@ -104,6 +104,22 @@ pub fn accounts(
     ))
 }
 
+/// The session operations wired to their adapters.
+pub fn sessions(
+    settings: &Settings,
+    database: Database,
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+) -> Sessions {
+    Sessions::new(
+        Arc::new(DieselSessionRepository::new(database)),
+        users,
+        Arc::new(RandomSessionIds),
+        clock,
+        settings.sessions.max_age,
+    )
+}
+
 /// Where reset mails send users: the configured frontend page, or else the
 /// page this server serves on `port`.
 fn reset_link(settings: &Settings, port: u16) -> Result<ResetLinkTemplate, StartupError> {
@@ -196,18 +212,15 @@ impl Application {
                 language: settings.mail_language,
             },
         );
-        let sessions = Sessions::new(
-            Arc::new(DieselSessionRepository::new(database.clone())),
+        let sessions = sessions(
+            settings,
+            database.clone(),
             Arc::clone(&users),
-            Arc::new(RandomSessionIds),
             Arc::clone(&clock),
-            chrono::Duration::from_std(settings.sessions.max_age)
-                .unwrap_or(authusers_domain::sessions::DEFAULT_MAX_AGE),
         );
         let housekeeping = Housekeeping {
             sessions: sessions.clone(),
-            retention: chrono::Duration::from_std(settings.sessions.retention)
-                .unwrap_or_else(|_| chrono::Duration::days(7)),
+            retention: settings.sessions.retention,
             every: settings.sessions.housekeeping_interval,
         };
         let state = AppState {

@@ -213,29 +213,33 @@ impl SessionRepository for DieselSessionRepository {
         Ok(rotation)
     }
 
-    async fn is_open(
+    async fn live_generation(
         &self,
         session: &SessionId,
         user: UserId,
-        generation: Option<u32>,
         now: DateTime<Utc>,
-    ) -> Result<bool, RepositoryError> {
+    ) -> Result<Option<u32>, RepositoryError> {
         let id = session.as_str().to_owned();
         let now = now.naive_utc();
-        let open = self
+        let generation = self
             .db
             .run(move |pools| {
-                let count: i64 = with_connection!(pools, |conn| {
-                    let mut query = open_session!(&id, user.0, now).into_boxed();
-                    if let Some(generation) = generation {
-                        query = query.filter(sessions::generation.eq(i64::from(generation)));
-                    }
-                    query.count().get_result(conn)?
+                let stored: Option<i64> = with_connection!(pools, |conn| {
+                    open_session!(&id, user.0, now)
+                        .select(sessions::generation)
+                        .first(conn)
+                        .optional()?
                 });
-                Ok(count == 1)
+                stored
+                    .map(|generation| {
+                        u32::try_from(generation).map_err(|_| {
+                            StorageError::CorruptRow(format!("session {id}: generation"))
+                        })
+                    })
+                    .transpose()
             })
             .await?;
-        Ok(open)
+        Ok(generation)
     }
 
     async fn end(

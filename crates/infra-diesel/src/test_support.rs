@@ -352,6 +352,21 @@ impl Database {
         .expect("read the outbox")
     }
 
+    /// Every stored session, ended or not, as `(id, end reason)`.
+    pub async fn sessions_for_tests(&self) -> Vec<(String, Option<String>)> {
+        use crate::database::with_connection;
+        use crate::schema::sessions as s;
+        use diesel::prelude::*;
+        self.run(|pools| {
+            Ok(with_connection!(pools, |conn| s::table
+                .order(s::created_at.asc())
+                .select((s::id, s::end_reason))
+                .load(conn)?))
+        })
+        .await
+        .expect("read the sessions")
+    }
+
     /// Sets a user's balances directly, bypassing the ledger: only for
     /// tests that need a balance no sequence of requests reaches quickly.
     pub async fn set_balances_for_tests(

@@ -298,7 +298,43 @@ async fn old_sessions_are_forgotten(db: &TestDatabase) {
     );
 }
 
+/// What verify and log-out read: the live generation of an open session
+/// of that user, and nothing for any other.
+async fn the_live_generation_is_told_only_for_an_open_session_of_its_user(db: &TestDatabase) {
+    let (repos, ann, bob) = setup(db).await;
+    let session = open(&repos, &ann, 1).await;
+    let live = |user: &User, now| {
+        let sessions = Arc::clone(&repos.sessions);
+        let session = session.clone();
+        let user = user.id;
+        async move { sessions.live_generation(&session, user, now).await.unwrap() }
+    };
+    assert_eq!(live(&ann, at(10)).await, Some(1));
+    assert_eq!(live(&bob, at(10)).await, None);
+    assert_eq!(live(&ann, at(1000)).await, None, "expired");
+    let rotated = repos
+        .sessions
+        .rotate(&refresh(&session, &ann, 1), at(20))
+        .await
+        .unwrap();
+    assert!(matches!(rotated, Rotation::Rotated { generation: 2, .. }));
+    assert_eq!(live(&ann, at(30)).await, Some(2));
+    assert!(repos
+        .sessions
+        .end(&session, ann.id, EndReason::LoggedOut, at(40))
+        .await
+        .unwrap());
+    assert_eq!(live(&ann, at(50)).await, None, "ended");
+    let unknown = repos
+        .sessions
+        .live_generation(&id(9), ann.id, at(10))
+        .await
+        .unwrap();
+    assert_eq!(unknown, None);
+}
+
 on_both_backends!(
+    the_live_generation_is_told_only_for_an_open_session_of_its_user,
     a_session_authenticates_its_user_only_while_open,
     a_refresh_rotates_and_a_reused_one_ends_the_session,
     of_twenty_racing_refreshes_exactly_one_rotates,

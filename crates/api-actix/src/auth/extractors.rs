@@ -51,7 +51,7 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<SessionUser, Problem> {
     let claim = state
         .tokens
-        .verify_access(&token)
+        .verify_access(&token, state.clock.now())
         .map_err(|_| Problem::token_not_valid())?;
     let user = match state.sessions.authenticate(&claim).await {
         Ok(user) => user,

@@ -29,6 +29,9 @@ struct Claims {
     sid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gen: Option<u32>,
+    /// Never written here; honoured when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -56,7 +59,8 @@ pub enum TokenError {
 
 /// Issues and checks HS256 tokens with one secret. A token proves who it
 /// was issued to and for which session; whether that session is still open
-/// is the session store's to say.
+/// is the session store's to say. Time is the caller's `now` (the
+/// application's clock), for issuing and checking alike.
 #[derive(Clone)]
 pub struct TokenService {
     encoding: EncodingKey,
@@ -74,8 +78,10 @@ impl TokenService {
         let secret = settings.secret.expose().as_bytes();
         // Only HS256 is accepted: `alg: none` and any other algorithm fail.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = settings.leeway.as_secs();
-        validation.validate_nbf = true;
+        // `exp` and `nbf` are judged in `decode`, against the caller's
+        // clock rather than the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret),
@@ -120,14 +126,19 @@ impl TokenService {
             user_id: grant.user.0,
             sid: grant.session.as_str().to_owned(),
             gen: (kind == TokenKind::Refresh).then_some(grant.generation),
+            nbf: None,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| TokenError::Signing)
     }
 
     /// The session and user of a valid, unexpired access token.
-    pub fn verify_access(&self, token: &str) -> Result<AccessClaim, TokenError> {
-        match self.verify(token)? {
+    pub fn verify_access(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaim, TokenError> {
+        match self.verify(token, now)? {
             VerifiedToken::Access(claim) => Ok(claim),
             VerifiedToken::Refresh(_) => Err(TokenError::WrongType),
         }
@@ -135,16 +146,20 @@ impl TokenService {
 
     /// The session, user and generation of a valid, unexpired refresh
     /// token.
-    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaim, TokenError> {
-        match self.verify(token)? {
+    pub fn verify_refresh(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshClaim, TokenError> {
+        match self.verify(token, now)? {
             VerifiedToken::Refresh(claim) => Ok(claim),
             VerifiedToken::Access(_) => Err(TokenError::WrongType),
         }
     }
 
     /// A valid, unexpired token of either kind (simplejwt's `verify`).
-    pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
-        let claims = self.decode(token)?;
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
+        let claims = self.decode(token, now)?;
         let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
         let user = UserId(claims.user_id);
         match (claims.token_type, claims.gen) {
@@ -158,21 +173,27 @@ impl TokenService {
         }
     }
 
-    /// A token this service could have issued: signature, `exp` and `nbf`
-    /// (jsonwebtoken), no `crit` header (no extension is understood here,
-    /// so none may be required, RFC 7515 4.1.11), an `iat` that is not in
-    /// the future, and `sub` equal to `user_id`.
-    fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+    /// A token this service could have issued, valid at `now`: signature
+    /// (jsonwebtoken); `exp` not past and `nbf` and `iat` not in the future,
+    /// each with the leeway; no `crit` header (no extension is understood
+    /// here, so none may be required, RFC 7515 4.1.11); and `sub` equal to
+    /// `user_id`.
+    fn decode(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         if data.header.crit.is_some() {
             return Err(TokenError::Invalid);
         }
         let claims = data.claims;
-        let now = jsonwebtoken::get_current_timestamp();
-        let issued_in_the_future = u64::try_from(claims.iat)
-            .is_ok_and(|iat| iat > now.saturating_add(self.leeway_seconds));
-        if issued_in_the_future || claims.sub != claims.user_id.to_string() {
+        let leeway = i64::try_from(self.leeway_seconds).map_err(|_| TokenError::Invalid)?;
+        let now = now.timestamp();
+        let expired = claims.exp < now.saturating_sub(leeway);
+        let not_yet = |at: i64| at > now.saturating_add(leeway);
+        if expired
+            || claims.nbf.is_some_and(not_yet)
+            || not_yet(claims.iat)
+            || claims.sub != claims.user_id.to_string()
+        {
             return Err(TokenError::Invalid);
         }
         Ok(claims)
@@ -211,12 +232,12 @@ mod tests {
     fn tokens_name_their_session_and_the_refresh_its_generation() {
         let tokens = service("secret");
         let pair = tokens.issue_pair(&grant(3600), Utc::now()).unwrap();
-        let access = tokens.verify_access(&pair.access).unwrap();
+        let access = tokens.verify_access(&pair.access, Utc::now()).unwrap();
         assert_eq!(
             (access.user, access.session),
             (UserId(7), SessionId::from_bytes([7; 16]))
         );
-        let refresh = tokens.verify_refresh(&pair.refresh).unwrap();
+        let refresh = tokens.verify_refresh(&pair.refresh, Utc::now()).unwrap();
         assert_eq!((refresh.user, refresh.generation), (UserId(7), 3));
     }
 
@@ -225,15 +246,15 @@ mod tests {
         let tokens = service("secret");
         let pair = tokens.issue_pair(&grant(3600), Utc::now()).unwrap();
         assert_eq!(
-            tokens.verify_access(&pair.refresh),
+            tokens.verify_access(&pair.refresh, Utc::now()),
             Err(TokenError::WrongType)
         );
         assert_eq!(
-            tokens.verify_refresh(&pair.access),
+            tokens.verify_refresh(&pair.access, Utc::now()),
             Err(TokenError::WrongType)
         );
         assert!(matches!(
-            tokens.verify(&pair.refresh),
+            tokens.verify(&pair.refresh, Utc::now()),
             Ok(VerifiedToken::Refresh(_))
         ));
     }
@@ -260,7 +281,10 @@ mod tests {
         let token = tokens
             .issue(&grant(3600), TokenKind::Access, long_ago)
             .unwrap();
-        assert_eq!(tokens.verify_access(&token), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens.verify_access(&token, Utc::now()),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -269,7 +293,7 @@ mod tests {
             .issue(&grant(3600), TokenKind::Access, Utc::now())
             .unwrap();
         assert_eq!(
-            service("two").verify_access(&token),
+            service("two").verify_access(&token, Utc::now()),
             Err(TokenError::Invalid)
         );
     }
@@ -295,7 +319,9 @@ mod tests {
     fn a_token_without_a_session_or_with_a_mixed_shape_is_invalid() {
         let tokens = service("secret");
         let now = Utc::now().timestamp();
-        assert!(tokens.verify_access(&signed(claims(now))).is_ok());
+        assert!(tokens
+            .verify_access(&signed(claims(now)), Utc::now())
+            .is_ok());
         let mut no_session = claims(now);
         no_session.as_object_mut().unwrap().remove("sid");
         let mut bad_session = claims(now);
@@ -310,7 +336,10 @@ mod tests {
             access_with_generation,
             refresh_without_generation,
         ] {
-            assert_eq!(tokens.verify(&signed(token)), Err(TokenError::Invalid));
+            assert_eq!(
+                tokens.verify(&signed(token), Utc::now()),
+                Err(TokenError::Invalid)
+            );
         }
     }
 
@@ -323,14 +352,58 @@ mod tests {
             signed(claims)
         };
         let strict = service("secret");
-        assert!(strict.verify_access(&ahead(0)).is_ok());
-        assert_eq!(strict.verify_access(&ahead(5)), Err(TokenError::Invalid));
+        assert!(strict.verify_access(&ahead(0), Utc::now()).is_ok());
+        assert_eq!(
+            strict.verify_access(&ahead(5), Utc::now()),
+            Err(TokenError::Invalid)
+        );
         let lenient = TokenService::new(&JwtSettings {
             leeway: Duration::from_secs(60),
             ..settings("secret")
         });
-        assert!(lenient.verify_access(&ahead(30)).is_ok());
-        assert_eq!(lenient.verify_access(&ahead(90)), Err(TokenError::Invalid));
+        assert!(lenient.verify_access(&ahead(30), Utc::now()).is_ok());
+        assert_eq!(
+            lenient.verify_access(&ahead(90), Utc::now()),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn time_is_the_callers_clock_to_the_second() {
+        let issued = Utc::now();
+        let at = |seconds: i64| issued + chrono::Duration::seconds(seconds);
+        let strict = service("secret");
+        let token = strict
+            .issue(&grant(3600), TokenKind::Access, issued)
+            .unwrap();
+        assert!(strict.verify_access(&token, at(300)).is_ok());
+        assert_eq!(
+            strict.verify_access(&token, at(301)),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            strict.verify_access(&token, at(-1)),
+            Err(TokenError::Invalid),
+            "issued in the caller's future"
+        );
+        let lenient = TokenService::new(&JwtSettings {
+            leeway: Duration::from_secs(60),
+            ..settings("secret")
+        });
+        assert!(lenient.verify_access(&token, at(360)).is_ok());
+        assert_eq!(
+            lenient.verify_access(&token, at(361)),
+            Err(TokenError::Invalid)
+        );
+
+        let mut not_before = claims(issued.timestamp());
+        not_before["nbf"] = (issued.timestamp() + 60).into();
+        let not_before = signed(not_before);
+        assert_eq!(
+            strict.verify_access(&not_before, at(59)),
+            Err(TokenError::Invalid)
+        );
+        assert!(strict.verify_access(&not_before, at(60)).is_ok());
     }
 
     #[test]
@@ -342,6 +415,9 @@ mod tests {
         let payload = signed.split('.').nth(1).unwrap();
         // {"alg":"none","typ":"JWT"}
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-        assert_eq!(tokens.verify_access(&unsigned), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens.verify_access(&unsigned, Utc::now()),
+            Err(TokenError::Invalid)
+        );
     }
 }

@@ -61,11 +61,11 @@ impl Settings {
             ("JWT_LEEWAY_SECONDS", self.jwt.leeway.as_secs().to_string()),
             (
                 "SESSION_MAX_AGE_SECONDS",
-                self.sessions.max_age.as_secs().to_string(),
+                self.sessions.max_age.num_seconds().to_string(),
             ),
             (
                 "SESSION_RETENTION_SECONDS",
-                self.sessions.retention.as_secs().to_string(),
+                self.sessions.retention.num_seconds().to_string(),
             ),
             (
                 "HOUSEKEEPING_INTERVAL_SECONDS",

@@ -94,10 +94,10 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     /// `SESSION_MAX_AGE_SECONDS`: a session's absolute lifetime.
-    pub max_age: Duration,
+    pub max_age: chrono::Duration,
     /// `SESSION_RETENTION_SECONDS`: how long ended and expired sessions
     /// are kept (for the record) before the background worker forgets them.
-    pub retention: Duration,
+    pub retention: chrono::Duration,
     /// `HOUSEKEEPING_INTERVAL_SECONDS`: how often the worker forgets them.
     pub housekeeping_interval: Duration,
 }
@@ -359,15 +359,15 @@ impl Settings {
         let cors = Self::cors(&mut env);
         let metrics = Self::metrics(&mut env);
         let sessions = SessionSettings {
-            max_age: Duration::from_secs(env.number(
+            max_age: chrono::Duration::seconds(env.number(
                 "SESSION_MAX_AGE_SECONDS",
-                30 * 86_400u64,
+                authusers_domain::sessions::DEFAULT_MAX_AGE.num_seconds(),
                 60,
                 365 * 86_400,
             )),
-            retention: Duration::from_secs(env.number(
+            retention: chrono::Duration::seconds(env.number(
                 "SESSION_RETENTION_SECONDS",
-                7 * 86_400u64,
+                7 * 86_400i64,
                 0,
                 365 * 86_400,
             )),

@@ -88,12 +88,14 @@ pub async fn create(
 /// What the client says about itself, for the user's list of sessions: its
 /// `User-Agent` and the address it connects from.
 fn client_info(req: &HttpRequest) -> ClientInfo {
+    // Not only ASCII: a client may name itself in UTF-8, and any other
+    // byte is kept as a replacement character rather than losing the name.
     let agent = req
         .headers()
         .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok());
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let address = req.peer_addr().map(|peer| peer.ip().to_string());
-    ClientInfo::new(agent, address)
+    ClientInfo::new(agent.as_deref(), address)
 }
 
 /// A refresh token for a new pair: the refresh token rotates (simplejwt's
@@ -126,7 +128,7 @@ fn refresh_claim(state: &AppState, body: JsonBody<RefreshBody>) -> Result<Refres
     required.check()?;
     state
         .tokens
-        .verify_refresh(&refresh)
+        .verify_refresh(&refresh, state.clock.now())
         .map_err(|_| Problem::token_not_valid())
 }
 
@@ -164,7 +166,7 @@ pub async fn verify(
     required.check()?;
     let (session, user, generation) = match state
         .tokens
-        .verify(&token)
+        .verify(&token, state.clock.now())
         .map_err(|_| Problem::token_not_valid())?
     {
         VerifiedToken::Access(claim) => (claim.session, claim.user, None),

@@ -102,7 +102,7 @@ impl TestApp {
     pub fn grant_of(&self, pair: &Value) -> SessionGrant {
         let claim = self
             .tokens()
-            .verify_access(&access(pair))
+            .verify_access(&access(pair), self.clock.now())
             .expect("an access token of this app");
         SessionGrant {
             session: claim.session,

@@ -14,5 +14,6 @@ mod process;
 mod profile;
 mod registration;
 mod self_service;
+mod sessions;
 mod startup;
 mod tokens;

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -238,3 +239,198 @@ async fn a_malformed_request_is_a_warning_not_an_error() {
         "no warning: {stderr}"
     );
 }
+
+const SECRET: &str = "a-secret-both-servers-share-0123456789";
+const ADMIN: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "tangerine-orbit-77";
+
+/// A server process, stopped when the test ends, however it ends.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The administrator, created with the binary, and a server on `db`
+/// sharing `SECRET`.
+async fn server_with_admin(db: &TestDatabase) -> Server {
+    let url = db.url().to_string();
+    let created = run(
+        &["create-admin", "--email", ADMIN],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("BCRYPT_COST", "4"),
+            ("AUTHUSERS_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    another_server(db).await
+}
+
+async fn another_server(db: &TestDatabase) -> Server {
+    let env = [("BCRYPT_COST", "4"), ("JWT_SECRET", SECRET)];
+    let (child, port) = serve(db, &env, Stdio::null()).await;
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn post(
+    server: &Server,
+    path: &str,
+    body: serde_json::Value,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", server.base))
+        .header("User-Agent", "ops-laptop")
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn log_in(server: &Server, password: &str) -> (String, String) {
+    let response = post(
+        server,
+        "/auth/jwt/create/",
+        json!({"email": ADMIN, "password": password}),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let pair: serde_json::Value = response.json().await.unwrap();
+    (
+        pair["access"].as_str().unwrap().to_owned(),
+        pair["refresh"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn me(server: &Server, access: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/auth/users/me/", server.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Two `authusers serve` processes on one database: what one ends, the
+/// other refuses on the very next request, with nothing cached in between.
+async fn what_one_server_ends_the_other_refuses_on_the_next_request(db: &TestDatabase) {
+    let first = server_with_admin(db).await;
+    let second = another_server(db).await;
+    let (on_first, _) = log_in(&first, ADMIN_PASSWORD).await;
+    let (on_second, _) = log_in(&second, ADMIN_PASSWORD).await;
+    assert_eq!(me(&second, &on_first).await, StatusCode::OK);
+    assert_eq!(me(&first, &on_second).await, StatusCode::OK);
+
+    let changed = post(
+        &first,
+        "/auth/users/set_password/",
+        json!({"current_password": ADMIN_PASSWORD, "new_password": "quartz-lantern-61"}),
+        Some(&on_first),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&second, &on_first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&second, &on_second).await, StatusCode::UNAUTHORIZED);
+
+    let (access, refresh) = log_in(&second, "quartz-lantern-61").await;
+    let logged_out = post(
+        &first,
+        "/auth/jwt/blacklist/",
+        json!({"refresh": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(logged_out.status(), StatusCode::OK);
+    assert_eq!(me(&second, &access).await, StatusCode::UNAUTHORIZED);
+}
+
+/// `authusers sessions --user EMAIL` lists a user's open sessions;
+/// `--end-all` ends them, and every server refuses their tokens.
+async fn an_operator_lists_and_ends_a_users_sessions(db: &TestDatabase) {
+    let server = server_with_admin(db).await;
+    let (first, _) = log_in(&server, ADMIN_PASSWORD).await;
+    let (second, _) = log_in(&server, ADMIN_PASSWORD).await;
+    let url = db.url().to_string();
+    let sessions = |args: &[&str]| {
+        let mut all = vec!["sessions", "--user"];
+        all.extend_from_slice(args);
+        run(&all, &[("DATABASE_URL", url.as_str())])
+    };
+
+    let listed = sessions(&["Admin@EXAMPLE.com"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0], "2 open session(s) of admin@example.com",
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for line in &lines[1..] {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 6, "{line}");
+        assert!(fields[0].len() == 32 && fields[0].bytes().all(|b| b.is_ascii_hexdigit()));
+        for (field, name) in fields[1..4]
+            .iter()
+            .zip(["created=", "last_used=", "expires="])
+        {
+            let at = field.strip_prefix(name).unwrap_or_else(|| panic!("{line}"));
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with('Z'),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            fields[4..],
+            ["address=127.0.0.1", "user_agent=\"ops-laptop\""]
+        );
+    }
+
+    let ended = sessions(&[ADMIN, "--end-all"]);
+    assert!(ended.status.success(), "{ended:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&ended.stdout).trim(),
+        "ended 2 session(s) of admin@example.com"
+    );
+    assert_eq!(me(&server, &first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&server, &second).await, StatusCode::UNAUTHORIZED);
+    let none = sessions(&[ADMIN]);
+    assert_eq!(
+        String::from_utf8_lossy(&none.stdout).trim(),
+        "0 open session(s) of admin@example.com"
+    );
+
+    for (user, message) in [
+        (
+            "nobody@example.com",
+            "no user has the e-mail address nobody@example.com",
+        ),
+        ("not an address", "is not an e-mail address"),
+    ] {
+        let refused = sessions(&[user]);
+        assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.starts_with("authusers: ") && stderr.contains(message),
+            "{stderr}"
+        );
+    }
+}
+
+on_both_backends!(
+    what_one_server_ends_the_other_refuses_on_the_next_request,
+    an_operator_lists_and_ends_a_users_sessions,
+);

@@ -18,12 +18,15 @@ async fn an_approved_user_gets_an_access_and_a_refresh_token(db: &TestDatabase) 
     assert_eq!(login.status(), StatusCode::OK);
     assert_eq!(login.headers()["cache-control"], "no-store");
     let pair: Value = login.json().await.unwrap();
-    let Ok(VerifiedToken::Access(access)) = app.tokens().verify(pair["access"].as_str().unwrap())
+    let Ok(VerifiedToken::Access(access)) = app
+        .tokens()
+        .verify(pair["access"].as_str().unwrap(), Utc::now())
     else {
         panic!("not an access token: {pair}");
     };
-    let Ok(VerifiedToken::Refresh(refresh)) =
-        app.tokens().verify(pair["refresh"].as_str().unwrap())
+    let Ok(VerifiedToken::Refresh(refresh)) = app
+        .tokens()
+        .verify(pair["refresh"].as_str().unwrap(), Utc::now())
     else {
         panic!("not a refresh token: {pair}");
     };

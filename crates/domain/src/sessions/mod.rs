@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::email::EmailError;
 use crate::ports::{Clock, RepositoryError, UserRepository};
-use crate::{User, UserId};
+use crate::{Email, User, UserId};
 
 pub use model::{
     AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionEnd, SessionId,
@@ -62,6 +63,17 @@ pub enum EndUserSessionsError {
     Forbidden,
     #[error("no user with this id")]
     NotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// An operator named a user by e-mail (`authusers sessions --user`).
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorSessionsError {
+    #[error("{0:?} is not an e-mail address")]
+    InvalidEmail(String, #[source] EmailError),
+    #[error("no user has the e-mail address {0}")]
+    NoSuchUser(String),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -154,18 +166,19 @@ impl Sessions {
     }
 
     /// simplejwt's blacklist: ends the session of a refresh token. An older
-    /// generation of it ends the session too, as a reuse.
+    /// generation of it ends the session too, as a reuse; a generation the
+    /// session never reached was never issued, and ends nothing.
     #[tracing::instrument(name = "log_out", skip_all, fields(user = %claim.user))]
     pub async fn log_out(&self, claim: &RefreshClaim) -> Result<(), SessionError> {
         let now = self.clock.now();
-        let current = self
+        let live = self
             .sessions
-            .is_open(&claim.session, claim.user, Some(claim.generation), now)
+            .live_generation(&claim.session, claim.user, now)
             .await?;
-        let reason = if current {
-            EndReason::LoggedOut
-        } else {
-            EndReason::RefreshReused
+        let reason = match live {
+            Some(live) if live == claim.generation => EndReason::LoggedOut,
+            Some(live) if live > claim.generation => EndReason::RefreshReused,
+            _ => return Err(SessionError::NotValid),
         };
         if !self
             .sessions
@@ -188,9 +201,15 @@ impl Sessions {
         user: UserId,
         generation: Option<u32>,
     ) -> Result<bool, RepositoryError> {
-        self.sessions
-            .is_open(session, user, generation, self.clock.now())
-            .await
+        let live = self
+            .sessions
+            .live_generation(session, user, self.clock.now())
+            .await?;
+        Ok(match (live, generation) {
+            (Some(live), Some(generation)) => live == generation,
+            (Some(_), None) => true,
+            (None, _) => false,
+        })
     }
 
     /// The caller's open sessions, newest first.
@@ -242,6 +261,37 @@ impl Sessions {
             .end_all(target, EndReason::EndedByAdministrator, self.clock.now())
             .await?;
         tracing::info!(ended, "sessions ended by an administrator");
+        Ok(ended)
+    }
+
+    /// The user with this e-mail and their open sessions, for an operator
+    /// at the command line.
+    pub async fn of_user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<(User, Vec<Session>), OperatorSessionsError> {
+        let parsed = Email::parse(email)
+            .map_err(|e| OperatorSessionsError::InvalidEmail(email.to_owned(), e))?;
+        let user = self
+            .users
+            .find_by_email(&parsed)
+            .await?
+            .ok_or_else(|| OperatorSessionsError::NoSuchUser(parsed.as_str().to_owned()))?;
+        let sessions = self
+            .sessions
+            .open_sessions(user.id, self.clock.now())
+            .await?;
+        Ok((user, sessions))
+    }
+
+    /// An operator at the command line ends every session of `user`.
+    #[tracing::instrument(name = "end_sessions_by_operator", skip_all, fields(user = %user.id))]
+    pub async fn end_all_by_operator(&self, user: &User) -> Result<u64, RepositoryError> {
+        let ended = self
+            .sessions
+            .end_all(user.id, EndReason::EndedByAdministrator, self.clock.now())
+            .await?;
+        tracing::info!(ended, "sessions ended by an operator");
         Ok(ended)
     }
 

@@ -61,15 +61,14 @@ pub trait SessionRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Rotation, RepositoryError>;
 
-    /// Whether the session of `user` is open at `now`, and, when a
-    /// generation is given, still at it.
-    async fn is_open(
+    /// The live refresh generation of the session, if it is open at `now`
+    /// and belongs to `user`.
+    async fn live_generation(
         &self,
         session: &SessionId,
         user: UserId,
-        generation: Option<u32>,
         now: DateTime<Utc>,
-    ) -> Result<bool, RepositoryError>;
+    ) -> Result<Option<u32>, RepositoryError>;
 
     /// Ends one open session of `user`; `false` when there is none.
     async fn end(

@@ -158,11 +158,9 @@ async fn logging_out_ends_the_session() {
     let mut ports = Ports::new();
     ports
         .sessions
-        .expect_is_open()
-        .withf(|session, user, generation, _| {
-            *session == id(1) && *user == UserId(2) && *generation == Some(3)
-        })
-        .returning(|_, _, _, _| Ok(true));
+        .expect_live_generation()
+        .withf(|session, user, now| *session == id(1) && *user == UserId(2) && *now == at(3600))
+        .returning(|_, _, _| Ok(Some(3)));
     ports
         .sessions
         .expect_end()
@@ -181,8 +179,8 @@ async fn logging_out_with_an_old_refresh_token_ends_the_session_as_reused() {
     let mut ports = Ports::new();
     ports
         .sessions
-        .expect_is_open()
-        .returning(|_, _, _, _| Ok(false));
+        .expect_live_generation()
+        .returning(|_, _, _| Ok(Some(2)));
     ports
         .sessions
         .expect_end()
@@ -196,19 +194,54 @@ async fn logging_out_with_an_old_refresh_token_ends_the_session_as_reused() {
         .unwrap();
 }
 
+/// Only a forger holds a generation the session never reached: nothing
+/// ends, so that no one ends a session by guessing past it.
+#[tokio::test]
+async fn logging_out_with_a_generation_never_issued_ends_nothing() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_live_generation()
+        .returning(|_, _, _| Ok(Some(2)));
+    ports.sessions.expect_end().never();
+    let result = ports.into_sessions().log_out(&refresh_claim(3)).await;
+    assert!(matches!(result, Err(SessionError::NotValid)));
+}
+
 #[tokio::test]
 async fn logging_out_of_an_ended_session_is_not_valid() {
     let mut ports = Ports::new();
     ports
         .sessions
-        .expect_is_open()
-        .returning(|_, _, _, _| Ok(false));
-    ports
-        .sessions
-        .expect_end()
-        .returning(|_, _, _, _| Ok(false));
+        .expect_live_generation()
+        .returning(|_, _, _| Ok(None));
+    ports.sessions.expect_end().never();
     let result = ports.into_sessions().log_out(&refresh_claim(1)).await;
     assert!(matches!(result, Err(SessionError::NotValid)));
+}
+
+#[tokio::test]
+async fn verify_wants_an_open_session_and_a_refresh_token_of_its_live_generation() {
+    for (live, presented, valid) in [
+        (Some(3), None, true),
+        (Some(3), Some(3), true),
+        (Some(3), Some(2), false),
+        (Some(3), Some(4), false),
+        (None, None, false),
+        (None, Some(1), false),
+    ] {
+        let mut ports = Ports::new();
+        ports
+            .sessions
+            .expect_live_generation()
+            .returning(move |_, _, _| Ok(live));
+        let answer = ports
+            .into_sessions()
+            .is_valid(&id(1), UserId(2), presented)
+            .await
+            .unwrap();
+        assert_eq!(answer, valid, "live {live:?}, presented {presented:?}");
+    }
 }
 
 #[tokio::test]
@@ -316,4 +349,70 @@ async fn pruning_forgets_what_ended_before_the_retention() {
         .await
         .unwrap();
     assert_eq!(pruned, 5);
+}
+
+#[tokio::test]
+async fn an_operator_names_the_user_by_email_in_any_case() {
+    let mut ports = Ports::new();
+    ports
+        .users
+        .expect_find_by_email()
+        .withf(|email| email.as_str() == "user2@example.com")
+        .times(1)
+        .returning(|_| Ok(Some(user(2, UserStatus::Approved))));
+    ports
+        .sessions
+        .expect_open_sessions()
+        .with(eq(UserId(2)), eq(at(3600)))
+        .times(1)
+        .returning(|_, _| Ok(Vec::new()));
+    let (found, sessions) = ports
+        .into_sessions()
+        .of_user_by_email(" user2@EXAMPLE.com ")
+        .await
+        .unwrap();
+    assert_eq!((found.id, sessions.len()), (UserId(2), 0));
+}
+
+#[tokio::test]
+async fn an_operator_is_told_of_a_bad_address_or_an_unknown_user() {
+    let invalid = Ports::new()
+        .into_sessions()
+        .of_user_by_email("not an address")
+        .await;
+    assert!(matches!(
+        invalid,
+        Err(OperatorSessionsError::InvalidEmail(..))
+    ));
+
+    let mut ports = Ports::new();
+    ports.users.expect_find_by_email().returning(|_| Ok(None));
+    let unknown = ports
+        .into_sessions()
+        .of_user_by_email("nobody@example.com")
+        .await;
+    assert!(
+        matches!(&unknown, Err(OperatorSessionsError::NoSuchUser(email)) if email == "nobody@example.com")
+    );
+}
+
+#[tokio::test]
+async fn an_operator_ends_every_session_of_a_user() {
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_end_all()
+        .with(
+            eq(UserId(2)),
+            eq(EndReason::EndedByAdministrator),
+            eq(at(3600)),
+        )
+        .times(1)
+        .returning(|_, _, _| Ok(4));
+    let ended = ports
+        .into_sessions()
+        .end_all_by_operator(&user(2, UserStatus::Approved))
+        .await
+        .unwrap();
+    assert_eq!(ended, 4);
 }
