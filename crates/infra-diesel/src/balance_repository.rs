@@ -57,7 +57,7 @@ impl BalanceRepository for DieselBalanceRepository {
                     live_users()
                         .filter(users::id.eq(user.0))
                         .select((users::real_balance_cents, users::virtual_balance_cents))
-                        .first(conn)
+                        .get_result(conn)
                         .optional()?
                 });
                 row.map(|(real, virtual_)| balances(real, virtual_))
@@ -153,7 +153,7 @@ macro_rules! apply_in_transaction {
                 let record: IdempotencyRow = idempotency_keys::table
                     .find((user, key))
                     .select(IdempotencyRow::as_select())
-                    .first($conn)?;
+                    .get_result($conn)?;
                 if record.fingerprint != fingerprint {
                     return Err(Failure::KeyReused);
                 }
@@ -203,7 +203,7 @@ macro_rules! apply_in_transaction {
                 let current: Option<(i64, i64)> = live_users()
                     .filter(users::id.eq(user))
                     .select((real, virtual_))
-                    .first($conn)
+                    .get_result($conn)
                     .optional()?;
                 let (real_now, virtual_now) = current.ok_or(Failure::UserNotFound)?;
                 let refusal = change

@@ -72,7 +72,7 @@ impl CredentialChange for SqliteConnection {
 
     fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
         live_user_id!(user)
-            .first::<i64>(self)
+            .get_result::<i64>(self)
             .optional()
             .map(|found| found.is_some())
     }
@@ -91,7 +91,7 @@ impl CredentialChange for PgConnection {
     fn lock_user(&mut self, user: i64) -> QueryResult<bool> {
         live_user_id!(user)
             .for_update()
-            .first::<i64>(self)
+            .get_result::<i64>(self)
             .optional()
             .map(|found| found.is_some())
     }

@@ -135,7 +135,7 @@ impl SessionRepository for DieselSessionRepository {
                         .inner_join(users::table)
                         .filter(users::erased_at.is_null())
                         .select(UserRow::as_select())
-                        .first(conn)
+                        .get_result(conn)
                         .optional()?
                 });
                 row.map(User::try_from).transpose()
@@ -227,7 +227,7 @@ impl SessionRepository for DieselSessionRepository {
                 let stored: Option<i64> = with_connection!(pools, |conn| {
                     open_session!(&id, user.0, now)
                         .select(sessions::generation)
-                        .first(conn)
+                        .get_result(conn)
                         .optional()?
                 });
                 stored

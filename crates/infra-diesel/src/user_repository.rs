@@ -121,7 +121,7 @@ impl UserRepository for DieselUserRepository {
                     live_users()
                         .filter(users::email_canonical.eq(&canonical))
                         .select(UserRow::as_select())
-                        .first(conn)
+                        .get_result(conn)
                         .optional()?
                 });
                 to_user(row)
@@ -138,7 +138,7 @@ impl UserRepository for DieselUserRepository {
                     live_users()
                         .filter(users::id.eq(id.0))
                         .select(UserRow::as_select())
-                        .first(conn)
+                        .get_result(conn)
                         .optional()?
                 });
                 to_user(row)
@@ -407,7 +407,7 @@ macro_rules! erase_in_transaction {
         let (real, virtual_): (i64, i64) = users::table
             .find(id)
             .select((users::real_balance_cents, users::virtual_balance_cents))
-            .first($conn)?;
+            .get_result($conn)?;
         if real != 0 || virtual_ != 0 {
             return Ok(EraseOutcome::BalanceNotEmpty);
         }
