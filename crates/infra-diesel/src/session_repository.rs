@@ -18,11 +18,27 @@ use crate::write_transaction::WriteTransaction;
 #[derive(Clone)]
 pub struct DieselSessionRepository {
     db: Database,
+    prune_batch: i64,
 }
+
+/// How many rows one pruning statement deletes: each batch is its own short
+/// write, so logins are never held behind one long delete.
+const PRUNE_BATCH: i64 = 1000;
 
 impl DieselSessionRepository {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            prune_batch: PRUNE_BATCH,
+        }
+    }
+
+    /// The same, pruning `rows` at a time.
+    pub fn with_prune_batch(self, rows: i64) -> Self {
+        Self {
+            prune_batch: rows.max(1),
+            ..self
+        }
     }
 }
 
@@ -322,22 +338,33 @@ impl SessionRepository for DieselSessionRepository {
 
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
         let before = before.naive_utc();
-        let pruned = self
-            .db
-            .run(move |pools| {
-                let pruned = with_connection!(pools, |conn| {
-                    diesel::delete(
-                        sessions::table.filter(
-                            sessions::ended_at
-                                .lt(before)
-                                .or(sessions::expires_at.lt(before)),
-                        ),
-                    )
-                    .execute(conn)?
-                });
-                Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
-            })
-            .await?;
-        Ok(pruned)
+        let batch = self.prune_batch;
+        let mut pruned: u64 = 0;
+        loop {
+            let deleted = self
+                .db
+                .run(move |pools| {
+                    let deleted = with_connection!(pools, |conn| {
+                        let old: Vec<String> = sessions::table
+                            .filter(
+                                sessions::ended_at
+                                    .lt(before)
+                                    .or(sessions::expires_at.lt(before)),
+                            )
+                            .select(sessions::id)
+                            .limit(batch)
+                            .load(conn)?;
+                        // Deleting an old row twice (two workers) is harmless.
+                        diesel::delete(sessions::table.filter(sessions::id.eq_any(&old)))
+                            .execute(conn)?
+                    });
+                    Ok(deleted)
+                })
+                .await?;
+            pruned = pruned.saturating_add(deleted as u64);
+            if i64::try_from(deleted).map_or(true, |deleted| deleted < batch) {
+                return Ok(pruned);
+            }
+        }
     }
 }

@@ -333,7 +333,32 @@ async fn the_live_generation_is_told_only_for_an_open_session_of_its_user(db: &T
     assert_eq!(unknown, None);
 }
 
+/// Pruning deletes in batches, each its own short statement, until none
+/// is left.
+async fn pruning_goes_batch_by_batch_until_done(db: &TestDatabase) {
+    let (repos, ann, _) = setup(db).await;
+    for byte in 1..=7 {
+        let session = open(&repos, &ann, byte).await;
+        if byte != 4 {
+            repos
+                .sessions
+                .end(&session, ann.id, EndReason::LoggedOut, at(100))
+                .await
+                .unwrap();
+        }
+    }
+    let sessions = DieselSessionRepository::new(db.connect().await).with_prune_batch(2);
+    assert_eq!(sessions.prune(at(200)).await.unwrap(), 6);
+    assert_eq!(sessions.prune(at(200)).await.unwrap(), 0);
+    let left = sessions.open_sessions(ann.id, at(300)).await.unwrap();
+    assert_eq!(
+        left.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        [id(4)]
+    );
+}
+
 on_both_backends!(
+    pruning_goes_batch_by_batch_until_done,
     the_live_generation_is_told_only_for_an_open_session_of_its_user,
     a_session_authenticates_its_user_only_while_open,
     a_refresh_rotates_and_a_reused_one_ends_the_session,
