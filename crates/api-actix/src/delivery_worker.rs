@@ -7,6 +7,7 @@ use std::time::Duration;
 use authusers_domain::outbox::{OutboxDelivery, BATCH_SIZE};
 use authusers_domain::ports::Mailer;
 use authusers_domain::sessions::Sessions;
+use authusers_domain::throttling::Throttle;
 use authusers_infra_smtp::{FileMailer, LogMailer, SmtpMailer};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -51,10 +52,12 @@ pub fn lease(settings: &MailSettings) -> chrono::Duration {
     chrono::Duration::from_std(round).unwrap_or_else(|_| chrono::Duration::hours(1))
 }
 
-/// Forgetting ended and expired sessions, every so often: the worker's
-/// work, never a request's.
+/// Forgetting ended and expired sessions and attempts too old to count,
+/// every so often: the worker's work, never a request's.
 pub struct Housekeeping {
     pub sessions: Sessions,
+    /// Attempts older than their limit's window are forgotten too.
+    pub throttle: Throttle,
     /// Ended and expired sessions are kept this long.
     pub retention: chrono::Duration,
     pub every: Duration,
@@ -66,6 +69,11 @@ impl Housekeeping {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "old sessions forgotten"),
             Err(error) => tracing::error!(%error, "forgetting old sessions failed"),
+        }
+        match self.throttle.prune().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old counted attempts forgotten"),
+            Err(error) => tracing::error!(%error, "forgetting old counted attempts failed"),
         }
     }
 }

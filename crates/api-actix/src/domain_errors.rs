@@ -6,11 +6,23 @@ use authusers_domain::accounts::{
     ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
+use authusers_domain::ports::HashingError;
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
 use authusers_domain::FieldErrors;
 
 use crate::problem::Problem;
+
+/// A full hashing queue is the client's cue to come back; any other
+/// hashing failure is ours.
+fn hashing(error: HashingError) -> Problem {
+    match error {
+        HashingError::Overloaded { retry_after } => Problem::overloaded(retry_after),
+        HashingError::Failed(source) => {
+            Problem::internal(&format!("password hashing failed: {source}"))
+        }
+    }
+}
 
 /// The answer to an address another account has, under the field that
 /// carried it: the same for registration and for an e-mail change.
@@ -26,7 +38,8 @@ impl From<RegisterError> for Problem {
         match error {
             RegisterError::Invalid(errors) => Problem::validation(errors),
             RegisterError::EmailTaken => email_taken("email"),
-            RegisterError::Hashing(e) => Problem::internal(&e),
+            RegisterError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
+            RegisterError::Hashing(e) => hashing(e),
             RegisterError::Repository(e) => Problem::internal(&e),
         }
     }
@@ -53,7 +66,8 @@ impl From<LoginError> for Problem {
                 "Account rejected",
                 "The registration was rejected by an administrator.",
             ),
-            LoginError::Hashing(e) => Problem::internal(&e),
+            LoginError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
+            LoginError::Hashing(e) => hashing(e),
             LoginError::Repository(e) => Problem::internal(&e),
         }
     }
@@ -115,7 +129,7 @@ impl From<ChangePasswordError> for Problem {
         match error {
             ChangePasswordError::Invalid(errors) => Problem::validation(errors),
             ChangePasswordError::NotFound => Problem::token_not_valid(),
-            ChangePasswordError::Hashing(e) => Problem::internal(&e),
+            ChangePasswordError::Hashing(e) => hashing(e),
             ChangePasswordError::Repository(e) => Problem::internal(&e),
         }
     }
@@ -127,7 +141,7 @@ impl From<ChangeEmailError> for Problem {
             ChangeEmailError::Invalid(errors) => Problem::validation(errors),
             ChangeEmailError::EmailTaken => email_taken("new_email"),
             ChangeEmailError::NotFound => Problem::token_not_valid(),
-            ChangeEmailError::Hashing(e) => Problem::internal(&e),
+            ChangeEmailError::Hashing(e) => hashing(e),
             ChangeEmailError::Repository(e) => Problem::internal(&e),
         }
     }
@@ -144,7 +158,7 @@ impl From<DeleteAccountError> for Problem {
                 "Both balances must be zero before the account is deleted; nothing was changed.",
             ),
             DeleteAccountError::NotFound => Problem::token_not_valid(),
-            DeleteAccountError::Hashing(e) => Problem::internal(&e),
+            DeleteAccountError::Hashing(e) => hashing(e),
             DeleteAccountError::Repository(e) => Problem::internal(&e),
         }
     }
@@ -181,7 +195,7 @@ impl From<ConfirmResetError> for Problem {
     fn from(error: ConfirmResetError) -> Self {
         match error {
             ConfirmResetError::Invalid(errors) => Problem::validation(errors),
-            ConfirmResetError::Hashing(e) => Problem::internal(&e),
+            ConfirmResetError::Hashing(e) => hashing(e),
             ConfirmResetError::Repository(e) => Problem::internal(&e),
         }
     }

@@ -1,11 +1,14 @@
 //! Prometheus metrics: requests by route template and status, latency,
-//! the database pool, and the outbox.
+//! the database pool, the outbox, refused attempts and the hashing queue.
 
 use std::time::Duration;
 
 use authusers_domain::outbox::DeliveryCounters;
 use authusers_domain::ports::OutboxRepository;
+use authusers_domain::throttling::{Counter, ThrottleCounters};
 use authusers_infra_diesel::Database;
+
+use crate::password_hasher::HashingStats;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -26,6 +29,10 @@ pub struct Metrics {
     mail_sent: IntCounter,
     mail_retried: IntCounter,
     mail_failed: IntCounter,
+    throttled: IntCounterVec,
+    hashing_waiting: IntGauge,
+    hashing_running: IntGauge,
+    hashing_shed: IntCounter,
 }
 
 impl Metrics {
@@ -64,6 +71,22 @@ impl Metrics {
                 "Delivery attempts that will be retried",
             )?,
             mail_failed: counter("mail_failed_total", "E-mails given up on by this process")?,
+            throttled: IntCounterVec::new(
+                Opts::new(
+                    "throttled_total",
+                    "Attempts refused by a limit (429 too_many_attempts), by the limit reached",
+                ),
+                &["reason"],
+            )?,
+            hashing_waiting: gauge(
+                "password_hashing_waiting",
+                "Password hashes waiting for a thread (the queue's depth)",
+            )?,
+            hashing_running: gauge("password_hashing_running", "Password hashes running")?,
+            hashing_shed: counter(
+                "password_hashing_shed_total",
+                "Requests refused at once because the hashing queue was full (503 overloaded)",
+            )?,
             requests,
             latency,
             registry,
@@ -76,6 +99,7 @@ impl Metrics {
         let r = &self.registry;
         r.register(Box::new(self.requests.clone()))?;
         r.register(Box::new(self.latency.clone()))?;
+        r.register(Box::new(self.throttled.clone()))?;
         for gauge in [
             &self.pool_max,
             &self.pool_in_use,
@@ -83,10 +107,17 @@ impl Metrics {
             &self.pool_waiting,
             &self.outbox_pending,
             &self.outbox_failed,
+            &self.hashing_waiting,
+            &self.hashing_running,
         ] {
             r.register(Box::new(gauge.clone()))?;
         }
-        for counter in [&self.mail_sent, &self.mail_retried, &self.mail_failed] {
+        for counter in [
+            &self.mail_sent,
+            &self.mail_retried,
+            &self.mail_failed,
+            &self.hashing_shed,
+        ] {
             r.register(Box::new(counter.clone()))?;
         }
         Ok(())
@@ -107,6 +138,8 @@ impl Metrics {
         database: &Database,
         outbox: &dyn OutboxRepository,
         delivery: &DeliveryCounters,
+        throttled: &ThrottleCounters,
+        hashing: &HashingStats,
     ) -> String {
         let pool = database.pool_state();
         self.pool_max.set(i64::from(pool.max_size));
@@ -129,6 +162,21 @@ impl Metrics {
         catch_up(&self.mail_sent, delivery.sent());
         catch_up(&self.mail_retried, delivery.retried());
         catch_up(&self.mail_failed, delivery.failed());
+        for counter in [
+            Counter::LoginAccount,
+            Counter::LoginAddress,
+            Counter::Registration,
+        ] {
+            catch_up(
+                &self.throttled.with_label_values(&[counter.as_str()]),
+                throttled.refused(counter),
+            );
+        }
+        self.hashing_waiting
+            .set(i64::try_from(hashing.waiting()).unwrap_or(i64::MAX));
+        self.hashing_running
+            .set(i64::try_from(hashing.running()).unwrap_or(i64::MAX));
+        catch_up(&self.hashing_shed, hashing.shed());
 
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {

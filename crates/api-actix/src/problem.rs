@@ -16,6 +16,8 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     errors: Option<FieldErrors>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
 }
 
 /// An error answer (RFC 9457 problem details).
@@ -55,7 +57,38 @@ impl Problem {
             title,
             detail: detail.into(),
             errors: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 `too_many_attempts`: a limit on attempts is reached, and lifts
+    /// after `retry_after`.
+    pub fn too_many_attempts(retry_after: chrono::Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many attempts",
+            "Too many attempts from this address. Try again later.",
+        )
+        .with_retry_after(retry_after)
+    }
+
+    /// 503 `overloaded`: the password-hashing queue is full.
+    pub fn overloaded(retry_after: chrono::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "Overloaded",
+            "The service is busy. Try again shortly.",
+        )
+        .with_retry_after(retry_after)
+    }
+
+    /// Whole seconds, rounded up, at least one.
+    fn with_retry_after(mut self, wait: chrono::Duration) -> Self {
+        let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+        self.retry_after = Some(millis.div_ceil(1000).max(1));
+        self
     }
 
     pub fn validation(errors: FieldErrors) -> Self {
@@ -156,6 +189,9 @@ impl ResponseError for Problem {
         };
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="api""#));
         }

@@ -13,10 +13,11 @@ use authusers_domain::ports::{
     Clock, HashingError, OutboxRepository, PasswordHasher, SystemClock, UserRepository,
 };
 use authusers_domain::sessions::Sessions;
+use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::{
-    Database, DieselBalanceRepository, DieselOutboxRepository, DieselPasswordResetRepository,
-    DieselSessionRepository, DieselUserRepository, StorageError,
+    Database, DieselAttemptLog, DieselBalanceRepository, DieselOutboxRepository,
+    DieselPasswordResetRepository, DieselSessionRepository, DieselUserRepository, StorageError,
 };
 use tokio::sync::Notify;
 
@@ -96,9 +97,10 @@ pub fn accounts(
     database: Database,
     clock: Arc<dyn Clock>,
 ) -> Result<Accounts, StartupError> {
+    let hasher = BcryptHasher::new(settings.bcrypt_cost, settings.abuse.hashing)?;
     Ok(Accounts::new(
         Arc::new(DieselUserRepository::new(database)),
-        Arc::new(BcryptHasher::new(settings.bcrypt_cost)?),
+        Arc::new(hasher),
         clock,
         settings.mail_language,
     ))
@@ -196,7 +198,14 @@ impl Application {
         let outbox_wake = Arc::new(Notify::new());
         // One hasher for every operation, so that its bound on concurrent
         // bcrypt work holds for all of them.
-        let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(settings.bcrypt_cost)?);
+        let bcrypt = BcryptHasher::new(settings.bcrypt_cost, settings.abuse.hashing)?;
+        let hashing = bcrypt.stats();
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(bcrypt);
+        let throttle = Throttle::new(
+            Arc::new(DieselAttemptLog::new(database.clone())),
+            Arc::clone(&clock),
+            settings.abuse.limits,
+        );
         let users: Arc<dyn UserRepository> = Arc::new(DieselUserRepository::new(database.clone()));
         let resets = PasswordResets::new(
             Arc::clone(&users),
@@ -220,11 +229,13 @@ impl Application {
         );
         let housekeeping = Housekeeping {
             sessions: sessions.clone(),
+            throttle: throttle.clone(),
             retention: settings.sessions.retention,
             every: settings.sessions.housekeeping_interval,
         };
         let state = AppState {
-            accounts: Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language),
+            accounts: Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language)
+                .with_throttle(throttle.clone()),
             resets,
             sessions,
             wallet: Wallet::new(
@@ -242,6 +253,9 @@ impl Application {
             outbox,
             delivery_counters: Arc::clone(&delivery_counters),
             metrics: Arc::new(Metrics::new()?),
+            trusted_proxies: settings.abuse.trusted_proxies.clone(),
+            throttle_counters: throttle.counters(),
+            hashing,
         };
         let accounts = state.accounts.clone();
         let metrics_server = match &settings.metrics.address {

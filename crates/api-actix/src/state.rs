@@ -10,9 +10,13 @@ use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::Database;
 use tokio::sync::Notify;
 
+use authusers_domain::throttling::ThrottleCounters;
+
 use crate::auth::TokenService;
+use crate::client_address::TrustedProxies;
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
+use crate::password_hasher::HashingStats;
 
 /// What every handler can reach: the domain's account and balance
 /// operations, the token service, and what health and metrics read. Built
@@ -35,4 +39,10 @@ pub struct AppState {
     pub outbox: Arc<dyn OutboxRepository>,
     pub delivery_counters: Arc<DeliveryCounters>,
     pub metrics: Arc<Metrics>,
+    /// Whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Refused attempts, by limit, for metrics.
+    pub throttle_counters: Arc<ThrottleCounters>,
+    /// The password-hashing queue, for metrics.
+    pub hashing: Arc<HashingStats>,
 }

@@ -17,6 +17,7 @@ pub mod person_name;
 pub mod ports;
 pub mod sessions;
 pub mod text;
+pub mod throttling;
 pub mod user;
 pub mod validation;
 pub mod wallet;

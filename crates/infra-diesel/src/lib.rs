@@ -6,6 +6,7 @@
 //! is a bound value at every execution, which cost the request look-up
 //! half its throughput.
 
+mod attempt_log;
 mod balance_repository;
 mod canonical_emails;
 mod credentials;
@@ -26,6 +27,7 @@ mod write_transaction;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+pub use attempt_log::DieselAttemptLog;
 pub use balance_repository::DieselBalanceRepository;
 pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError, PoolState};
 pub use error::StorageError;

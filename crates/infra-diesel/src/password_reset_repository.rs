@@ -4,15 +4,17 @@ use authusers_domain::password_reset::{
 };
 use authusers_domain::ports::RepositoryError;
 use authusers_domain::sessions::EndReason;
+use authusers_domain::throttling::{AttemptId, Check, Recording, Throttled};
 use authusers_domain::{PasswordHash, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::attempt_log::{record_attempts, KeyLock, NewAttemptRow};
 use crate::credentials::CredentialChange;
 use crate::database::{with_connection, Database};
 use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
-use crate::schema::{outbox_messages, password_reset_requests, users};
+use crate::schema::{outbox_messages, password_reset_requests, throttle_attempts, users};
 use crate::write_transaction::WriteTransaction;
 
 /// Password-reset requests and links on Diesel.
@@ -38,7 +40,7 @@ struct NewRequestRow<'a> {
 }
 
 /// One request, compiled for each backend's connection type: forget what
-/// is too old to matter, count the address's recent links, and store the
+/// is too old to matter, check the address's mail limit, and store the
 /// request, with its link and mail when within the limit. Every request
 /// runs the same statements but for the lock and the mail.
 macro_rules! record_in_transaction {
@@ -56,15 +58,20 @@ macro_rules! record_in_transaction {
             Some(link) if $conn.lock_user(link.user.0)? => Some(link),
             _ => None,
         };
-        let recent: i64 = password_reset_requests::table
-            .filter(password_reset_requests::address_digest.eq(record.address.as_str()))
-            .filter(password_reset_requests::token_digest.is_not_null())
-            .filter(password_reset_requests::created_at.ge(record.window_start.naive_utc()))
-            .count()
-            .get_result($conn)?;
-        let within_limit = record
-            .mail_limit
-            .is_none_or(|limit| recent < i64::from(limit));
+        // The mail counts under the address's key, with every other
+        // limit. Without an account the limit is looked at all the same.
+        let within_limit = match &record.mail_limit {
+            Some(check) => matches!(
+                record_attempts!(
+                    $conn,
+                    std::slice::from_ref(check),
+                    record.at,
+                    link.is_none()
+                ),
+                Recording::Recorded(_)
+            ),
+            None => true,
+        };
         let mailed = link.filter(|_| within_limit);
         diesel::insert_into(password_reset_requests::table)
             .values(&NewRequestRow {

@@ -80,6 +80,15 @@ diesel::table! {
 diesel::joinable!(balance_transactions -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_reset_requests -> users (user_id));
+diesel::table! {
+    throttle_attempts (id) {
+        id -> BigInt,
+        counter -> Text,
+        key_digest -> Text,
+        attempted_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     balance_transactions,
@@ -87,7 +96,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     outbox_attempts,
     password_reset_requests,
-    sessions
+    sessions,
+    throttle_attempts
 );
 
 diesel::table! {

@@ -15,6 +15,7 @@ use authusers_domain::password_reset::{
     AddressDigest, NewResetLink, ResetRequestRecord, ResetToken,
 };
 use authusers_domain::ports::{NewUser, UserRepository};
+use authusers_domain::throttling::{Check, CounterKey, Limit};
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
 use chrono::{DateTime, Utc};
@@ -181,8 +182,12 @@ pub fn reset_request(
     ResetRequestRecord {
         address: AddressDigest::of(&user.email),
         at,
-        window_start: at - hour,
-        mail_limit: limit,
+        mail_limit: limit
+            .and_then(|max| Limit::new(max, hour))
+            .map(|limit| Check {
+                key: CounterKey::reset_mail(&user.email),
+                limit,
+            }),
         forget_before: at - hour,
         link: Some(NewResetLink {
             user: user.id,

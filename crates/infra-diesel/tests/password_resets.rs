@@ -8,6 +8,7 @@ use authusers_domain::password_reset::{
     AddressDigest, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, ResetToken,
 };
 use authusers_domain::ports::{NewUser, UserRepository};
+use authusers_domain::throttling::{Check, CounterKey, Limit};
 use authusers_domain::{Email, PasswordHash, User, UserStatus};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{
@@ -74,8 +75,10 @@ async fn an_address_without_an_account_is_recorded_and_mailed_nothing(db: &TestD
     let record = ResetRequestRecord {
         address: AddressDigest::of(&nobody),
         at: at(0),
-        window_start: at(0) - Duration::hours(1),
-        mail_limit: Some(3),
+        mail_limit: Some(Check {
+            key: CounterKey::reset_mail(&nobody),
+            limit: Limit::new(3, Duration::hours(1)).unwrap(),
+        }),
         forget_before: at(0) - Duration::hours(1),
         link: None,
     };

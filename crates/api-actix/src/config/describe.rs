@@ -5,6 +5,11 @@ use super::{AllowedOrigins, Environment, LogFormat, MailTransport, Settings};
 
 const MASK: &str = "***";
 
+/// A limit's most, or 0 when it is off.
+fn limit_max(limit: Option<authusers_domain::throttling::Limit>) -> String {
+    limit.map_or_else(|| "0".to_owned(), |l| l.max.to_string())
+}
+
 impl Settings {
     pub fn describe(&self) -> Vec<(&'static str, String)> {
         let mail = &self.mail;
@@ -72,6 +77,42 @@ impl Settings {
                 self.sessions.housekeeping_interval.as_secs().to_string(),
             ),
             ("BCRYPT_COST", self.bcrypt_cost.to_string()),
+            (
+                "PASSWORD_HASHING_THREADS",
+                self.abuse.hashing.threads.to_string(),
+            ),
+            (
+                "PASSWORD_HASHING_QUEUE",
+                self.abuse.hashing.queue.to_string(),
+            ),
+            (
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                limit_max(self.abuse.limits.login_per_account),
+            ),
+            (
+                "LOGIN_MAX_FAILURES_PER_ADDRESS",
+                limit_max(self.abuse.limits.login_per_address),
+            ),
+            (
+                "LOGIN_FAILURE_WINDOW_SECONDS",
+                self.abuse
+                    .limits
+                    .login_per_account
+                    .or(self.abuse.limits.login_per_address)
+                    .map_or_else(|| "-".to_owned(), |l| l.window.num_seconds().to_string()),
+            ),
+            (
+                "REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+                limit_max(self.abuse.limits.registrations_per_address),
+            ),
+            (
+                "TRUSTED_PROXIES",
+                if self.abuse.trusted_proxies.is_empty() {
+                    "(none: the peer is the client)".to_owned()
+                } else {
+                    self.abuse.trusted_proxies.to_string()
+                },
+            ),
             ("CONVERT_BONUS_RATE", self.bonus_policy.rate().to_string()),
             (
                 "IDEMPOTENCY_KEY_RETENTION_HOURS",

@@ -16,11 +16,18 @@ use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::RetryPolicy;
 use authusers_domain::password_reset::ResetLinkTemplate;
+use authusers_domain::throttling::{
+    AbuseLimits, DEFAULT_LOGIN_FAILURE_WINDOW, DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS, DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
+};
 use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
 use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
 use authusers_infra_smtp::Mailbox;
 use authusers_infra_smtp::{parse_sender, SmtpMailer};
 use rust_decimal::Decimal;
+
+use crate::client_address::TrustedProxies;
+use crate::password_hasher::HashingCapacity;
 
 pub const DEFAULT_DATABASE_URL: &str = "authusers.db";
 pub const DEFAULT_MAIL_FROM: &str = "AuthUsers <no-reply@localhost>";
@@ -88,6 +95,19 @@ pub struct Settings {
     pub password_reset: PasswordResetSettings,
     pub metrics: MetricsSettings,
     pub sessions: SessionSettings,
+    pub abuse: AbuseSettings,
+}
+
+/// Limits on attempts, who is a trusted proxy, and the hashing queue.
+#[derive(Debug, Clone)]
+pub struct AbuseSettings {
+    /// `LOGIN_MAX_FAILURES_PER_ACCOUNT`, `LOGIN_MAX_FAILURES_PER_ADDRESS`,
+    /// `LOGIN_FAILURE_WINDOW_SECONDS`, `REGISTRATIONS_PER_ADDRESS_PER_HOUR`.
+    pub limits: AbuseLimits,
+    /// `TRUSTED_PROXIES`.
+    pub trusted_proxies: TrustedProxies,
+    /// `PASSWORD_HASHING_THREADS`, `PASSWORD_HASHING_QUEUE`.
+    pub hashing: HashingCapacity,
 }
 
 /// How long sessions live, and how long ended ones are kept.
@@ -153,6 +173,13 @@ pub const VARIABLES: &[&str] = &[
     "SESSION_RETENTION_SECONDS",
     "HOUSEKEEPING_INTERVAL_SECONDS",
     "BCRYPT_COST",
+    "PASSWORD_HASHING_THREADS",
+    "PASSWORD_HASHING_QUEUE",
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_FAILURE_WINDOW_SECONDS",
+    "REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+    "TRUSTED_PROXIES",
     "CONVERT_BONUS_RATE",
     "IDEMPOTENCY_KEY_RETENTION_HOURS",
     "PASSWORD_RESET_URL",
@@ -358,6 +385,7 @@ impl Settings {
         let mail = Self::mail(&mut env);
         let cors = Self::cors(&mut env);
         let metrics = Self::metrics(&mut env);
+        let abuse = Self::abuse(&mut env);
         let sessions = SessionSettings {
             max_age: chrono::Duration::seconds(env.number(
                 "SESSION_MAX_AGE_SECONDS",
@@ -397,6 +425,7 @@ impl Settings {
                 password_reset,
                 metrics,
                 sessions,
+                abuse,
             }),
             None => Err(ConfigErrors(env.problems)),
         }
@@ -461,6 +490,55 @@ impl Settings {
             link,
             ttl: Duration::from_secs(ttl),
             mails_per_hour,
+        }
+    }
+
+    fn abuse<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> AbuseSettings {
+        let per_account = env.number(
+            "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+            0,
+            1_000_000,
+        );
+        let per_address = env.number(
+            "LOGIN_MAX_FAILURES_PER_ADDRESS",
+            DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS,
+            0,
+            1_000_000,
+        );
+        let window = env.number(
+            "LOGIN_FAILURE_WINDOW_SECONDS",
+            DEFAULT_LOGIN_FAILURE_WINDOW.num_seconds(),
+            1,
+            30 * 86_400,
+        );
+        let registrations = env.number(
+            "REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+            DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
+            0,
+            1_000_000,
+        );
+        let trusted_proxies = match env.raw("TRUSTED_PROXIES") {
+            None => TrustedProxies::default(),
+            Some(raw) => TrustedProxies::parse(&raw).unwrap_or_else(|e| {
+                env.problems.push(format!(
+                    "TRUSTED_PROXIES={raw:?} is not valid: {e}; expected addresses or networks such as 10.0.0.0/8, separated by commas"
+                ));
+                TrustedProxies::default()
+            }),
+        };
+        let standard = HashingCapacity::standard();
+        let threads = env.number("PASSWORD_HASHING_THREADS", standard.threads, 1, 1_024);
+        let queue = env.number("PASSWORD_HASHING_QUEUE", 2 * threads, 0, 100_000);
+        AbuseSettings {
+            limits: AbuseLimits::new(
+                per_account,
+                per_address,
+                chrono::Duration::seconds(window),
+                registrations,
+            ),
+            trusted_proxies,
+            hashing: HashingCapacity { threads, queue },
         }
     }
 

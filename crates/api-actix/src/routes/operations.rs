@@ -102,6 +102,8 @@ pub async fn metrics(
             &state.database,
             state.outbox.as_ref(),
             &state.delivery_counters,
+            &state.throttle_counters,
+            &state.hashing,
         )
         .await;
     Ok(HttpResponse::Ok()

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::ProfileBody;
+use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
@@ -35,9 +36,14 @@ impl RequestBody for RegistrationBody {
         (status = 400, description = "Invalid fields (`validation_failed`) or e-mail taken (`email_taken`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This address had its share of registrations this hour (`too_many_attempts`); see `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
+        (status = 503, description = "The password-hashing queue is full (`overloaded`); see `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn register(
     state: web::Data<AppState>,
+    Client(client): Client,
     body: JsonBody<RegistrationBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
@@ -50,6 +56,7 @@ pub async fn register(
         password,
         first_name: body.first_name,
         last_name: body.last_name,
+        client,
     };
     let user = state.accounts.register(request).await?;
     Ok(HttpResponse::Created().json(ProfileBody::from(&user)))

@@ -2,10 +2,12 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
 use authusers_domain::sessions::{ClientInfo, RefreshClaim};
+use authusers_domain::throttling::ClientAddress;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{TokenPair, VerifiedToken};
+use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
@@ -58,10 +60,15 @@ impl RequestBody for VerifyBody {
         (status = 400, description = "Missing fields", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail or password (`invalid_credentials`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Registration pending (`account_pending`) or rejected (`account_rejected`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this account from this address, or from this address (`too_many_attempts`); the right password is refused too. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
+        (status = 503, description = "The password-hashing queue is full (`overloaded`); see `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Client(client): Client,
     body: JsonBody<CredentialsBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
@@ -71,11 +78,15 @@ pub async fn create(
     required.check()?;
     let user = state
         .accounts
-        .log_in(LoginRequest { email, password })
+        .log_in(LoginRequest {
+            email,
+            password,
+            client,
+        })
         .await?;
     let grant = state
         .sessions
-        .open(&user, client_info(&req))
+        .open(&user, client_info(&req, client))
         .await
         .map_err(|e| Problem::internal(&e))?;
     let pair = state
@@ -87,15 +98,14 @@ pub async fn create(
 
 /// What the client says about itself, for the user's list of sessions: its
 /// `User-Agent` and the address it connects from.
-fn client_info(req: &HttpRequest) -> ClientInfo {
+fn client_info(req: &HttpRequest, client: ClientAddress) -> ClientInfo {
     // Not only ASCII: a client may name itself in UTF-8, and any other
     // byte is kept as a replacement character rather than losing the name.
     let agent = req
         .headers()
         .get(header::USER_AGENT)
         .map(|value| String::from_utf8_lossy(value.as_bytes()));
-    let address = req.peer_addr().map(|peer| peer.ip().to_string());
-    ClientInfo::new(agent.as_deref(), address)
+    ClientInfo::new(agent.as_deref(), Some(client.to_string()))
 }
 
 /// A refresh token for a new pair: the refresh token rotates (simplejwt's

@@ -1,5 +1,6 @@
 use crate::password::MAX_PASSWORD_BYTES;
 use crate::ports::{HashingError, RepositoryError};
+use crate::throttling::{AdmitError, ClientAddress, Throttled};
 use crate::{Email, User, UserStatus};
 
 use super::Accounts;
@@ -8,6 +9,9 @@ use super::Accounts;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// Where the attempt comes from: failures are counted per account and
+    /// address, and per address.
+    pub client: ClientAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,23 +24,55 @@ pub enum LoginError {
     AccountPending,
     #[error("the registration was rejected")]
     AccountRejected,
+    /// Too many failures for this account from this address, or from this
+    /// address: refused before any password is checked, the right one too.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
 
+impl From<AdmitError> for LoginError {
+    fn from(error: AdmitError) -> Self {
+        match error {
+            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
+            AdmitError::Repository(error) => Self::Repository(error),
+        }
+    }
+}
+
 impl Accounts {
-    /// Checks credentials; only an approved user is let in. Every path that
-    /// refuses the credentials costs one password verification.
+    /// Checks credentials; only an approved user is let in. Refused at once
+    /// when the hashing queue is full, or when the limits on failures are
+    /// reached; otherwise every path that refuses the credentials costs one
+    /// password verification, and a wrong password counts as a failure.
     #[tracing::instrument(name = "log_in", skip_all)]
     pub async fn log_in(&self, request: LoginRequest) -> Result<User, LoginError> {
+        self.hasher.check_capacity()?;
+        let Some(throttle) = &self.throttle else {
+            return self.check_credentials(&request).await;
+        };
+        let admission = throttle.admit_login(&request.email, request.client).await?;
+        let outcome = self.check_credentials(&request).await;
+        match &outcome {
+            Ok(_) | Err(LoginError::AccountPending | LoginError::AccountRejected) => {
+                throttle.succeeded(admission).await
+            }
+            Err(LoginError::InvalidCredentials) => throttle.counts(admission),
+            Err(_) => throttle.withdraw(admission).await,
+        }
+        outcome
+    }
+
+    async fn check_credentials(&self, request: &LoginRequest) -> Result<User, LoginError> {
         let user = match Email::parse(&request.email) {
             Ok(email) => self.users.find_by_email(&email).await?,
             Err(_) => None,
         };
         let Some(user) = user.filter(|_| request.password.len() <= MAX_PASSWORD_BYTES) else {
-            self.hasher.verify_decoy(&request.password).await;
+            self.hasher.verify_decoy(&request.password).await?;
             return Err(LoginError::InvalidCredentials);
         };
         if !self
@@ -93,6 +129,7 @@ mod tests {
         LoginRequest {
             email: email.into(),
             password: password.into(),
+            client: crate::throttling::ClientAddress::new([203, 0, 113, 9].into()),
         }
     }
 
@@ -135,7 +172,11 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_email_costs_a_decoy_verification_and_says_the_same() {
         let mut ports = ports_with(None, false);
-        ports.hasher.expect_verify_decoy().times(1).return_const(());
+        ports
+            .hasher
+            .expect_verify_decoy()
+            .times(1)
+            .returning(|_| Ok(()));
         let result = ports
             .into_accounts()
             .log_in(request("user2@example.com", "whatever"))
@@ -146,7 +187,11 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_email_costs_a_decoy_verification_too() {
         let mut ports = Ports::new();
-        ports.hasher.expect_verify_decoy().times(1).return_const(());
+        ports
+            .hasher
+            .expect_verify_decoy()
+            .times(1)
+            .returning(|_| Ok(()));
         let result = ports
             .into_accounts()
             .log_in(request("not an email", "whatever"))
@@ -157,7 +202,11 @@ mod tests {
     #[tokio::test]
     async fn a_password_over_72_bytes_never_matches() {
         let mut ports = ports_with(Some(user(2, UserStatus::Approved)), true);
-        ports.hasher.expect_verify_decoy().times(1).return_const(());
+        ports
+            .hasher
+            .expect_verify_decoy()
+            .times(1)
+            .returning(|_| Ok(()));
         let long = "a".repeat(73);
         let result = ports
             .into_accounts()
@@ -227,7 +276,7 @@ mod tests {
         ports
             .hasher
             .expect_rehash()
-            .returning(|_| Err(HashingError("no thread".into())));
+            .returning(|_| Err(HashingError::Failed("no thread".into())));
         let logged_in = ports
             .into_accounts()
             .log_in(request("user2@example.com", "right"))
@@ -257,5 +306,139 @@ mod tests {
             .log_in(request("user2@example.com", "wrong"))
             .await;
         assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+    }
+
+    mod limited {
+        use super::*;
+        use crate::ports::MockPasswordHasher;
+        use crate::throttling::{AttemptId, Counter, MockAttemptLog, Recording};
+        use chrono::Duration;
+
+        fn recorded(log: &mut MockAttemptLog) {
+            log.expect_record()
+                .times(1)
+                .returning(|_, _| Ok(Recording::Recorded(vec![AttemptId(1), AttemptId(2)])));
+        }
+
+        #[tokio::test]
+        async fn a_throttled_login_costs_no_hashing_even_with_the_right_password() {
+            // No expectation on the user repository or verify: neither may run.
+            let ports = Ports::new();
+            let mut log = MockAttemptLog::new();
+            log.expect_record().times(1).returning(|_, _| {
+                Ok(Recording::Refused(Throttled {
+                    counter: Counter::LoginAccount,
+                    retry_after: Duration::seconds(300),
+                }))
+            });
+            let result = ports
+                .into_accounts_limited_by(log)
+                .log_in(request("user2@example.com", "right"))
+                .await;
+            assert!(matches!(
+                result,
+                Err(LoginError::Throttled(t)) if t.retry_after == Duration::seconds(300)
+            ));
+        }
+
+        #[tokio::test]
+        async fn a_wrong_password_stays_counted() {
+            let ports = ports_with(Some(user(2, UserStatus::Approved)), false);
+            let mut log = MockAttemptLog::new();
+            recorded(&mut log); // and neither cleared nor taken back
+            let result = ports
+                .into_accounts_limited_by(log)
+                .log_in(request("user2@example.com", "wrong"))
+                .await;
+            assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+        }
+
+        #[tokio::test]
+        async fn the_right_password_resets_the_count_of_the_account_from_this_address() {
+            let ports = ports_with(Some(user(2, UserStatus::Approved)), true);
+            let mut log = MockAttemptLog::new();
+            recorded(&mut log);
+            log.expect_clear()
+                .withf(|key| {
+                    *key == crate::throttling::CounterKey::login_account(
+                        "user2@example.com",
+                        request("", "").client,
+                    )
+                })
+                .times(1)
+                .returning(|_| Ok(()));
+            log.expect_take_back().times(1).returning(|_| Ok(()));
+            let result = ports
+                .into_accounts_limited_by(log)
+                .log_in(request("user2@example.com", "right"))
+                .await;
+            assert!(result.is_ok());
+        }
+
+        #[tokio::test]
+        async fn a_full_hashing_queue_refuses_before_the_database() {
+            let mut ports = Ports::new();
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_check_capacity().returning(|| {
+                Err(HashingError::Overloaded {
+                    retry_after: Duration::seconds(1),
+                })
+            });
+            ports.hasher = hasher;
+            // No expectation on the attempt log or the users: neither may run.
+            let result = ports
+                .into_accounts_limited_by(MockAttemptLog::new())
+                .log_in(request("user2@example.com", "right"))
+                .await;
+            assert!(matches!(
+                result,
+                Err(LoginError::Hashing(HashingError::Overloaded { .. }))
+            ));
+        }
+
+        #[tokio::test]
+        async fn an_attempt_refused_by_the_hashing_queue_does_not_count() {
+            let mut ports = Ports::new();
+            ports
+                .users
+                .expect_find_by_email()
+                .returning(|_| Ok(Some(user(2, UserStatus::Approved))));
+            ports.hasher.expect_verify().returning(|_, _| {
+                Err(HashingError::Overloaded {
+                    retry_after: Duration::seconds(1),
+                })
+            });
+            let mut log = MockAttemptLog::new();
+            recorded(&mut log);
+            log.expect_take_back()
+                .withf(|attempts| attempts == &[AttemptId(1), AttemptId(2)])
+                .times(1)
+                .returning(|_| Ok(()));
+            let result = ports
+                .into_accounts_limited_by(log)
+                .log_in(request("user2@example.com", "right"))
+                .await;
+            assert!(matches!(
+                result,
+                Err(LoginError::Hashing(HashingError::Overloaded { .. }))
+            ));
+        }
+
+        #[tokio::test]
+        async fn an_unknown_account_counts_like_a_wrong_password() {
+            let mut ports = ports_with(None, false);
+            ports
+                .hasher
+                .expect_verify_decoy()
+                .times(1)
+                .returning(|_| Ok(()));
+            let mut log = MockAttemptLog::new();
+            recorded(&mut log);
+            let result = ports
+                .into_accounts_limited_by(log)
+                .log_in(request("user2@example.com", "whatever"))
+                .await;
+            assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+        }
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::notification::Language;
 use crate::ports::{Clock, HashingError, PasswordHasher, UserRepository};
+use crate::throttling::Throttle;
 use crate::{FieldErrors, User};
 
 pub use admin::{CreateAdminError, CreateAdminRequest};
@@ -50,6 +51,8 @@ pub struct Accounts {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     mail_language: Language,
+    /// The limits on failed logins and on registrations; none without it.
+    throttle: Option<Throttle>,
 }
 
 impl Accounts {
@@ -64,7 +67,14 @@ impl Accounts {
             hasher,
             clock,
             mail_language,
+            throttle: None,
         }
+    }
+
+    /// Holds logins and registrations to `throttle`'s limits.
+    pub fn with_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 }
 
@@ -102,9 +112,11 @@ pub(crate) mod test_support {
         pub fn new() -> Self {
             let mut clock = MockClock::new();
             clock.expect_now().returning(|| at(3600));
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_check_capacity().returning(|| Ok(()));
             Self {
                 users: MockUserRepository::new(),
-                hasher: MockPasswordHasher::new(),
+                hasher,
                 clock,
             }
         }
@@ -119,6 +131,22 @@ pub(crate) mod test_support {
                 .withf(|_, hash| hash.as_str() == "hash-of-user-4")
                 .returning(move |candidate, _| Ok(candidate == right));
             ports
+        }
+
+        /// `Accounts` held to the contract's default limits, kept in
+        /// `attempts`.
+        pub fn into_accounts_limited_by(
+            self,
+            attempts: crate::throttling::MockAttemptLog,
+        ) -> Accounts {
+            let mut clock = MockClock::new();
+            clock.expect_now().returning(|| at(3600));
+            let throttle = Throttle::new(
+                Arc::new(attempts),
+                Arc::new(clock),
+                crate::throttling::AbuseLimits::standard(),
+            );
+            self.into_accounts().with_throttle(throttle)
         }
 
         pub fn into_accounts(self) -> Accounts {

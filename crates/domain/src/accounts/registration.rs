@@ -1,16 +1,19 @@
 use crate::password::PasswordContext;
 use crate::ports::{HashingError, InsertUserError, NewUser, RepositoryError};
+use crate::throttling::{AdmitError, ClientAddress, Throttled};
 use crate::{Email, FieldErrors, Money, Password, PersonName, User, UserStatus};
 
 use super::Accounts;
 
-/// What a visitor sends to register, as received.
-#[derive(Debug, Clone, Default)]
+/// What a visitor sends to register, as received, and where from.
+#[derive(Debug, Clone)]
 pub struct RegistrationRequest {
     pub email: String,
     pub password: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    /// Registrations are limited per client address.
+    pub client: ClientAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +22,22 @@ pub enum RegisterError {
     Invalid(FieldErrors),
     #[error("a user with this e-mail already exists")]
     EmailTaken,
+    /// The address has had its share of registrations this hour.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+impl From<AdmitError> for RegisterError {
+    fn from(error: AdmitError) -> Self {
+        match error {
+            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
+            AdmitError::Repository(error) => Self::Repository(error),
+        }
+    }
 }
 
 /// A registration whose every field passed its rules.
@@ -64,10 +79,27 @@ impl ValidRegistration {
 }
 
 impl Accounts {
-    /// Registers a visitor as a pending user.
+    /// Registers a visitor as a pending user. A registration that passes
+    /// the field rules counts against its address's hourly limit, one with
+    /// an address already registered too: that is how addresses would be
+    /// probed. Refused at once when the hashing queue is full.
     #[tracing::instrument(name = "register", skip_all)]
     pub async fn register(&self, request: RegistrationRequest) -> Result<User, RegisterError> {
         let valid = ValidRegistration::parse(&request).map_err(RegisterError::Invalid)?;
+        self.hasher.check_capacity()?;
+        let Some(throttle) = &self.throttle else {
+            return self.store_registration(valid).await;
+        };
+        let admission = throttle.admit_registration(request.client).await?;
+        let outcome = self.store_registration(valid).await;
+        match &outcome {
+            Ok(_) | Err(RegisterError::EmailTaken) => throttle.counts(admission),
+            Err(_) => throttle.withdraw(admission).await,
+        }
+        outcome
+    }
+
+    async fn store_registration(&self, valid: ValidRegistration) -> Result<User, RegisterError> {
         let password_hash = self.hasher.hash(&valid.password).await?;
         let new_user = NewUser {
             email: valid.email,
@@ -102,6 +134,7 @@ mod tests {
             password: "compiler-nanosecond-42".into(),
             first_name: Some("Grace".into()),
             last_name: Some("Hopper".into()),
+            client: ClientAddress::new([203, 0, 113, 9].into()),
         }
     }
 
@@ -143,6 +176,7 @@ mod tests {
             password: "123".into(),
             first_name: Some("x".repeat(151)),
             last_name: None,
+            ..request()
         };
         let Err(RegisterError::Invalid(errors)) = ports.into_accounts().register(bad).await else {
             panic!("expected field errors");
@@ -158,7 +192,9 @@ mod tests {
         let similar = RegistrationRequest {
             email: "hopperfan@example.org".into(),
             password: "Hopperfan9".into(),
-            ..Default::default()
+            first_name: None,
+            last_name: None,
+            ..request()
         };
         let Err(RegisterError::Invalid(errors)) = ports.into_accounts().register(similar).await
         else {
@@ -184,5 +220,67 @@ mod tests {
             .returning(|_| Err(InsertUserError::EmailTaken));
         let result = ports.into_accounts().register(request()).await;
         assert!(matches!(result, Err(RegisterError::EmailTaken)));
+    }
+
+    mod limited {
+        use super::*;
+        use crate::throttling::{AttemptId, Counter, MockAttemptLog, Recording};
+        use chrono::Duration;
+
+        #[tokio::test]
+        async fn a_registration_past_the_hourly_limit_is_refused_before_hashing() {
+            // No expectation on hash or insert: neither may run.
+            let ports = Ports::new();
+            let mut log = MockAttemptLog::new();
+            log.expect_record().times(1).returning(|_, _| {
+                Ok(Recording::Refused(Throttled {
+                    counter: Counter::Registration,
+                    retry_after: Duration::seconds(60),
+                }))
+            });
+            let result = ports
+                .into_accounts_limited_by(log)
+                .register(request())
+                .await;
+            assert!(matches!(result, Err(RegisterError::Throttled(_))));
+        }
+
+        #[tokio::test]
+        async fn a_taken_address_counts_against_the_limit() {
+            let mut ports = Ports::new();
+            ports
+                .hasher
+                .expect_hash()
+                .returning(|_| Ok(PasswordHash::new("$2b$hash".into())));
+            ports
+                .users
+                .expect_insert()
+                .returning(|_| Err(InsertUserError::EmailTaken));
+            let mut log = MockAttemptLog::new();
+            log.expect_record()
+                .times(1)
+                .returning(|_, _| Ok(Recording::Recorded(vec![AttemptId(5)])));
+            // Nothing taken back.
+            let result = ports
+                .into_accounts_limited_by(log)
+                .register(request())
+                .await;
+            assert!(matches!(result, Err(RegisterError::EmailTaken)));
+        }
+
+        #[tokio::test]
+        async fn invalid_fields_are_reported_without_counting() {
+            // No expectation on the attempt log.
+            let ports = Ports::new();
+            let bad = RegistrationRequest {
+                email: "not-an-email".into(),
+                ..request()
+            };
+            let result = ports
+                .into_accounts_limited_by(MockAttemptLog::new())
+                .register(bad)
+                .await;
+            assert!(matches!(result, Err(RegisterError::Invalid(_))));
+        }
     }
 }

@@ -16,6 +16,7 @@ use chrono::Duration;
 use crate::notification::{Language, OutgoingEmail};
 use crate::password::PasswordContext;
 use crate::ports::{Clock, HashingError, PasswordHasher, RepositoryError, UserRepository};
+use crate::throttling::{Check, CounterKey, Limit, RESET_MAIL_WINDOW};
 use crate::{Email, FieldErrors, Password, User};
 
 pub use link::{ResetLinkTemplate, ResetLinkTemplateError};
@@ -32,7 +33,7 @@ pub const INVALID_UID: &str = "Invalid user id or user doesn't exist.";
 pub const INVALID_TOKEN: &str = "Invalid token for given user.";
 
 /// The window of the per-address mail limit.
-pub const MAIL_LIMIT_WINDOW: Duration = Duration::hours(1);
+pub const MAIL_LIMIT_WINDOW: Duration = RESET_MAIL_WINDOW;
 
 /// How reset links are made and mailed.
 #[derive(Debug, Clone)]
@@ -149,8 +150,14 @@ impl PasswordResets {
         let record = ResetRequestRecord {
             address: AddressDigest::of(&email),
             at: now,
-            window_start: now - MAIL_LIMIT_WINDOW,
-            mail_limit: self.policy.mails_per_hour,
+            mail_limit: self
+                .policy
+                .mails_per_hour
+                .and_then(|max| Limit::new(max, MAIL_LIMIT_WINDOW))
+                .map(|limit| Check {
+                    key: CounterKey::reset_mail(&email),
+                    limit,
+                }),
             forget_before: now - self.policy.ttl.max(MAIL_LIMIT_WINDOW),
             link,
         };

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::token::{AddressDigest, ResetToken, TokenDigest};
 use crate::notification::OutgoingEmail;
 use crate::ports::RepositoryError;
+use crate::throttling::Check;
 use crate::{PasswordHash, UserId};
 
 #[cfg(any(test, feature = "mocks"))]
@@ -27,10 +28,9 @@ pub struct NewResetLink {
 pub struct ResetRequestRecord {
     pub address: AddressDigest,
     pub at: DateTime<Utc>,
-    /// Mails to the address since then count against `mail_limit`.
-    pub window_start: DateTime<Utc>,
-    /// The most mails in the window; `None` for no limit.
-    pub mail_limit: Option<u32>,
+    /// The address's mail limit, kept with every other limit: a mail
+    /// queued counts under its key. `None` for no limit.
+    pub mail_limit: Option<Check>,
     /// Records older than this serve no link and no limit any more.
     pub forget_before: DateTime<Utc>,
     /// The link to mail, when an approved account has the address.

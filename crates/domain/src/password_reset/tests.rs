@@ -85,9 +85,12 @@ async fn an_approved_account_is_mailed_a_link_that_only_its_digest_is_stored_for
             let url = format!("https://app.example.com/reset/Mg/{}", token(9).encode());
             record.address == AddressDigest::of(&Email::parse("user2@example.com").unwrap())
                 && record.at == at(3600)
-                && record.window_start == at(0)
                 && record.forget_before == at(0)
-                && record.mail_limit == Some(3)
+                && record.mail_limit.as_ref().is_some_and(|check| {
+                    check.key == CounterKey::reset_mail(&Email::parse("USER2@example.com").unwrap())
+                        && check.limit.max.get() == 3
+                        && check.limit.window == chrono::Duration::hours(1)
+                })
                 && link.user == UserId(2)
                 && link.digest == token(9).digest()
                 && link.expires_at == at(7200)
