@@ -112,6 +112,15 @@ async fn no_secret_reaches_the_logs() {
         .log_in("ann@example.com", &format!("{password}-wrong"))
         .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    // Guessing another account until the limit: one log line for the
+    // refusal, without the password.
+    let guess = unique("Guess");
+    for _ in 0..10 {
+        let failed = app.log_in("nobody@example.com", &guess).await;
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    }
+    let throttled = app.log_in("nobody@example.com", &guess).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
     let short = app
         .post(
             "/auth/users/",
@@ -197,8 +206,22 @@ async fn no_secret_reaches_the_logs() {
     // The capture works: the requests above were logged.
     assert!(logs.contains("request finished"), "nothing was captured");
     assert!(logs.contains("e-mail delivery failed"));
+    // (Other tests of this process may log refusals too: every such line
+    // says why and from where, and names no account.)
+    let refusals: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("attempt throttled"))
+        .collect();
+    assert!(!refusals.is_empty(), "the refusal was not logged");
+    for line in refusals {
+        assert!(line.contains(r#""reason":""#), "{line}");
+        assert!(line.contains(r#""client":"#), "{line}");
+        assert!(line.contains(r#""retry_after_seconds":"#), "{line}");
+        assert!(!line.contains('@'), "{line}");
+    }
     for (what, secret) in [
         ("password", password.as_str()),
+        ("guessed password", guess.as_str()),
         ("administrator password", crate::helpers::ADMIN_PASSWORD),
         ("short password", "\"short\""),
         ("access token", access(&pair).as_str()),

@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real application on a random port over
 //! a fresh database (SQLite and PostgreSQL) and talks HTTP to it.
 
+mod abuse;
 mod approvals;
 mod balance;
 mod browser;

@@ -430,7 +430,30 @@ async fn an_operator_lists_and_ends_a_users_sessions(db: &TestDatabase) {
     }
 }
 
+/// Two `authusers serve` processes on one database count one account's
+/// failures together: five on each, and the next, on either, is refused.
+async fn two_servers_share_the_count_of_failed_logins(db: &TestDatabase) {
+    let first = server_with_admin(db).await;
+    let second = another_server(db).await;
+    async fn attempt(server: &Server, password: &str) -> reqwest::Response {
+        let credentials = json!({"email": ADMIN, "password": password});
+        post(server, "/auth/jwt/create/", credentials, None).await
+    }
+    for server in [
+        &first, &second, &first, &second, &first, &second, &first, &second, &first, &second,
+    ] {
+        let failed = attempt(server, "wrong-password-1").await;
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    }
+    for server in [&first, &second] {
+        let refused = attempt(server, ADMIN_PASSWORD).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+}
+
 on_both_backends!(
+    two_servers_share_the_count_of_failed_logins,
     what_one_server_ends_the_other_refuses_on_the_next_request,
     an_operator_lists_and_ends_a_users_sessions,
 );
