@@ -23,8 +23,12 @@ cargo build --quiet --locked -p authusers-api-actix --bin authusers
 binary="${CARGO_TARGET_DIR:-target}/debug/authusers"
 . deploy/scripts/serve-lib.sh
 
+# Failed logins are not limited here: the run sends the document's example
+# credentials, which are the user's address, thousands of times, and the
+# hook must still log in. Registrations stay limited, so 429 is exercised.
 export DATABASE_URL="sqlite://$work/schemathesis.db" MAIL_TRANSPORT=log BCRYPT_COST=4 \
-    JWT_ACCESS_TTL_SECONDS=3600 METRICS_TOKEN=schemathesis-metrics-token
+    JWT_ACCESS_TTL_SECONDS=3600 METRICS_TOKEN=schemathesis-metrics-token \
+    LOGIN_MAX_FAILURES_PER_ACCOUNT=0 LOGIN_MAX_FAILURES_PER_ADDRESS=0
 AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin --email admin@example.com >/dev/null
 start_server schemathesis
 base="http://127.0.0.1:$port"

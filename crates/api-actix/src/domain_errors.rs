@@ -13,11 +13,9 @@ use authusers_domain::FieldErrors;
 
 use crate::problem::Problem;
 
-/// A full hashing queue is the client's cue to come back; any other
-/// hashing failure is ours.
+/// A hashing failure is ours; the log shows its cause.
 fn hashing(error: HashingError) -> Problem {
     match error {
-        HashingError::Overloaded { retry_after } => Problem::overloaded(retry_after),
         HashingError::Failed(source) => {
             Problem::internal(&format!("password hashing failed: {source}"))
         }

@@ -8,7 +8,7 @@ use authusers_domain::ports::OutboxRepository;
 use authusers_domain::throttling::{Counter, ThrottleCounters};
 use authusers_infra_diesel::Database;
 
-use crate::password_hasher::HashingStats;
+use crate::password_hasher::HashingQueue;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -139,7 +139,7 @@ impl Metrics {
         outbox: &dyn OutboxRepository,
         delivery: &DeliveryCounters,
         throttled: &ThrottleCounters,
-        hashing: &HashingStats,
+        hashing: &HashingQueue,
     ) -> String {
         let pool = database.pool_state();
         self.pool_max.set(i64::from(pool.max_size));

@@ -1,27 +1,33 @@
+use std::future::{ready, Ready};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
 use async_trait::async_trait;
 use authusers_domain::password::MAX_PASSWORD_BYTES;
 use authusers_domain::ports::{HashingError, PasswordHasher};
 use authusers_domain::{Password, PasswordHash};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// How many hashes run at once, and how many may wait for them.
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// How many hashes run at once, and how many requests may wait for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashingCapacity {
     /// `PASSWORD_HASHING_THREADS`: hashes running at once (default: one
     /// per core).
     pub threads: usize,
-    /// `PASSWORD_HASHING_QUEUE`: hashes waiting for a thread; past them,
-    /// work is refused at once.
+    /// `PASSWORD_HASHING_QUEUE`: requests admitted beyond those, waiting
+    /// for a thread; past them, requests are refused at once.
     pub queue: usize,
 }
 
 impl HashingCapacity {
-    /// One thread per core, and two waiting per thread: a request waits
-    /// at most about three hashes' time.
+    /// One thread per core, and two waiting per thread: an admitted request
+    /// waits at most about three hashes' time.
     pub fn standard() -> Self {
         let threads = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
@@ -31,59 +37,137 @@ impl HashingCapacity {
     }
 }
 
-/// What the hashing queue is doing, for metrics.
-#[derive(Debug, Default)]
-pub struct HashingStats {
-    waiting: AtomicUsize,
+/// The bounded queue in front of bcrypt. A request that will hash (a
+/// login, a registration, a password change) takes a place at the HTTP
+/// edge, before it reads its body or touches the database, and holds it
+/// until its answer is sent; with every place taken it is refused at once
+/// (503 `overloaded`), so that a storm of logins gets quick refusals
+/// instead of a wait that grows without bound, and costs nothing else. A
+/// request whose client goes away gives its place back.
+#[derive(Debug)]
+pub struct HashingQueue {
+    capacity: HashingCapacity,
+    places: Arc<Semaphore>,
+    threads: Arc<Semaphore>,
     running: AtomicUsize,
     shed: AtomicU64,
-    /// The latest hash's duration, in microseconds (0 before the first).
+    /// The latest hash's duration, in microseconds.
     last_hash_micros: AtomicU64,
 }
 
-impl HashingStats {
-    pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+/// A place in the queue, held by a request until it ends.
+pub struct HashingPlace {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Every place is taken; one is likely free after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overloaded {
+    pub retry_after: chrono::Duration,
+}
+
+impl HashingQueue {
+    pub fn new(capacity: HashingCapacity) -> Arc<Self> {
+        let threads = capacity.threads.max(1);
+        Arc::new(Self {
+            capacity: HashingCapacity {
+                threads,
+                ..capacity
+            },
+            places: Arc::new(Semaphore::new(threads + capacity.queue)),
+            threads: Arc::new(Semaphore::new(threads)),
+            running: AtomicUsize::new(0),
+            shed: AtomicU64::new(0),
+            last_hash_micros: AtomicU64::new(0),
+        })
     }
 
+    /// A place, or `Overloaded` at once.
+    pub fn admit(&self) -> Result<HashingPlace, Overloaded> {
+        match Arc::clone(&self.places).try_acquire_owned() {
+            Ok(permit) => Ok(HashingPlace { _permit: permit }),
+            Err(_) => {
+                self.shed.fetch_add(1, Ordering::Relaxed);
+                Err(Overloaded {
+                    retry_after: self.retry_after(),
+                })
+            }
+        }
+    }
+
+    /// When a place is likely free again: the queue drains `threads`
+    /// hashes at a time. Whole seconds, at least one.
+    fn retry_after(&self) -> chrono::Duration {
+        let rounds = self.capacity.queue / self.capacity.threads + 1;
+        let last = Duration::from_micros(self.last_hash_micros.load(Ordering::Relaxed));
+        let wait = last.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        chrono::Duration::seconds(i64::try_from(seconds.clamp(1, 3600)).unwrap_or(1))
+    }
+
+    /// Hashes running now.
     pub fn running(&self) -> usize {
         self.running.load(Ordering::Relaxed)
     }
 
-    /// Hashing refused because the queue was full, since start-up.
+    /// Admitted requests not hashing yet (waiting for a thread, or still
+    /// before their hash): the queue's depth.
+    pub fn waiting(&self) -> usize {
+        let total = self.capacity.threads + self.capacity.queue;
+        let admitted = total.saturating_sub(self.places.available_permits());
+        admitted.saturating_sub(self.running())
+    }
+
+    /// Requests refused because every place was taken, since start-up.
     pub fn shed(&self) -> u64 {
         self.shed.load(Ordering::Relaxed)
     }
 
-    fn last_hash(&self) -> Duration {
-        Duration::from_micros(self.last_hash_micros.load(Ordering::Relaxed))
+    fn record(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.last_hash_micros.store(micros, Ordering::Relaxed);
     }
 }
 
-/// Counts one in `counter` for as long as it lives: a waiting request that
-/// is cancelled is no longer counted.
-struct Counted(Arc<HashingStats>, fn(&HashingStats) -> &AtomicUsize);
+/// Takes a place in the hashing queue before anything else of the request
+/// is read: the extractor to put first in a handler that hashes.
+impl FromRequest for HashingPlace {
+    type Error = Problem;
+    type Future = Ready<Result<Self, Problem>>;
 
-impl Counted {
-    fn new(stats: &Arc<HashingStats>, counter: fn(&HashingStats) -> &AtomicUsize) -> Self {
-        counter(stats).fetch_add(1, Ordering::Relaxed);
-        Self(Arc::clone(stats), counter)
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(Problem::internal(&"no application state")));
+        };
+        ready(
+            state
+                .hashing
+                .admit()
+                .map_err(|o| Problem::overloaded(o.retry_after)),
+        )
     }
 }
 
-impl Drop for Counted {
+/// Counts one running hash for as long as it lives.
+struct Running(Arc<HashingQueue>);
+
+impl Running {
+    fn new(queue: &Arc<HashingQueue>) -> Self {
+        queue.running.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(queue))
+    }
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        (self.1)(&self.0).fetch_sub(1, Ordering::Relaxed);
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// bcrypt, run on blocking threads: hashing is deliberately slow and must
-/// never stall the async executor. At most `threads` hashes run at a time
-/// and at most `queue` more wait their turn, without holding a thread;
-/// past that, hashing is refused at once (`Overloaded`), so that a storm
-/// of logins gets a quick 503 instead of a growing wait. A request
-/// cancelled while it waits gives its place back; a hash that has started
-/// keeps its place until it ends, because its thread is busy until then.
+/// never stall the async executor. At most `threads` hashes run at a time;
+/// others wait their turn without holding a thread. A hash that has
+/// started holds its thread until it ends, even if its request is gone.
 ///
 /// bcrypt keys on at most 72 bytes. The crate's non-truncating functions
 /// refuse a 72-byte password (they count a terminating NUL), so the plain
@@ -92,12 +176,7 @@ impl Drop for Counted {
 /// ever truncated.
 pub struct BcryptHasher {
     cost: u32,
-    capacity: HashingCapacity,
-    /// Running and waiting hashes together.
-    places: Arc<Semaphore>,
-    /// Running hashes.
-    threads: Arc<Semaphore>,
-    stats: Arc<HashingStats>,
+    queue: Arc<HashingQueue>,
     decoy: PasswordHash,
 }
 
@@ -109,79 +188,38 @@ impl BcryptHasher {
     /// Builds the hasher and the decoy hash used to spend a verification's
     /// time on logins for unknown e-mails. Blocks for one hash: call it at
     /// start-up.
-    pub fn new(cost: u32, capacity: HashingCapacity) -> Result<Self, HashingError> {
-        let threads = capacity.threads.max(1);
-        let capacity = HashingCapacity {
-            threads,
-            ..capacity
-        };
-        let stats = Arc::new(HashingStats::default());
+    pub fn new(cost: u32, queue: Arc<HashingQueue>) -> Result<Self, HashingError> {
         let decoy_secret = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let decoy = bcrypt::hash(decoy_secret, cost).map_err(failed)?;
-        stats.record(started.elapsed());
+        queue.record(started.elapsed());
         Ok(Self {
             cost,
-            capacity,
-            places: Arc::new(Semaphore::new(threads + capacity.queue)),
-            threads: Arc::new(Semaphore::new(threads)),
-            stats,
+            queue,
             decoy: PasswordHash::new(decoy),
         })
-    }
-
-    pub fn stats(&self) -> Arc<HashingStats> {
-        Arc::clone(&self.stats)
-    }
-
-    /// When a place is likely free again: the queue drains `threads`
-    /// hashes at a time. Whole seconds, at least one.
-    fn overloaded(&self) -> HashingError {
-        self.stats.shed.fetch_add(1, Ordering::Relaxed);
-        let rounds = self.capacity.queue / self.capacity.threads + 1;
-        let wait = self.stats.last_hash().saturating_mul(rounds as u32);
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        HashingError::Overloaded {
-            retry_after: chrono::Duration::seconds(seconds.clamp(1, 3600) as i64),
-        }
-    }
-
-    fn take_place(&self) -> Result<OwnedSemaphorePermit, HashingError> {
-        Arc::clone(&self.places)
-            .try_acquire_owned()
-            .map_err(|_| self.overloaded())
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashingError> {
-        let place = self.take_place()?;
-        let waiting = Counted::new(&self.stats, |s| &s.waiting);
-        let thread = Arc::clone(&self.threads)
+        let thread = Arc::clone(&self.queue.threads)
             .acquire_owned()
             .await
             .map_err(failed)?;
-        drop(waiting);
-        let stats = Arc::clone(&self.stats);
+        let queue = Arc::clone(&self.queue);
         tokio::task::spawn_blocking(move || {
-            let _held = (place, thread);
-            let _running = Counted::new(&stats, |s| &s.running);
+            let _thread = thread;
+            let _running = Running::new(&queue);
             let started = Instant::now();
             let outcome = work();
-            stats.record(started.elapsed());
+            queue.record(started.elapsed());
             outcome
         })
         .await
         .map_err(failed)?
         .map_err(failed)
-    }
-}
-
-impl HashingStats {
-    fn record(&self, took: Duration) {
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.last_hash_micros.store(micros, Ordering::Relaxed);
     }
 }
 
@@ -209,13 +247,6 @@ impl PasswordHasher for BcryptHasher {
     async fn verify_decoy(&self, candidate: &str) -> Result<(), HashingError> {
         // Only the time spent matters; the answer is always "no".
         self.verify(candidate, &self.decoy.clone()).await.map(drop)
-    }
-
-    fn check_capacity(&self) -> Result<(), HashingError> {
-        match self.places.available_permits() {
-            0 => Err(self.overloaded()),
-            _ => Ok(()),
-        }
     }
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
@@ -260,7 +291,7 @@ mod tests {
 
     #[tokio::test]
     async fn verifies_what_it_hashed_and_nothing_else() {
-        let hasher = BcryptHasher::new(4, HashingCapacity::standard()).unwrap();
+        let hasher = BcryptHasher::new(4, HashingQueue::new(HashingCapacity::standard())).unwrap();
         let hash = hasher.hash(&password("lantern-quiet-orbit")).await.unwrap();
         assert!(hash.as_str().starts_with("$2b$04$"));
         assert!(hasher.verify("lantern-quiet-orbit", &hash).await.unwrap());
@@ -269,7 +300,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_72_byte_password_hashes_and_verifies_and_73_bytes_never_match() {
-        let hasher = BcryptHasher::new(4, HashingCapacity::standard()).unwrap();
+        let hasher = BcryptHasher::new(4, HashingQueue::new(HashingCapacity::standard())).unwrap();
         let exact = format!("{}Q9", "lantern-".repeat(8) + "abcdef");
         assert_eq!(exact.len(), 72);
         let hash = hasher.hash(&password(&exact)).await.unwrap();
@@ -282,10 +313,10 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_of_another_cost_need_rehashing() {
-        let hasher = BcryptHasher::new(5, HashingCapacity::standard()).unwrap();
+        let hasher = BcryptHasher::new(5, HashingQueue::new(HashingCapacity::standard())).unwrap();
         let current = hasher.hash(&password("lantern-quiet-orbit")).await.unwrap();
         assert!(!hasher.needs_rehash(&current));
-        let cheaper = BcryptHasher::new(4, HashingCapacity::standard()).unwrap();
+        let cheaper = BcryptHasher::new(4, HashingQueue::new(HashingCapacity::standard())).unwrap();
         let old = cheaper
             .hash(&password("lantern-quiet-orbit"))
             .await
@@ -303,7 +334,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_long_candidate_does_not_match_its_72_byte_prefix() {
-        let hasher = BcryptHasher::new(4, HashingCapacity::standard()).unwrap();
+        let hasher = BcryptHasher::new(4, HashingQueue::new(HashingCapacity::standard())).unwrap();
         let exact = format!("{}Q9", "lantern-".repeat(8) + "ab");
         assert_eq!(exact.len(), 68);
         let hash = hasher.hash(&password(&exact)).await.unwrap();
@@ -311,72 +342,65 @@ mod tests {
         assert!(!matches!(hasher.verify(&longer, &hash).await, Ok(true)));
     }
 
-    /// Waits until the hasher shows `running` running and `waiting` waiting.
-    async fn until(stats: &HashingStats, running: usize, waiting: usize) {
-        while stats.running() != running || stats.waiting() != waiting {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-
-    fn one_thread_one_waiting() -> Arc<BcryptHasher> {
-        let capacity = HashingCapacity {
+    #[test]
+    fn past_the_running_and_waiting_places_requests_are_refused_at_once() {
+        let queue = HashingQueue::new(HashingCapacity {
             threads: 1,
             queue: 1,
-        };
-        Arc::new(BcryptHasher::new(11, capacity).unwrap())
-    }
-
-    fn verify_later(hasher: &Arc<BcryptHasher>) -> tokio::task::JoinHandle<bool> {
-        let hasher = Arc::clone(hasher);
-        tokio::spawn(async move {
-            let hash = hasher.decoy.clone();
-            hasher.verify("lantern-quiet-orbit", &hash).await.unwrap()
-        })
-    }
-
-    #[tokio::test]
-    async fn past_the_running_and_waiting_places_hashing_is_refused_at_once() {
-        let hasher = one_thread_one_waiting();
-        let stats = hasher.stats();
-        let running = verify_later(&hasher);
-        until(&stats, 1, 0).await;
-        let waiting = verify_later(&hasher);
-        until(&stats, 1, 1).await;
-
-        assert!(matches!(
-            hasher.check_capacity(),
-            Err(HashingError::Overloaded { .. })
-        ));
-        let refused = hasher.verify("lantern-quiet-orbit", &hasher.decoy).await;
-        let Err(HashingError::Overloaded { retry_after }) = refused else {
-            panic!("expected Overloaded, got {refused:?}");
-        };
-        assert!(retry_after >= chrono::Duration::seconds(1));
-        assert_eq!(stats.shed(), 2);
-
-        assert!(!running.await.unwrap());
-        assert!(!waiting.await.unwrap());
-        assert!(hasher.check_capacity().is_ok());
-        assert_eq!((stats.running(), stats.waiting()), (0, 0));
+        });
+        let first = queue.admit().unwrap();
+        let second = queue.admit().unwrap();
+        assert_eq!(queue.waiting(), 2);
+        let refused = queue.admit().err().unwrap();
+        assert!(refused.retry_after >= chrono::Duration::seconds(1));
+        assert_eq!(queue.shed(), 1);
+        // A request that ends (or is cancelled: its place is dropped with
+        // it) gives its place back.
+        drop(first);
+        let third = queue.admit().unwrap();
+        assert!(queue.admit().is_err());
+        drop((second, third));
+        assert_eq!(queue.waiting(), 0);
+        assert_eq!(queue.shed(), 2);
     }
 
     #[tokio::test]
-    async fn a_cancelled_waiting_request_gives_its_place_back() {
-        let hasher = one_thread_one_waiting();
-        let stats = hasher.stats();
-        let running = verify_later(&hasher);
-        until(&stats, 1, 0).await;
-        let waiting = verify_later(&hasher);
-        until(&stats, 1, 1).await;
-        assert!(hasher.check_capacity().is_err());
+    async fn retry_after_follows_the_hash_time_and_the_queue_length() {
+        let queue = HashingQueue::new(HashingCapacity {
+            threads: 2,
+            queue: 4,
+        });
+        queue.record(Duration::from_millis(700));
+        // Three rounds of two hashes: 2.1 s, rounded up.
+        assert_eq!(queue.retry_after(), chrono::Duration::seconds(3));
+        queue.record(Duration::from_millis(10));
+        assert_eq!(queue.retry_after(), chrono::Duration::seconds(1));
+    }
 
-        waiting.abort();
-        until(&stats, 1, 0).await;
-        assert!(hasher.check_capacity().is_ok());
-        let next = verify_later(&hasher);
-        until(&stats, 1, 1).await;
-        assert!(!running.await.unwrap());
-        assert!(!next.await.unwrap());
-        assert_eq!(stats.shed(), 1);
+    #[tokio::test]
+    async fn at_most_threads_hashes_run_at_once() {
+        let queue = HashingQueue::new(HashingCapacity {
+            threads: 1,
+            queue: 4,
+        });
+        let hasher = Arc::new(BcryptHasher::new(10, Arc::clone(&queue)).unwrap());
+        let verifications: Vec<_> = (0..3)
+            .map(|_| {
+                let hasher = Arc::clone(&hasher);
+                tokio::spawn(async move {
+                    let hash = hasher.decoy.clone();
+                    hasher.verify("lantern-quiet-orbit", &hash).await.unwrap()
+                })
+            })
+            .collect();
+        let mut most = 0;
+        while verifications.iter().any(|v| !v.is_finished()) {
+            most = most.max(queue.running());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(most, 1);
+        for verification in verifications {
+            assert!(!verification.await.unwrap());
+        }
     }
 }

@@ -26,7 +26,7 @@ use crate::config::{AllowedOrigins, MetricsSettings, Settings};
 use crate::delivery_worker::{self, DeliveryWorker, Housekeeping, MailerSetupError, WorkerStopper};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
-use crate::password_hasher::BcryptHasher;
+use crate::password_hasher::{BcryptHasher, HashingQueue};
 use crate::random_secrets::{RandomResetTokens, RandomSessionIds};
 use crate::request_span;
 use crate::routes;
@@ -97,7 +97,10 @@ pub fn accounts(
     database: Database,
     clock: Arc<dyn Clock>,
 ) -> Result<Accounts, StartupError> {
-    let hasher = BcryptHasher::new(settings.bcrypt_cost, settings.abuse.hashing)?;
+    let hasher = BcryptHasher::new(
+        settings.bcrypt_cost,
+        HashingQueue::new(settings.abuse.hashing),
+    )?;
     Ok(Accounts::new(
         Arc::new(DieselUserRepository::new(database)),
         Arc::new(hasher),
@@ -198,9 +201,11 @@ impl Application {
         let outbox_wake = Arc::new(Notify::new());
         // One hasher for every operation, so that its bound on concurrent
         // bcrypt work holds for all of them.
-        let bcrypt = BcryptHasher::new(settings.bcrypt_cost, settings.abuse.hashing)?;
-        let hashing = bcrypt.stats();
-        let hasher: Arc<dyn PasswordHasher> = Arc::new(bcrypt);
+        let hashing = HashingQueue::new(settings.abuse.hashing);
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(BcryptHasher::new(
+            settings.bcrypt_cost,
+            Arc::clone(&hashing),
+        )?);
         let throttle = Throttle::new(
             Arc::new(DieselAttemptLog::new(database.clone())),
             Arc::clone(&clock),

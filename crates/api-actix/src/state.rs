@@ -16,7 +16,7 @@ use crate::auth::TokenService;
 use crate::client_address::TrustedProxies;
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
-use crate::password_hasher::HashingStats;
+use crate::password_hasher::HashingQueue;
 
 /// What every handler can reach: the domain's account and balance
 /// operations, the token service, and what health and metrics read. Built
@@ -43,6 +43,6 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Refused attempts, by limit, for metrics.
     pub throttle_counters: Arc<ThrottleCounters>,
-    /// The password-hashing queue, for metrics.
-    pub hashing: Arc<HashingStats>,
+    /// The password-hashing queue: requests that hash take a place in it.
+    pub hashing: Arc<HashingQueue>,
 }

@@ -167,10 +167,6 @@ pub trait UserRepository: Send + Sync {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashingError {
-    /// Every place in the hashing queue is taken: the work was refused at
-    /// once, and a place is likely free after `retry_after`.
-    #[error("the password-hashing queue is full")]
-    Overloaded { retry_after: chrono::Duration },
     #[error("password hashing failed")]
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -184,14 +180,8 @@ pub trait PasswordHasher: Send + Sync {
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, HashingError>;
 
     /// Spends the time of one verification and learns nothing, so that a
-    /// login for an unknown e-mail costs what a wrong password costs (and
-    /// is refused alike when the queue is full).
+    /// login for an unknown e-mail costs what a wrong password costs.
     async fn verify_decoy(&self, candidate: &str) -> Result<(), HashingError>;
-
-    /// `Overloaded` when the hashing queue is full right now: a cheap look
-    /// that lets an operation give up before any other work. It reserves
-    /// nothing; a place is taken when hashing starts.
-    fn check_capacity(&self) -> Result<(), HashingError>;
 
     /// Whether `hash` was made with other settings (a lower cost) than new
     /// hashes are, and should be made again.

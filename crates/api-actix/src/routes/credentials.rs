@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
 use crate::json_body::{JsonBody, RequestBody};
+use crate::password_hasher::HashingPlace;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -51,10 +52,13 @@ impl RequestBody for SetEmailBody {
         (status = 204, description = "Changed; every reset link of the account ends"),
         (status = 400, description = "Wrong `current_password`, or `new_password` fails the rules; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn set_password(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
+    _place: HashingPlace,
     body: JsonBody<SetPasswordBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
@@ -78,10 +82,13 @@ pub async fn set_password(
         (status = 204, description = "Changed; the old address is told"),
         (status = 400, description = "Wrong `current_password`, invalid `new_email` (`validation_failed`), or the address is taken (`email_taken`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn set_email(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
+    _place: HashingPlace,
     body: JsonBody<SetEmailBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::reset_page;
 use crate::json_body::{JsonBody, JsonOrFormBody, RequestBody};
+use crate::password_hasher::HashingPlace;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -89,8 +90,11 @@ pub async fn request(
         (status = 204, description = "The password is changed; the link and every other one end"),
         (status = 200, description = "From the HTML form: a page saying the password is changed", content_type = "text/html"),
         (status = 400, description = "Bad, expired or used link (`errors.uid` or `errors.token`), or a new password that fails the rules (`errors.new_password`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn confirm(
+    _place: HashingPlace,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonOrFormBody<ResetConfirmBody>,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use super::ProfileBody;
 use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
+use crate::password_hasher::HashingPlace;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -42,6 +43,7 @@ impl RequestBody for RegistrationBody {
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn register(
+    _place: HashingPlace,
     state: web::Data<AppState>,
     Client(client): Client,
     body: JsonBody<RegistrationBody>,

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::{TokenPair, VerifiedToken};
 use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
+use crate::password_hasher::HashingPlace;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -66,6 +67,7 @@ impl RequestBody for VerifyBody {
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn create(
+    _place: HashingPlace,
     state: web::Data<AppState>,
     req: HttpRequest,
     Client(client): Client,

@@ -10,6 +10,7 @@ use super::pagination::{page_body, page_request, query, PageBody, PageQuery};
 use super::{path_id, ProfileBody};
 use crate::auth::AuthenticatedUser;
 use crate::json_body::{JsonBody, RequestBody};
+use crate::password_hasher::HashingPlace;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -118,10 +119,13 @@ pub async fn show(
         (status = 400, description = "Wrong or missing `current_password`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "A balance is not zero (`balance_not_empty`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn delete_me(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
+    _place: HashingPlace,
     body: JsonBody<CurrentPasswordBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;

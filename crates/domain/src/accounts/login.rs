@@ -45,12 +45,11 @@ impl From<AdmitError> for LoginError {
 
 impl Accounts {
     /// Checks credentials; only an approved user is let in. Refused at once
-    /// when the hashing queue is full, or when the limits on failures are
-    /// reached; otherwise every path that refuses the credentials costs one
-    /// password verification, and a wrong password counts as a failure.
+    /// when the limits on failures are reached; otherwise every path that
+    /// refuses the credentials costs one password verification, and a wrong
+    /// password counts as a failure.
     #[tracing::instrument(name = "log_in", skip_all)]
     pub async fn log_in(&self, request: LoginRequest) -> Result<User, LoginError> {
-        self.hasher.check_capacity()?;
         let Some(throttle) = &self.throttle else {
             return self.check_credentials(&request).await;
         };
@@ -310,7 +309,6 @@ mod tests {
 
     mod limited {
         use super::*;
-        use crate::ports::MockPasswordHasher;
         use crate::throttling::{AttemptId, Counter, MockAttemptLog, Recording};
         use chrono::Duration;
 
@@ -376,38 +374,16 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn a_full_hashing_queue_refuses_before_the_database() {
-            let mut ports = Ports::new();
-            let mut hasher = MockPasswordHasher::new();
-            hasher.expect_check_capacity().returning(|| {
-                Err(HashingError::Overloaded {
-                    retry_after: Duration::seconds(1),
-                })
-            });
-            ports.hasher = hasher;
-            // No expectation on the attempt log or the users: neither may run.
-            let result = ports
-                .into_accounts_limited_by(MockAttemptLog::new())
-                .log_in(request("user2@example.com", "right"))
-                .await;
-            assert!(matches!(
-                result,
-                Err(LoginError::Hashing(HashingError::Overloaded { .. }))
-            ));
-        }
-
-        #[tokio::test]
-        async fn an_attempt_refused_by_the_hashing_queue_does_not_count() {
+        async fn an_attempt_whose_hashing_failed_does_not_count() {
             let mut ports = Ports::new();
             ports
                 .users
                 .expect_find_by_email()
                 .returning(|_| Ok(Some(user(2, UserStatus::Approved))));
-            ports.hasher.expect_verify().returning(|_, _| {
-                Err(HashingError::Overloaded {
-                    retry_after: Duration::seconds(1),
-                })
-            });
+            ports
+                .hasher
+                .expect_verify()
+                .returning(|_, _| Err(HashingError::Failed("no thread".into())));
             let mut log = MockAttemptLog::new();
             recorded(&mut log);
             log.expect_take_back()
@@ -418,10 +394,7 @@ mod tests {
                 .into_accounts_limited_by(log)
                 .log_in(request("user2@example.com", "right"))
                 .await;
-            assert!(matches!(
-                result,
-                Err(LoginError::Hashing(HashingError::Overloaded { .. }))
-            ));
+            assert!(matches!(result, Err(LoginError::Hashing(_))));
         }
 
         #[tokio::test]

@@ -112,11 +112,9 @@ pub(crate) mod test_support {
         pub fn new() -> Self {
             let mut clock = MockClock::new();
             clock.expect_now().returning(|| at(3600));
-            let mut hasher = MockPasswordHasher::new();
-            hasher.expect_check_capacity().returning(|| Ok(()));
             Self {
                 users: MockUserRepository::new(),
-                hasher,
+                hasher: MockPasswordHasher::new(),
                 clock,
             }
         }

@@ -82,11 +82,10 @@ impl Accounts {
     /// Registers a visitor as a pending user. A registration that passes
     /// the field rules counts against its address's hourly limit, one with
     /// an address already registered too: that is how addresses would be
-    /// probed. Refused at once when the hashing queue is full.
+    /// probed.
     #[tracing::instrument(name = "register", skip_all)]
     pub async fn register(&self, request: RegistrationRequest) -> Result<User, RegisterError> {
         let valid = ValidRegistration::parse(&request).map_err(RegisterError::Invalid)?;
-        self.hasher.check_capacity()?;
         let Some(throttle) = &self.throttle else {
             return self.store_registration(valid).await;
         };

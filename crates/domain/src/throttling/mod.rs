@@ -164,8 +164,8 @@ impl Throttle {
         self.withdraw(admission).await;
     }
 
-    /// The attempt was never judged (the hashing queue was full, the
-    /// database failed): it does not count.
+    /// The attempt was never judged (hashing or the database failed): it
+    /// does not count.
     pub async fn withdraw(&self, admission: Admission) {
         if admission.recorded.is_empty() {
             return;
