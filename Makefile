@@ -27,12 +27,15 @@ test:
 	@deploy/scripts/schemathesis.sh
 
 ## Throughput and latency over real HTTP on SQLite and PostgreSQL (release
-## build); then, with wrk from outside the server, GET /auth/users/me/ and
-## whether reset_password takes the same time with an account and without.
+## build); then, with wrk from outside the server, GET /auth/users/me/,
+## whether reset_password takes the same time with an account and without,
+## and a login storm at the production bcrypt cost beside readers of
+## GET /auth/users/me/.
 bench: release
 	@pg_url="$$(CI= deploy/scripts/postgres-for-tests.sh)"; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) bench --locked -p authusers-api-actix --bench throughput
 	@deploy/scripts/bench-http.sh
+	@deploy/scripts/bench-login-storm.sh
 
 ## Formatting and lints, as CI checks them.
 lint:

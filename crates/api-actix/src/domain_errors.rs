@@ -13,9 +13,11 @@ use authusers_domain::FieldErrors;
 
 use crate::problem::Problem;
 
-/// A hashing failure is ours; the log shows its cause.
+/// A hash that could not start in time is the client's cue to come back;
+/// any other hashing failure is ours, and the log shows its cause.
 fn hashing(error: HashingError) -> Problem {
     match error {
+        HashingError::Overloaded { retry_after } => Problem::overloaded(retry_after),
         HashingError::Failed(source) => {
             Problem::internal(&format!("password hashing failed: {source}"))
         }

@@ -1,4 +1,5 @@
-use std::future::{ready, Ready};
+use std::future::{ready, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,13 +27,13 @@ pub struct HashingCapacity {
 }
 
 impl HashingCapacity {
-    /// One thread per core, and two waiting per thread: an admitted request
-    /// waits at most about three hashes' time.
+    /// One thread per core, and one request waiting per thread: an
+    /// admitted request waits at most about two hashes' time.
     pub fn standard() -> Self {
         let threads = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             threads,
-            queue: 2 * threads,
+            queue: threads,
         }
     }
 }
@@ -48,7 +49,6 @@ impl HashingCapacity {
 pub struct HashingQueue {
     capacity: HashingCapacity,
     places: Arc<Semaphore>,
-    threads: Arc<Semaphore>,
     running: AtomicUsize,
     shed: AtomicU64,
     /// The latest hash's duration, in microseconds.
@@ -75,7 +75,6 @@ impl HashingQueue {
                 ..capacity
             },
             places: Arc::new(Semaphore::new(threads + capacity.queue)),
-            threads: Arc::new(Semaphore::new(threads)),
             running: AtomicUsize::new(0),
             shed: AtomicU64::new(0),
             last_hash_micros: AtomicU64::new(0),
@@ -129,22 +128,30 @@ impl HashingQueue {
     }
 }
 
+/// How long a refusal waits before it is answered: long enough that a
+/// client retrying in a tight loop sends a few dozen requests a second per
+/// connection rather than a thousand, each of which would take CPU from the
+/// hashes and from every other request; short enough to be an answer "at
+/// once" to anyone else. The pause holds no thread and no place.
+pub const SHED_PAUSE: Duration = Duration::from_millis(20);
+
 /// Takes a place in the hashing queue before anything else of the request
 /// is read: the extractor to put first in a handler that hashes.
 impl FromRequest for HashingPlace {
     type Error = Problem;
-    type Future = Ready<Result<Self, Problem>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return ready(Err(Problem::internal(&"no application state")));
+            return Box::pin(ready(Err(Problem::internal(&"no application state"))));
         };
-        ready(
-            state
-                .hashing
-                .admit()
-                .map_err(|o| Problem::overloaded(o.retry_after)),
-        )
+        match state.hashing.admit() {
+            Ok(place) => Box::pin(ready(Ok(place))),
+            Err(overloaded) => Box::pin(async move {
+                tokio::time::sleep(SHED_PAUSE).await;
+                Err(Problem::overloaded(overloaded.retry_after))
+            }),
+        }
     }
 }
 
@@ -164,10 +171,69 @@ impl Drop for Running {
     }
 }
 
-/// bcrypt, run on blocking threads: hashing is deliberately slow and must
+/// The threads that run bcrypt: `threads` of them, started once, taking
+/// jobs in turn. They run at a lower scheduling priority than the threads
+/// that serve requests (nice 10, on Linux), so that while every core hashes
+/// a reading request still gets a core at once: a login storm slows logins,
+/// not the rest of the API.
+struct HashingThreads {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+/// The longest an admitted request waits for a hashing thread; past it, it
+/// is answered 503 `overloaded` instead.
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// How much lower than the server's threads the hashing threads run.
+const HASHING_NICENESS: i32 = 10;
+
+impl HashingThreads {
+    fn start(count: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..count {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("bcrypt-{n}"))
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
+        Ok(Self { jobs })
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // On Linux, PRIO_PROCESS with 0 names the calling thread, not the
+    // whole process. Raising one's niceness needs no privilege.
+    // SAFETY: setpriority takes plain integers and touches no memory.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICENESS) };
+    if result != 0 {
+        tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "the hashing thread keeps the server's priority"
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
+
+/// bcrypt, run on threads of its own: hashing is deliberately slow and must
 /// never stall the async executor. At most `threads` hashes run at a time;
-/// others wait their turn without holding a thread. A hash that has
-/// started holds its thread until it ends, even if its request is gone.
+/// the others wait their turn without holding a thread. A hash that has
+/// started runs to its end, even if its request is gone.
 ///
 /// bcrypt keys on at most 72 bytes. The crate's non-truncating functions
 /// refuse a 72-byte password (they count a terminating NUL), so the plain
@@ -177,6 +243,7 @@ impl Drop for Running {
 pub struct BcryptHasher {
     cost: u32,
     queue: Arc<HashingQueue>,
+    threads: HashingThreads,
     decoy: PasswordHash,
 }
 
@@ -185,10 +252,11 @@ fn failed(error: impl std::error::Error + Send + Sync + 'static) -> HashingError
 }
 
 impl BcryptHasher {
-    /// Builds the hasher and the decoy hash used to spend a verification's
-    /// time on logins for unknown e-mails. Blocks for one hash: call it at
-    /// start-up.
+    /// Starts the hashing threads and makes the decoy hash used to spend a
+    /// verification's time on logins for unknown e-mails. Blocks for one
+    /// hash: call it at start-up.
     pub fn new(cost: u32, queue: Arc<HashingQueue>) -> Result<Self, HashingError> {
+        let threads = HashingThreads::start(queue.capacity.threads).map_err(failed)?;
         let decoy_secret = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let decoy = bcrypt::hash(decoy_secret, cost).map_err(failed)?;
@@ -196,6 +264,7 @@ impl BcryptHasher {
         Ok(Self {
             cost,
             queue,
+            threads,
             decoy: PasswordHash::new(decoy),
         })
     }
@@ -204,22 +273,31 @@ impl BcryptHasher {
         &self,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashingError> {
-        let thread = Arc::clone(&self.queue.threads)
-            .acquire_owned()
-            .await
-            .map_err(failed)?;
+        let (done, outcome) = tokio::sync::oneshot::channel();
         let queue = Arc::clone(&self.queue);
-        tokio::task::spawn_blocking(move || {
-            let _thread = thread;
+        let queued_at = Instant::now();
+        let job = Box::new(move || {
+            // A request that waited this long is answered 503 rather than
+            // hashed late: its client may be gone, and the ones behind it
+            // would wait longer still.
+            if queued_at.elapsed() > MAX_WAIT {
+                queue.shed.fetch_add(1, Ordering::Relaxed);
+                let retry_after = queue.retry_after();
+                let _ = done.send(Err(HashingError::Overloaded { retry_after }));
+                return;
+            }
             let _running = Running::new(&queue);
             let started = Instant::now();
-            let outcome = work();
+            let result = work().map_err(failed);
             queue.record(started.elapsed());
-            outcome
-        })
-        .await
-        .map_err(failed)?
-        .map_err(failed)
+            // The request may be gone; the hash is done either way.
+            let _ = done.send(result);
+        });
+        self.threads
+            .jobs
+            .send(job)
+            .map_err(|_| HashingError::Failed("the hashing threads have stopped".into()))?;
+        outcome.await.map_err(failed)?
     }
 }
 
@@ -402,5 +480,42 @@ mod tests {
         for verification in verifications {
             assert!(!verification.await.unwrap());
         }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waited_too_long_for_a_thread_is_refused_not_hashed_late() {
+        let queue = HashingQueue::new(HashingCapacity {
+            threads: 1,
+            queue: 1,
+        });
+        let hasher = Arc::new(BcryptHasher::new(4, Arc::clone(&queue)).unwrap());
+        // Work that holds the only thread past the longest wait...
+        let slow = {
+            let hasher = Arc::clone(&hasher);
+            tokio::spawn(async move {
+                hasher
+                    .run(|| {
+                        std::thread::sleep(MAX_WAIT + Duration::from_millis(200));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        while queue.running() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // ...so the verification queued behind it is refused, not run.
+        let behind = hasher.verify("lantern-quiet-orbit", &hasher.decoy).await;
+        assert!(
+            matches!(behind, Err(HashingError::Overloaded { retry_after }) if retry_after >= chrono::Duration::seconds(1)),
+            "{behind:?}"
+        );
+        assert_eq!(queue.shed(), 1);
+        assert!(slow.await.unwrap().is_ok());
+        // The next one, with the thread free, is hashed.
+        assert!(!hasher
+            .verify("lantern-quiet-orbit", &hasher.decoy)
+            .await
+            .unwrap());
     }
 }

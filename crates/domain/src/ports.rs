@@ -167,6 +167,11 @@ pub trait UserRepository: Send + Sync {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashingError {
+    /// The hash could not start in time: every hashing thread was busy for
+    /// longer than a request should wait. Nothing was hashed; one is
+    /// likely free after `retry_after`.
+    #[error("no password-hashing thread was free in time")]
+    Overloaded { retry_after: chrono::Duration },
     #[error("password hashing failed")]
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -209,10 +209,16 @@ impl Database {
             }
             DatabaseUrl::Postgres { url } => drop(PgConnection::establish(url)?),
         }
+        // No idle connections are opened ahead of use (`min_idle` 0): the
+        // pool would open them on its own threads, and a short command that
+        // ends while one is still opening has the TLS library torn down
+        // under it at exit (a segmentation fault on PostgreSQL over TLS).
+        // Connections are opened when first asked for, and then kept.
         let pools = match &config.url {
             DatabaseUrl::Sqlite { path } => Pools::Sqlite(
                 Pool::builder()
                     .max_size(config.pool_size)
+                    .min_idle(Some(0))
                     .connection_timeout(config.connect_timeout)
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build_unchecked(ConnectionManager::new(path.as_str())),
@@ -220,6 +226,7 @@ impl Database {
             DatabaseUrl::Postgres { url } => Pools::Postgres(
                 Pool::builder()
                     .max_size(config.pool_size)
+                    .min_idle(Some(0))
                     .connection_timeout(config.connect_timeout)
                     .build_unchecked(ConnectionManager::new(url.as_str())),
             ),

@@ -529,7 +529,7 @@ impl Settings {
         };
         let standard = HashingCapacity::standard();
         let threads = env.number("PASSWORD_HASHING_THREADS", standard.threads, 1, 1_024);
-        let queue = env.number("PASSWORD_HASHING_QUEUE", 2 * threads, 0, 100_000);
+        let queue = env.number("PASSWORD_HASHING_QUEUE", threads, 0, 100_000);
         AbuseSettings {
             limits: AbuseLimits::new(
                 per_account,
