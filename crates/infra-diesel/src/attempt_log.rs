@@ -72,18 +72,14 @@ fn lock_number(key: &CounterKey) -> i64 {
     u64::from_str_radix(prefix, 16).map_or(0, |n| n as i64)
 }
 
-/// Checks and, unless `$check_only`, records, in the caller's write
-/// transaction: compiled for each backend's connection type. The limit of a
-/// key is reached when it has a `max`-th newest attempt inside the window;
-/// it lifts when that attempt leaves the window.
-macro_rules! record_attempts {
-    ($conn:ident, $checks:expr, $at:expr) => {
-        record_attempts!($conn, $checks, $at, false)
-    };
-    ($conn:ident, $checks:expr, $at:expr, $check_only:expr) => {{
+/// The refusal, if a key of `$checks` is at its limit at `$at`: compiled
+/// for each backend's connection type. The limit of a key is reached when
+/// it has a `max`-th newest attempt inside the window; it lifts when that
+/// attempt leaves the window. Of several keys, the one that lifts last.
+macro_rules! refusal {
+    ($conn:ident, $checks:expr, $at:expr) => {{
         let checks: &[Check] = $checks;
         let at: DateTime<Utc> = $at;
-        $conn.lock_keys(checks.iter().map(|check| &check.key))?;
         let mut refusal: Option<Throttled> = None;
         for check in checks {
             let window_start = (at - check.limit.window).naive_utc();
@@ -97,7 +93,7 @@ macro_rules! record_attempts {
                 .optional()?;
             if let Some(oldest) = oldest_counted {
                 let retry_after = oldest.and_utc() + check.limit.window - at;
-                if refusal.is_none_or(|r| r.retry_after < retry_after) {
+                if refusal.is_none_or(|r: Throttled| r.retry_after < retry_after) {
                     refusal = Some(Throttled {
                         counter: check.key.counter(),
                         retry_after,
@@ -105,7 +101,22 @@ macro_rules! record_attempts {
                 }
             }
         }
-        match refusal {
+        refusal
+    }};
+}
+pub(crate) use refusal;
+
+/// Checks and, unless `$check_only`, records, in the caller's write
+/// transaction, with the keys locked so that racing calls take turns.
+macro_rules! record_attempts {
+    ($conn:ident, $checks:expr, $at:expr) => {
+        record_attempts!($conn, $checks, $at, false)
+    };
+    ($conn:ident, $checks:expr, $at:expr, $check_only:expr) => {{
+        let checks: &[Check] = $checks;
+        let at: DateTime<Utc> = $at;
+        $conn.lock_keys(checks.iter().map(|check| &check.key))?;
+        match refusal!($conn, checks, at) {
             Some(throttled) => Recording::Refused(throttled),
             None if $check_only => Recording::Recorded(Vec::new()),
             None => {
@@ -139,9 +150,17 @@ impl AttemptLog for DieselAttemptLog {
             .db
             .run(move |pools| {
                 let recording = with_connection!(pools, |conn| {
-                    conn.write_transaction(|conn| {
-                        Ok::<_, diesel::result::Error>(record_attempts!(conn, &checks, at))
-                    })?
+                    // A key already at its limit is refused by a plain read,
+                    // without the write lock: a guesser held back costs one
+                    // look and never queues behind writers. A count falls
+                    // only by a success or a take-back, so a refusal read here
+                    // stands; a pass is checked again under the lock.
+                    match refusal!(conn, &checks, at) {
+                        Some(throttled) => Recording::Refused(throttled),
+                        None => conn.write_transaction(|conn| {
+                            Ok::<_, diesel::result::Error>(record_attempts!(conn, &checks, at))
+                        })?,
+                    }
                 });
                 Ok(recording)
             })

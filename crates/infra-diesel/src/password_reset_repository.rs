@@ -9,7 +9,7 @@ use authusers_domain::{PasswordHash, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::attempt_log::{record_attempts, KeyLock, NewAttemptRow};
+use crate::attempt_log::{record_attempts, refusal, KeyLock, NewAttemptRow};
 use crate::credentials::CredentialChange;
 use crate::database::{with_connection, Database};
 use crate::live_users::live_users;
