@@ -203,7 +203,15 @@ impl HashingThreads {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
+                            // A job that panics loses its answer (its caller
+                            // sees the hashing fail), not this thread.
+                            Ok(job) => {
+                                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                                    .is_err()
+                                {
+                                    tracing::error!("a password-hashing job panicked");
+                                }
+                            }
                             Err(_) => return,
                         }
                     }
@@ -513,6 +521,22 @@ mod tests {
         assert_eq!(queue.shed(), 1);
         assert!(slow.await.unwrap().is_ok());
         // The next one, with the thread free, is hashed.
+        assert!(!hasher
+            .verify("lantern-quiet-orbit", &hasher.decoy)
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_its_caller_and_leaves_the_thread() {
+        let queue = HashingQueue::new(HashingCapacity {
+            threads: 1,
+            queue: 0,
+        });
+        let hasher = BcryptHasher::new(4, queue).unwrap();
+        let panicked: Result<(), HashingError> = hasher.run(|| panic!("a bug")).await;
+        assert!(matches!(panicked, Err(HashingError::Failed(_))));
+        // The one thread still hashes.
         assert!(!hasher
             .verify("lantern-quiet-orbit", &hasher.decoy)
             .await
