@@ -62,13 +62,4 @@ LUA
     stop_server
 }
 
-measure sqlite "sqlite://$work/bench.db"
-pg_url="$(CI= deploy/scripts/postgres-for-tests.sh)"
-if [ -n "$pg_url" ] && command -v psql >/dev/null 2>&1; then
-    name="authusers_bench_$$"
-    psql -q "$pg_url" -c "CREATE DATABASE $name" >/dev/null
-    measure postgres "${pg_url%/*}/$name"
-    psql -q "$pg_url" -c "DROP DATABASE $name WITH (FORCE)" >/dev/null
-else
-    echo "postgres: HTTP benchmarks skipped (no PostgreSQL server or no psql)"
-fi
+on_each_backend measure "HTTP benchmarks"

@@ -136,13 +136,4 @@ storm() {
     stop_server
 }
 
-storm sqlite "sqlite://$work/storm.db"
-pg_url="$(CI= deploy/scripts/postgres-for-tests.sh)"
-if [ -n "$pg_url" ] && command -v psql >/dev/null 2>&1; then
-    name="authusers_storm_$$"
-    psql -q "$pg_url" -c "CREATE DATABASE $name" >/dev/null
-    storm postgres "${pg_url%/*}/$name"
-    psql -q "$pg_url" -c "DROP DATABASE $name WITH (FORCE)" >/dev/null
-else
-    echo "postgres: login storm skipped (no PostgreSQL server or no psql)"
-fi
+on_each_backend storm "login storm"

@@ -1,7 +1,8 @@
 # Sourced by the scripts that drive the real binary from outside
-# (bench-http.sh, schemathesis.sh): a work folder that goes away on
-# exit, and `authusers serve` (from $binary, with the caller's environment)
-# on a free port, its log in the work folder.
+# (bench-http.sh, bench-login-storm.sh, schemathesis.sh): a work folder that
+# goes away on exit, `authusers serve` (from $binary, with the caller's
+# environment) on a free port, its log in the work folder, and a run on
+# each backend.
 work="$(mktemp -d)"
 server=""
 port=""
@@ -19,6 +20,23 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# on_each_backend FUNCTION WHAT: FUNCTION sqlite URL on a fresh SQLite file,
+# then FUNCTION postgres URL on a fresh PostgreSQL database, dropped after,
+# when a server is reachable; otherwise it says WHAT was skipped.
+on_each_backend() {
+    local run="$1" what="$2" pg_url database
+    "$run" sqlite "sqlite://$work/$run.db"
+    pg_url="$(CI= deploy/scripts/postgres-for-tests.sh)"
+    if [ -n "$pg_url" ] && command -v psql >/dev/null 2>&1; then
+        database="authusers_${run}_$$"
+        psql -q "$pg_url" -c "CREATE DATABASE $database" >/dev/null
+        "$run" postgres "${pg_url%/*}/$database"
+        psql -q "$pg_url" -c "DROP DATABASE $database WITH (FORCE)" >/dev/null
+    else
+        echo "postgres: $what skipped (no PostgreSQL server or no psql)"
+    fi
+}
 
 # start_server NAME: serves, sets $server and $port; the log is $work/NAME.log.
 start_server() {

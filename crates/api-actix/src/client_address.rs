@@ -61,11 +61,9 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return ClientAddress::new(peer);
         }
-        let lines: Vec<&[u8]> = forwarded_for.collect();
-        let hops = lines
-            .iter()
+        let hops: Vec<&[u8]> = forwarded_for
             .flat_map(|line| line.split(|byte| *byte == b','))
-            .collect::<Vec<_>>();
+            .collect();
         // Each trusted proxy appended the address it saw; walking back from
         // the nearest, the first hop no trusted proxy owns is the client.
         // A hop that is not an address ends the walk: what lies before it

@@ -202,30 +202,24 @@ impl AttemptLog for DieselAttemptLog {
 
     async fn prune(&self, counter: Counter, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
         let before = before.naive_utc();
-        let mut pruned: u64 = 0;
-        loop {
-            let deleted = self
-                .db
-                .run(move |pools| {
-                    let deleted = with_connection!(pools, |conn| {
-                        let old: Vec<i64> = throttle_attempts::table
-                            .filter(throttle_attempts::counter.eq(counter.as_str()))
-                            .filter(throttle_attempts::attempted_at.le(before))
-                            .select(throttle_attempts::id)
-                            .limit(PRUNE_BATCH)
-                            .load(conn)?;
-                        diesel::delete(
-                            throttle_attempts::table.filter(throttle_attempts::id.eq_any(&old)),
-                        )
-                        .execute(conn)?
-                    });
-                    Ok(deleted)
-                })
-                .await?;
-            pruned = pruned.saturating_add(deleted as u64);
-            if i64::try_from(deleted).map_or(true, |deleted| deleted < PRUNE_BATCH) {
-                return Ok(pruned);
-            }
-        }
+        let pruned = self
+            .db
+            .delete_in_batches(PRUNE_BATCH, move |pools| {
+                let deleted = with_connection!(pools, |conn| {
+                    let old: Vec<i64> = throttle_attempts::table
+                        .filter(throttle_attempts::counter.eq(counter.as_str()))
+                        .filter(throttle_attempts::attempted_at.le(before))
+                        .select(throttle_attempts::id)
+                        .limit(PRUNE_BATCH)
+                        .load(conn)?;
+                    diesel::delete(
+                        throttle_attempts::table.filter(throttle_attempts::id.eq_any(&old)),
+                    )
+                    .execute(conn)?
+                });
+                Ok(deleted)
+            })
+            .await?;
+        Ok(pruned)
     }
 }

@@ -263,6 +263,28 @@ impl Database {
         .map_err(|_| StorageError::TaskCancelled)?
     }
 
+    /// Runs `delete_batch`, a statement that deletes at most `batch` rows,
+    /// until one run deletes fewer; how many rows went in all. Each batch
+    /// is its own short write, so a backlog never holds the write lock for
+    /// long and requests are never held behind one long delete.
+    pub(crate) async fn delete_in_batches<F>(
+        &self,
+        batch: i64,
+        delete_batch: F,
+    ) -> Result<u64, StorageError>
+    where
+        F: Fn(&Pools) -> Result<usize, StorageError> + Clone + Send + 'static,
+    {
+        let mut deleted_in_all: u64 = 0;
+        loop {
+            let deleted = self.run(delete_batch.clone()).await?;
+            deleted_in_all = deleted_in_all.saturating_add(deleted as u64);
+            if i64::try_from(deleted).map_or(true, |deleted| deleted < batch) {
+                return Ok(deleted_in_all);
+            }
+        }
+    }
+
     pub fn pool_state(&self) -> PoolState {
         let state = match &self.pools {
             Pools::Sqlite(pool) => (pool.max_size(), pool.state()),

@@ -339,32 +339,26 @@ impl SessionRepository for DieselSessionRepository {
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
         let before = before.naive_utc();
         let batch = self.prune_batch;
-        let mut pruned: u64 = 0;
-        loop {
-            let deleted = self
-                .db
-                .run(move |pools| {
-                    let deleted = with_connection!(pools, |conn| {
-                        let old: Vec<String> = sessions::table
-                            .filter(
-                                sessions::ended_at
-                                    .lt(before)
-                                    .or(sessions::expires_at.lt(before)),
-                            )
-                            .select(sessions::id)
-                            .limit(batch)
-                            .load(conn)?;
-                        // Deleting an old row twice (two workers) is harmless.
-                        diesel::delete(sessions::table.filter(sessions::id.eq_any(&old)))
-                            .execute(conn)?
-                    });
-                    Ok(deleted)
-                })
-                .await?;
-            pruned = pruned.saturating_add(deleted as u64);
-            if i64::try_from(deleted).map_or(true, |deleted| deleted < batch) {
-                return Ok(pruned);
-            }
-        }
+        let pruned = self
+            .db
+            .delete_in_batches(batch, move |pools| {
+                let deleted = with_connection!(pools, |conn| {
+                    let old: Vec<String> = sessions::table
+                        .filter(
+                            sessions::ended_at
+                                .lt(before)
+                                .or(sessions::expires_at.lt(before)),
+                        )
+                        .select(sessions::id)
+                        .limit(batch)
+                        .load(conn)?;
+                    // Deleting an old row twice (two workers) is harmless.
+                    diesel::delete(sessions::table.filter(sessions::id.eq_any(&old)))
+                        .execute(conn)?
+                });
+                Ok(deleted)
+            })
+            .await?;
+        Ok(pruned)
     }
 }

@@ -32,9 +32,6 @@ pub use token::{decode_uid, encode_uid, AddressDigest, ResetToken, TokenDigest, 
 pub const INVALID_UID: &str = "Invalid user id or user doesn't exist.";
 pub const INVALID_TOKEN: &str = "Invalid token for given user.";
 
-/// The window of the per-address mail limit.
-pub const MAIL_LIMIT_WINDOW: Duration = RESET_MAIL_WINDOW;
-
 /// How reset links are made and mailed.
 #[derive(Debug, Clone)]
 pub struct ResetPolicy {
@@ -153,12 +150,12 @@ impl PasswordResets {
             mail_limit: self
                 .policy
                 .mails_per_hour
-                .and_then(|max| Limit::new(max, MAIL_LIMIT_WINDOW))
+                .and_then(|max| Limit::new(max, RESET_MAIL_WINDOW))
                 .map(|limit| Check {
                     key: CounterKey::reset_mail(&email),
                     limit,
                 }),
-            forget_before: now - self.policy.ttl.max(MAIL_LIMIT_WINDOW),
+            forget_before: now - self.policy.ttl.max(RESET_MAIL_WINDOW),
             link,
         };
         let user = record.link.as_ref().map(|link| link.user);

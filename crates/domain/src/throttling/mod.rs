@@ -181,10 +181,7 @@ impl Throttle {
         let now = self.clock.now();
         let mut pruned = 0;
         for counter in Counter::ALL {
-            let window = match counter {
-                Counter::ResetMail => Some(RESET_MAIL_WINDOW),
-                other => self.limits.window_of(other),
-            };
+            let window = self.limits.window_of(counter);
             let before = now - window.unwrap_or_else(Duration::zero);
             pruned += self.log.prune(counter, before).await?;
         }

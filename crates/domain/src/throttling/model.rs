@@ -220,13 +220,15 @@ impl AbuseLimits {
         }
     }
 
-    /// How long an attempt of `counter` matters; older ones can go.
+    /// How long an attempt of `counter` matters; older ones can go. `None`
+    /// for a limit that is off. (The reset-mail limit is the reset
+    /// policy's; its window is always the hour.)
     pub fn window_of(&self, counter: Counter) -> Option<Duration> {
         match counter {
             Counter::LoginAccount => self.login_per_account.map(|l| l.window),
             Counter::LoginAddress => self.login_per_address.map(|l| l.window),
             Counter::Registration => self.registrations_per_address.map(|l| l.window),
-            Counter::ResetMail => None,
+            Counter::ResetMail => Some(RESET_MAIL_WINDOW),
         }
     }
 }
