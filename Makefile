@@ -17,13 +17,18 @@ run:
 ## and the pages in headless Chromium. PostgreSQL is started if it is
 ## installed but stopped; without one the PostgreSQL tests say they are
 ## skipped, and without Chromium and chromedriver so do the browser tests
-## (both fail under CI=true). Then, under CI=true or with SCHEMATHESIS=on,
-## schemathesis over the OpenAPI document (installed into .venv-schemathesis).
+## (both fail under CI=true). Tokens are also verified by PyJWT, as another
+## service would (installed into .venv-pyjwt). Then, under CI=true or with
+## SCHEMATHESIS=on, schemathesis over the OpenAPI document (installed into
+## .venv-schemathesis).
 test:
 	@pg_url="$$(deploy/scripts/postgres-for-tests.sh)" || exit 1; \
 	if [ -n "$$pg_url" ]; then echo "PostgreSQL suite: on ($$pg_url)"; fi; \
 	deploy/scripts/browser-for-tests.sh || exit 1; \
-	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --locked --workspace --all-targets
+	pyjwt="$$(deploy/scripts/python-verifier-for-tests.sh)" || exit 1; \
+	if [ -n "$$pyjwt" ]; then echo "PyJWT verifier: on ($$pyjwt)"; fi; \
+	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" AUTHUSERS_TEST_PYJWT="$$pyjwt" \
+	$(CARGO) test --locked --workspace --all-targets
 	@deploy/scripts/schemathesis.sh
 
 ## Throughput and latency over real HTTP on SQLite and PostgreSQL (release

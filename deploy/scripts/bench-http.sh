@@ -2,7 +2,8 @@
 # Part of `make bench`: the release binary measured from outside with wrk, on
 # SQLite and (when reachable) PostgreSQL:
 # - GET /auth/users/me/ with a valid access token (the cost of authenticating
-#   a request), 32 connections;
+#   a request), 32 connections, with tokens signed HS256 (a shared secret)
+#   and EdDSA (an Ed25519 key);
 # - POST /auth/users/reset_password/ for an address with an approved account
 #   and for one without, which should look alike: the answer may not tell
 #   whether an address has an account.
@@ -29,15 +30,10 @@ report() {
         "$1" "$rate" "$p50" "$p90" "$p99" "${bad:-0}"
 }
 
-# One backend: a fresh database with one approved account, the server on a
-# free port, then each scenario.
-measure() {
-    local name="$1" database_url="$2"
-    export DATABASE_URL="$database_url" MAIL_TRANSPORT=log BCRYPT_COST=4 JWT_ACCESS_TTL_SECONDS=3600 \
-        PASSWORD_RESET_MAILS_PER_HOUR=0
-    AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin \
-        --email known@example.com >/dev/null
-    start_server "$name"
+# GET /auth/users/me/ on a server signing with $JWT_ALGORITHM.
+measure_me() {
+    local name="$1"
+    start_server "$name-$JWT_ALGORITHM"
     local base="http://127.0.0.1:$port"
     local token
     token="$(curl -s -X POST "$base/auth/jwt/create/" -H 'Content-Type: application/json' \
@@ -46,7 +42,26 @@ measure() {
     wrk -t2 -c32 -d2s -H "Authorization: Bearer $token" "$base/auth/users/me/" >/dev/null
     wrk -t2 -c32 -d"${duration}s" --latency -H "Authorization: Bearer $token" \
         "$base/auth/users/me/" >"$work/wrk.txt"
-    report "$name: GET /auth/users/me/ (32 connections)"
+    report "$name: GET /auth/users/me/ $JWT_ALGORITHM (32 connections)"
+    stop_server
+}
+
+# One backend: a fresh database with one approved account, the server on a
+# free port, then each scenario.
+measure() {
+    local name="$1" database_url="$2"
+    export DATABASE_URL="$database_url" MAIL_TRANSPORT=log BCRYPT_COST=4 JWT_ACCESS_TTL_SECONDS=3600 \
+        PASSWORD_RESET_MAILS_PER_HOUR=0 JWT_ALGORITHM=HS256 JWT_SECRET="bench-secret-bench-secret-bench-secret"
+    AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin \
+        --email known@example.com >/dev/null
+    measure_me "$name"
+    (
+        [ -f "$work/eddsa.pem" ] || "$binary" keys generate --algorithm EdDSA --out "$work/eddsa.pem" >/dev/null
+        export JWT_ALGORITHM=EdDSA JWT_PRIVATE_KEY_FILE="$work/eddsa.pem" JWT_SECRET=
+        measure_me "$name"
+    )
+    start_server "$name"
+    local base="http://127.0.0.1:$port"
 
     for address in known@example.com nobody@example.com; do
         cat >"$work/request.lua" <<LUA

@@ -76,7 +76,8 @@ LUA
 storm() {
     local name="$1" database_url="$2"
     # The production cost and hashing queue; the limits at their defaults.
-    export DATABASE_URL="$database_url" MAIL_TRANSPORT=log JWT_ACCESS_TTL_SECONDS=3600
+    export DATABASE_URL="$database_url" MAIL_TRANSPORT=log JWT_ACCESS_TTL_SECONDS=3600 \
+        JWT_ALGORITHM=HS256 JWT_SECRET="bench-secret-bench-secret-bench-secret"
     unset BCRYPT_COST
     AUTHUSERS_ADMIN_PASSWORD="$password" "$binary" create-admin --email storm@example.com >/dev/null
     start_server "storm-$name"

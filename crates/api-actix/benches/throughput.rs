@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authusers_api_actix::config::{Secret, Settings};
+use authusers_api_actix::config::Settings;
 use authusers_api_actix::startup::{Application, Migrations};
 use authusers_domain::accounts::CreateAdminRequest;
 use authusers_domain::Amount;
@@ -44,10 +44,11 @@ impl Report {
 }
 
 async fn start(db: &TestDatabase) -> (String, String) {
-    let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+    let secret = "bench-secret-bench-secret-bench-secret";
+    let mut settings = Settings::from_lookup(|name| (name == "JWT_SECRET").then(|| secret.into()))
+        .expect("default settings");
     settings.port = 0;
     settings.bcrypt_cost = 4;
-    settings.jwt.secret = Secret::new("bench-secret-bench-secret-bench-secret".into());
     settings.database = DatabaseConfig::new(db.url().clone());
     let app = Application::build(&settings, Migrations::Apply)
         .await

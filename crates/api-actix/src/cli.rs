@@ -1,5 +1,5 @@
 //! The `authusers` command line: `serve`, `migrate`, `config`, `outbox`,
-//! `sessions`, `create-admin`.
+//! `sessions`, `create-admin`, `keys`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,7 +12,8 @@ use authusers_infra_diesel::{Database, DieselOutboxRepository, DieselUserReposit
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::auth::{write_new_key_file, SigningAlgorithm};
+use crate::config::{KeyOrigin, Settings};
 use crate::startup::{self, Application, Migrations};
 use crate::telemetry;
 
@@ -71,11 +72,51 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Write a new private key (PEM, readable by its owner only) for
+    /// JWT_PRIVATE_KEY_FILE; never over an existing file. Reads no other
+    /// configuration.
+    Generate {
+        /// EdDSA (Ed25519), ES256 (P-256) or RS256 (RSA, 3072 bits).
+        #[arg(long, default_value = "EdDSA", value_parser = parse_algorithm)]
+        algorithm: SigningAlgorithm,
+        /// The file to create.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Print the JWK Set the current configuration publishes at
+    /// /.well-known/jwks.json: the signing key and the retired ones.
+    Jwks,
+}
+
+fn parse_algorithm(name: &str) -> Result<SigningAlgorithm, String> {
+    match name.parse() {
+        Ok(SigningAlgorithm::HS256) => {
+            Err("HS256 signs with a shared secret (JWT_SECRET), not a key file".into())
+        }
+        Ok(algorithm) => Ok(algorithm),
+        Err(_) => Err("expected EdDSA, ES256 or RS256".into()),
+    }
 }
 
 /// Runs the command; every failure is one clear line on stderr and a
 /// non-zero exit code, never a panic.
 pub async fn run(cli: Cli) -> ExitCode {
+    // A first key is made before there is a configuration that names it.
+    if let Command::Keys {
+        command: KeysCommand::Generate { algorithm, out },
+    } = &cli.command
+    {
+        return generate_key(*algorithm, out);
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(errors) => {
@@ -104,6 +145,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         } => outbox(&settings, limit, retry_failed).await,
         Command::Sessions { user, end_all } => sessions(&settings, &user, end_all).await,
         Command::CreateAdmin { email } => create_admin(&settings, email).await,
+        Command::Keys {
+            command: KeysCommand::Jwks,
+        } => serde_json::to_string_pretty(settings.jwt.keys.jwks())
+            .map(|jwks| print_lines([jwks]))
+            .map_err(|e| e.to_string()),
+        Command::Keys {
+            command: KeysCommand::Generate { .. },
+        } => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,11 +165,36 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> ExitCode {
+    match write_new_key_file(out, algorithm) {
+        Ok(()) => {
+            print_lines([format!(
+                "wrote a new {algorithm} private key to {}",
+                out.display()
+            )]);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("authusers: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
-    if settings.jwt.secret_is_ephemeral {
-        tracing::warn!(
+    let (algorithm, kid) = (settings.jwt.keys.algorithm(), settings.jwt.keys.kid());
+    match &settings.jwt.origin {
+        KeyOrigin::EphemeralSecret => tracing::warn!(
             "JWT_SECRET is not set: using a random secret, so tokens end with this process"
-        );
+        ),
+        KeyOrigin::Development {
+            path,
+            generated: true,
+        } => tracing::info!(
+            path = %path.display(), %algorithm, kid,
+            "generated a development signing key; it is reused from now on"
+        ),
+        _ => tracing::info!(%algorithm, kid, "signing tokens"),
     }
     let migrations = if no_migrate {
         Migrations::Skip

@@ -31,6 +31,7 @@ use crate::random_secrets::{RandomResetTokens, RandomSessionIds};
 use crate::request_span;
 use crate::routes;
 use crate::routes::operations::MetricsGate;
+use crate::routes::well_known::WellKnown;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,8 @@ pub enum StartupError {
     Mailer(#[from] MailerSetupError),
     #[error("password-reset link: {0}")]
     ResetLink(String),
+    #[error("key set: {0}")]
+    WellKnown(#[source] serde_json::Error),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -125,18 +128,39 @@ pub fn sessions(
     )
 }
 
+/// The service's own URL on `port`, from the address it listens on (never
+/// from a request's `Host`): for links when `PUBLIC_URL` is not set.
+fn listening_url(settings: &Settings, port: u16) -> String {
+    let host = match settings.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "localhost".to_owned(),
+        ipv6 if ipv6.contains(':') && !ipv6.starts_with('[') => format!("[{ipv6}]"),
+        host => host.to_owned(),
+    };
+    format!("http://{host}:{port}")
+}
+
+/// The public keys and the discovery document, with absolute URLs from
+/// `PUBLIC_URL` or else the listening address.
+fn well_known(settings: &Settings, port: u16) -> Result<WellKnown, StartupError> {
+    let base = settings.public_url.as_ref().map_or_else(
+        || listening_url(settings, port),
+        |url| url.to_string().trim_end_matches('/').to_owned(),
+    );
+    WellKnown::new(&settings.jwt.keys, settings.jwt.issuer.as_deref(), &base)
+        .map_err(StartupError::WellKnown)
+}
+
 /// Where reset mails send users: the configured frontend page, or else the
 /// page this server serves on `port`.
 fn reset_link(settings: &Settings, port: u16) -> Result<ResetLinkTemplate, StartupError> {
     if let Some(link) = &settings.password_reset.link {
         return Ok(link.clone());
     }
-    let host = match settings.host.as_str() {
-        "0.0.0.0" | "::" | "[::]" => "localhost".to_owned(),
-        ipv6 if ipv6.contains(':') && !ipv6.starts_with('[') => format!("[{ipv6}]"),
-        host => host.to_owned(),
-    };
-    let url = format!("http://{host}:{port}{}", routes::RESET_PAGE_TEMPLATE);
+    let url = format!(
+        "{}{}",
+        listening_url(settings, port),
+        routes::RESET_PAGE_TEMPLATE
+    );
     ResetLinkTemplate::parse(&url)
         .map_err(|e| StartupError::ResetLink(format!("{url} from AUTHUSERS_HOST: {e}")))
 }
@@ -261,6 +285,7 @@ impl Application {
             trusted_proxies: settings.abuse.trusted_proxies.clone(),
             throttle_counters: throttle.counters(),
             hashing,
+            well_known: Arc::new(well_known(settings, port)?),
         };
         let accounts = state.accounts.clone();
         let metrics_server = match &settings.metrics.address {

@@ -17,6 +17,7 @@ use crate::client_address::TrustedProxies;
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
 use crate::password_hasher::HashingQueue;
+use crate::routes::well_known::WellKnown;
 
 /// What every handler can reach: the domain's account and balance
 /// operations, the token service, and what health and metrics read. Built
@@ -45,4 +46,6 @@ pub struct AppState {
     pub throttle_counters: Arc<ThrottleCounters>,
     /// The password-hashing queue: requests that hash take a place in it.
     pub hashing: Arc<HashingQueue>,
+    /// The public keys and the discovery document.
+    pub well_known: Arc<WellKnown>,
 }

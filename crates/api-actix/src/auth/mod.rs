@@ -1,8 +1,15 @@
-//! Authentication at the HTTP edge: JWT issuing and checking, and the
-//! extractors that turn a bearer token into a user.
+//! Authentication at the HTTP edge: signing keys, JWT issuing and checking,
+//! and the extractors that turn a bearer token into a user.
 
 mod extractors;
+mod key_ring;
+mod signing_keys;
 mod tokens;
 
 pub use extractors::{bearer_token, Administrator, AuthenticatedUser, SessionUser};
+pub use key_ring::{KeyRing, Verifier};
+pub use signing_keys::{
+    generate_pem, parse_private_key, read_key_file, write_new_key_file, KeyFileError, KeyProblem,
+    PrivateKey, SigningAlgorithm,
+};
 pub use tokens::{TokenError, TokenKind, TokenPair, TokenService, VerifiedToken};

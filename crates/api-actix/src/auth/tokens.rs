@@ -1,11 +1,13 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use authusers_domain::sessions::{AccessClaim, RefreshClaim, SessionGrant, SessionId};
 use authusers_domain::UserId;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::key_ring::KeyRing;
 use crate::config::JwtSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,12 @@ struct Claims {
     /// Never written here; honoured when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
+    /// `JWT_ISSUER`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    /// `JWT_AUDIENCE`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -57,15 +65,21 @@ pub enum TokenError {
     Signing,
 }
 
-/// Issues and checks HS256 tokens with one secret. A token proves who it
-/// was issued to and for which session; whether that session is still open
-/// is the session store's to say. Time is the caller's `now` (the
-/// application's clock), for issuing and checking alike.
+/// Issues tokens with the key ring's signing key and checks them with the
+/// key their header names. A token proves who it was issued to and for which
+/// session; whether that session is still open is the session store's to
+/// say. Time is the caller's `now` (the application's clock), for issuing
+/// and checking alike.
 #[derive(Clone)]
 pub struct TokenService {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: Arc<KeyRing>,
+    header: Header,
+    /// The checks for each algorithm a key may have; a token's header must
+    /// name its key's algorithm, so `alg: none` and any confusion of one
+    /// algorithm for another fail.
+    validations: [(Algorithm, Validation); 4],
+    issuer: Option<String>,
+    audience: Option<String>,
     /// How far a clock may be ahead: `exp`, `nbf` and `iat` are judged
     /// with this much slack.
     leeway_seconds: u64,
@@ -75,18 +89,41 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(settings: &JwtSettings) -> Self {
-        let secret = settings.secret.expose().as_bytes();
-        // Only HS256 is accepted: `alg: none` and any other algorithm fail.
-        let mut validation = Validation::new(Algorithm::HS256);
-        // `exp` and `nbf` are judged in `decode`, against the caller's
-        // clock rather than the system's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let keys = Arc::clone(&settings.keys);
+        let mut header = Header::new(keys.algorithm().jwt());
+        header.kid = Some(keys.kid().to_owned());
+        let validation = |algorithm: Algorithm| {
+            let mut validation = Validation::new(algorithm);
+            // `exp` and `nbf` are judged in `decode`, against the caller's
+            // clock rather than the system's.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
+            let mut required = vec!["exp", "sub"];
+            if let Some(issuer) = &settings.issuer {
+                validation.set_issuer(&[issuer]);
+                required.push("iss");
+            }
+            match &settings.audience {
+                Some(audience) => {
+                    validation.set_audience(&[audience]);
+                    required.push("aud");
+                }
+                None => validation.validate_aud = false,
+            }
+            validation.set_required_spec_claims(&required);
+            (algorithm, validation)
+        };
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            keys,
+            header,
+            validations: [
+                validation(Algorithm::HS256),
+                validation(Algorithm::EdDSA),
+                validation(Algorithm::ES256),
+                validation(Algorithm::RS256),
+            ],
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
             leeway_seconds: settings.leeway.as_secs(),
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
@@ -127,9 +164,10 @@ impl TokenService {
             sid: grant.session.as_str().to_owned(),
             gen: (kind == TokenKind::Refresh).then_some(grant.generation),
             nbf: None,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| TokenError::Signing)
+        encode(&self.header, &claims, self.keys.signing_key()).map_err(|_| TokenError::Signing)
     }
 
     /// The session and user of a valid, unexpired access token.
@@ -173,14 +211,27 @@ impl TokenService {
         }
     }
 
-    /// A token this service could have issued, valid at `now`: signature
-    /// (jsonwebtoken); `exp` not past and `nbf` and `iat` not in the future,
+    /// A token this service could have issued, valid at `now`: signed by
+    /// the key its `kid` names (a token without one: the shared secret, if
+    /// one verifies) with that key's algorithm, `iss` and `aud` as
+    /// configured (jsonwebtoken); `exp` not past and `nbf` and `iat` not in the future,
     /// each with the leeway; no `crit` header (no extension is understood
     /// here, so none may be required, RFC 7515 4.1.11); and `sub` equal to
     /// `user_id`.
     fn decode(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
+        let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let verifier = self
+            .keys
+            .verifier(header.kid.as_deref())
+            .ok_or(TokenError::Invalid)?;
+        let validation = self
+            .validations
+            .iter()
+            .find(|(algorithm, _)| *algorithm == verifier.algorithm)
+            .map(|(_, validation)| validation)
+            .ok_or(TokenError::Invalid)?;
+        let data =
+            decode::<Claims>(token, &verifier.key, validation).map_err(|_| TokenError::Invalid)?;
         if data.header.crit.is_some() {
             return Err(TokenError::Invalid);
         }
@@ -203,16 +254,10 @@ impl TokenService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use jsonwebtoken::EncodingKey;
 
     fn settings(secret: &str) -> JwtSettings {
-        JwtSettings {
-            secret: Secret::new(secret.into()),
-            secret_is_ephemeral: false,
-            leeway: Duration::ZERO,
-            access_ttl: Duration::from_secs(300),
-            refresh_ttl: Duration::from_secs(86_400),
-        }
+        JwtSettings::with_secret(secret)
     }
 
     fn service(secret: &str) -> TokenService {

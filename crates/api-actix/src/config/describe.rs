@@ -1,7 +1,7 @@
 //! The effective configuration as `authusers config` prints it: every
 //! variable with the value in force, secrets masked.
 
-use super::{AllowedOrigins, Environment, LogFormat, MailTransport, Settings};
+use super::{AllowedOrigins, Environment, KeyOrigin, LogFormat, MailTransport, Settings};
 
 const MASK: &str = "***";
 
@@ -25,11 +25,37 @@ impl Settings {
             AllowedOrigins::Any => "*".to_owned(),
             AllowedOrigins::List(origins) => origins.join(","),
         };
-        let secret = if self.jwt.secret_is_ephemeral {
-            "(not set: random for this process)".to_owned()
-        } else {
-            MASK.to_owned()
+        let jwt = &self.jwt;
+        let (secret, key_file) = match &jwt.origin {
+            KeyOrigin::Secret => (MASK.to_owned(), "-".to_owned()),
+            KeyOrigin::EphemeralSecret => (
+                "(not set: random for this process)".to_owned(),
+                "-".to_owned(),
+            ),
+            KeyOrigin::File(path) => (
+                if jwt.retired_secret {
+                    format!("{MASK} (retired: verifies, never signs)")
+                } else {
+                    "-".to_owned()
+                },
+                path.display().to_string(),
+            ),
+            KeyOrigin::Development { path, .. } => (
+                "-".to_owned(),
+                format!("(not set: development key {})", path.display()),
+            ),
         };
+        let previous = if jwt.previous_key_files.is_empty() {
+            "-".to_owned()
+        } else {
+            let paths: Vec<String> = jwt
+                .previous_key_files
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            paths.join(",")
+        };
+        let claim = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
         vec![
             (
                 "AUTHUSERS_ENV",
@@ -54,7 +80,15 @@ impl Settings {
                 "DATABASE_CONNECT_TIMEOUT_SECONDS",
                 self.database.connect_timeout.as_secs().to_string(),
             ),
+            (
+                "JWT_ALGORITHM",
+                format!("{} (kid {})", jwt.keys.algorithm(), jwt.keys.kid()),
+            ),
+            ("JWT_PRIVATE_KEY_FILE", key_file),
+            ("JWT_PREVIOUS_KEY_FILES", previous),
             ("JWT_SECRET", secret),
+            ("JWT_ISSUER", claim(&jwt.issuer)),
+            ("JWT_AUDIENCE", claim(&jwt.audience)),
             (
                 "JWT_ACCESS_TTL_SECONDS",
                 self.jwt.access_ttl.as_secs().to_string(),
@@ -203,11 +237,15 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// Settings from `vars`, with a secret unless they name one: no test
+    /// here writes a development key into the source tree.
     fn settings(vars: &[(&str, &str)]) -> Settings {
-        let vars: HashMap<String, String> = vars
+        let mut vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        vars.entry("JWT_SECRET".into())
+            .or_insert_with(|| "development-secret".into());
         Settings::from_lookup(move |name| vars.get(name).cloned()).unwrap()
     }
 

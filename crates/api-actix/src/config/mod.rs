@@ -7,9 +7,11 @@ use std::time::Duration;
 
 mod describe;
 mod file;
+mod jwt;
 mod public_url;
 
 pub use file::read_config_file;
+pub use jwt::{JwtSettings, KeyOrigin, DEVELOPMENT_KEY_FOLDER};
 pub use public_url::{PublicUrl, PublicUrlError};
 
 use authusers_domain::balance::BonusPolicy;
@@ -63,17 +65,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct JwtSettings {
-    pub secret: Secret,
-    /// Whether the secret was generated for this process only (development).
-    pub secret_is_ephemeral: bool,
-    /// Slack for clocks that disagree, on `exp`, `nbf` and `iat`.
-    pub leeway: Duration,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -165,7 +156,12 @@ pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
     "DATABASE_POOL_SIZE",
     "DATABASE_CONNECT_TIMEOUT_SECONDS",
+    "JWT_ALGORITHM",
+    "JWT_PRIVATE_KEY_FILE",
+    "JWT_PREVIOUS_KEY_FILES",
     "JWT_SECRET",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
     "JWT_ACCESS_TTL_SECONDS",
     "JWT_REFRESH_TTL_SECONDS",
     "JWT_LEEWAY_SECONDS",
@@ -344,7 +340,7 @@ impl Settings {
         database.connect_timeout =
             Duration::from_secs(env.number("DATABASE_CONNECT_TIMEOUT_SECONDS", 5u64, 1, 600));
 
-        let jwt = Self::jwt(&mut env, environment);
+        let jwt = env.jwt(environment);
         let bcrypt_cost = env.number("BCRYPT_COST", 12u32, 4, 31);
         let mail_language = env.parsed(
             "MAIL_LANGUAGE",
@@ -407,8 +403,8 @@ impl Settings {
             )),
         };
 
-        match mail.filter(|_| env.problems.is_empty()) {
-            Some(mail) => Ok(Self {
+        match mail.zip(jwt).filter(|_| env.problems.is_empty()) {
+            Some((mail, jwt)) => Ok(Self {
                 environment,
                 host,
                 port,
@@ -428,39 +424,6 @@ impl Settings {
                 abuse,
             }),
             None => Err(ConfigErrors(env.problems)),
-        }
-    }
-
-    fn jwt<F: Fn(&str) -> Option<String>>(
-        env: &mut Reader<F>,
-        environment: Environment,
-    ) -> JwtSettings {
-        let access_ttl = env.number("JWT_ACCESS_TTL_SECONDS", 300u64, 1, 86_400 * 365);
-        let refresh_ttl = env.number("JWT_REFRESH_TTL_SECONDS", 86_400u64, 1, 86_400 * 365);
-        let leeway = env.number("JWT_LEEWAY_SECONDS", 0u64, 0, 300);
-        let (secret, secret_is_ephemeral) = match (env.raw("JWT_SECRET"), environment) {
-            (Some(secret), Environment::Production)
-                if secret.len() < MIN_PRODUCTION_SECRET_BYTES =>
-            {
-                env.problems.push(format!(
-                    "JWT_SECRET is too short for production: use at least {MIN_PRODUCTION_SECRET_BYTES} random bytes"
-                ));
-                (secret, false)
-            }
-            (Some(secret), _) => (secret, false),
-            (None, Environment::Production) => {
-                env.problems
-                    .push("JWT_SECRET is required when AUTHUSERS_ENV=production".into());
-                (String::new(), false)
-            }
-            (None, Environment::Development) => (random_secret(), true),
-        };
-        JwtSettings {
-            secret: Secret::new(secret),
-            secret_is_ephemeral,
-            leeway: Duration::from_secs(leeway),
-            access_ttl: Duration::from_secs(access_ttl),
-            refresh_ttl: Duration::from_secs(refresh_ttl),
         }
     }
 
@@ -666,13 +629,24 @@ fn random_secret() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::SigningAlgorithm;
     use std::collections::HashMap;
 
+    /// Settings from `vars`; in development with no key named, a secret,
+    /// so that no test here writes a development key into the source tree
+    /// (`config::jwt`'s tests cover the keys).
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
-        let vars: HashMap<String, String> = vars
+        let mut vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let names_a_key = ["JWT_SECRET", "JWT_PRIVATE_KEY_FILE", "JWT_ALGORITHM"]
+            .iter()
+            .any(|name| vars.contains_key(*name));
+        let production = vars.get("AUTHUSERS_ENV").map(String::as_str) == Some("production");
+        if !names_a_key && !production {
+            vars.insert("JWT_SECRET".into(), "development-secret".into());
+        }
         Settings::from_lookup(move |name| vars.get(name).cloned())
     }
 
@@ -685,8 +659,7 @@ mod tests {
         assert_eq!(settings.bcrypt_cost, 12);
         assert_eq!(settings.jwt.access_ttl, Duration::from_secs(300));
         assert_eq!(settings.jwt.refresh_ttl, Duration::from_secs(86_400));
-        assert!(settings.jwt.secret_is_ephemeral);
-        assert!(settings.jwt.secret.expose().len() >= 32);
+        assert_eq!(settings.jwt.keys.algorithm(), SigningAlgorithm::HS256);
         assert_eq!(settings.bonus_policy, BonusPolicy::standard());
         assert_eq!(
             settings.idempotency_key_retention,
@@ -715,7 +688,7 @@ mod tests {
     }
 
     #[test]
-    fn production_needs_a_long_secret() {
+    fn production_needs_a_key_or_a_long_secret() {
         let reset_url = (
             "PASSWORD_RESET_URL",
             "https://app.example.com/reset/{uid}/{token}",
@@ -723,7 +696,7 @@ mod tests {
         let missing = settings(&[("AUTHUSERS_ENV", "production"), reset_url]).unwrap_err();
         assert_eq!(
             missing.0,
-            ["JWT_SECRET is required when AUTHUSERS_ENV=production"]
+            ["JWT_PRIVATE_KEY_FILE is required when AUTHUSERS_ENV=production (make one with `authusers keys generate`), or JWT_SECRET with JWT_ALGORITHM=HS256"]
         );
         let short = settings(&[("AUTHUSERS_ENV", "production"), ("JWT_SECRET", "abc")]);
         assert!(short.unwrap_err().0[0].starts_with("JWT_SECRET is too short"));
@@ -735,7 +708,7 @@ mod tests {
                 "https://app.example.com/reset/{uid}/{token}",
             ),
         ]);
-        assert!(!good.unwrap().jwt.secret_is_ephemeral);
+        assert_eq!(good.unwrap().jwt.origin, KeyOrigin::Secret);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     approvals, balance, credentials, operations, pagination, password_reset, profile, registration,
-    reset_page, sessions, tokens, users,
+    reset_page, sessions, tokens, users, well_known,
 };
 use crate::auth::TokenPair;
 use crate::html::{self, escape};
@@ -60,6 +60,8 @@ use crate::problem::ProblemBody;
         operations::metrics,
         openapi_json,
         page,
+        well_known::jwks,
+        well_known::openid_configuration,
     ),
     components(schemas(
         ProblemBody,
@@ -68,6 +70,8 @@ use crate::problem::ProblemBody;
         pagination::PageBody<balance::LedgerEntryBody>,
         balance::MoneyInput,
         users::StatusFilter,
+        well_known::DiscoveryBody,
+        well_known::KeySetBody,
     )),
     modifiers(&BearerScheme, &CommonProblems),
     tags(

@@ -15,6 +15,7 @@ mod reset_page;
 mod sessions;
 mod tokens;
 mod users;
+pub(crate) mod well_known;
 
 use std::collections::BTreeMap;
 
@@ -186,6 +187,16 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             route(Method::GET).to(docs::openapi_json),
         ),
         ("/docs/", Method::GET, route(Method::GET).to(docs::page)),
+        (
+            "/.well-known/jwks.json/",
+            Method::GET,
+            route(Method::GET).to(well_known::jwks),
+        ),
+        (
+            "/.well-known/openid-configuration/",
+            Method::GET,
+            route(Method::GET).to(well_known::openid_configuration),
+        ),
     ]
 }
 

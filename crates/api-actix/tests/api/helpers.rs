@@ -1,5 +1,5 @@
 use authusers_api_actix::auth::{TokenKind, TokenService};
-use authusers_api_actix::config::{Secret, Settings};
+use authusers_api_actix::config::Settings;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -17,6 +17,13 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "tangerine-orbit-77";
 pub const USER_PASSWORD: &str = "violet-kettle-93";
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+
+/// The defaults, signing with [`TEST_SECRET`]: with no key at all,
+/// development would generate one into `var/` of the working directory.
+pub fn test_settings() -> Settings {
+    Settings::from_lookup(|name| (name == "JWT_SECRET").then(|| TEST_SECRET.to_owned()))
+        .expect("default settings")
+}
 
 /// The wall clock, moved forward at will: what the application reads as
 /// "now", so that a test can let a link expire without waiting.
@@ -64,10 +71,9 @@ impl TestApp {
 
     /// Starts the app after `configure` has adjusted the test settings.
     pub async fn spawn_with(db: &TestDatabase, configure: impl FnOnce(&mut Settings)) -> Self {
-        let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+        let mut settings = test_settings();
         settings.port = 0;
         settings.bcrypt_cost = 4;
-        settings.jwt.secret = Secret::new(TEST_SECRET.into());
         settings.database = DatabaseConfig::new(db.url().clone());
         settings.database.pool_size = 8;
         // Tests race dozens of requests that hash at cost 4: room for them

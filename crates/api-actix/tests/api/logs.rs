@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use authusers_api_actix::config::{MailTransport, Secret};
+use authusers_api_actix::config::{JwtSettings, MailTransport, Secret};
 use authusers_domain::ports::OutboxRepository;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DieselOutboxRepository;
@@ -70,7 +70,7 @@ async fn no_secret_reaches_the_logs() {
     let smtp_url = format!("smtp://mailer:{smtp_password}@127.0.0.1:{down}");
     let secret = jwt_secret.clone();
     let app = TestApp::spawn_with(&db, move |settings| {
-        settings.jwt.secret = Secret::new(secret);
+        settings.jwt = JwtSettings::with_secret(&secret);
         settings.mail.transport = MailTransport::Smtp {
             url: Secret::new(smtp_url),
         };

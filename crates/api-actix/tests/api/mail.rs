@@ -158,7 +158,7 @@ fn unique_suffix() -> String {
 async fn two_workers_deliver_a_hundred_messages_without_duplicates(db: &TestDatabase) {
     test_support::queue_decision_emails(&db.connect().await, 100).await;
     let smtp = TestSmtpServer::start();
-    let mut settings = Settings::from_lookup(|_| None).unwrap();
+    let mut settings = crate::helpers::test_settings();
     smtp_to(smtp.url())(&mut settings);
     let workers: Vec<_> = (0..2)
         .map(|_| {

@@ -16,5 +16,6 @@ mod profile;
 mod registration;
 mod self_service;
 mod sessions;
+mod signing;
 mod startup;
 mod tokens;

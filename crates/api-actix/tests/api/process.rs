@@ -12,9 +12,18 @@ use serde_json::json;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_authusers");
 
+/// A working directory of the process's own: in development without a
+/// key, the binary writes one into `var/` of its working directory.
+pub fn scratch_folder() -> std::path::PathBuf {
+    let folder = std::env::temp_dir().join(format!("authusers-run-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&folder).expect("a scratch folder");
+    folder
+}
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(BINARY)
         .args(args)
+        .current_dir(scratch_folder())
         .env_clear()
         .envs(env.iter().copied())
         .output()
@@ -101,6 +110,7 @@ async fn serve(db: &TestDatabase, env: &[(&str, &str)], stderr: Stdio) -> (Child
     let port = free_port();
     let child = Command::new(BINARY)
         .arg("serve")
+        .current_dir(scratch_folder())
         .env_clear()
         .env("DATABASE_URL", db.url().to_string())
         .env("AUTHUSERS_PORT", port.to_string())
@@ -457,3 +467,217 @@ on_both_backends!(
     what_one_server_ends_the_other_refuses_on_the_next_request,
     an_operator_lists_and_ends_a_users_sessions,
 );
+
+/// A key file that cannot sign stops every command with one line that
+/// names the file, never its content, and exit code 2.
+#[test]
+fn a_key_file_that_cannot_sign_is_one_line_naming_it_and_exit_code_2() {
+    let folder = scratch_folder();
+    let path = |name: &str| folder.join(name).display().to_string();
+    let generate = |name: &str, algorithm: &str| {
+        let output = run(
+            &[
+                "keys",
+                "generate",
+                "--algorithm",
+                algorithm,
+                "--out",
+                &path(name),
+            ],
+            &[],
+        );
+        assert!(output.status.success(), "{output:?}");
+        std::fs::read_to_string(folder.join(name)).unwrap()
+    };
+    let ed25519 = generate("ed25519.pem", "EdDSA");
+    generate("p256.pem", "ES256");
+    let body = |pem: &str| pem.lines().nth(1).unwrap().to_owned();
+    std::fs::write(
+        folder.join("public.pem"),
+        ed25519.replace("PRIVATE KEY", "PUBLIC KEY"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("garbage.pem"), "jwt-secret-in-the-wrong-file\n").unwrap();
+    // The environment, what the line says, and what it must not show.
+    type Case<'a> = (Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("JWT_PRIVATE_KEY_FILE", path("missing.pem"))],
+            "missing.pem: cannot be read",
+            "",
+        ),
+        (
+            vec![("JWT_PRIVATE_KEY_FILE", folder.display().to_string())],
+            "cannot be read",
+            "",
+        ),
+        (
+            vec![("JWT_PRIVATE_KEY_FILE", path("garbage.pem"))],
+            "garbage.pem: is not a PEM file",
+            "jwt-secret-in-the-wrong-file",
+        ),
+        (
+            vec![("JWT_PRIVATE_KEY_FILE", path("public.pem"))],
+            "public.pem: holds a public key or certificate",
+            "",
+        ),
+        (
+            vec![
+                ("JWT_ALGORITHM", "EdDSA".into()),
+                ("JWT_PRIVATE_KEY_FILE", path("p256.pem")),
+            ],
+            "p256.pem: holds a P-256 (prime256v1) EC key, but JWT_ALGORITHM=EdDSA needs an Ed25519 key",
+            "",
+        ),
+        (
+            vec![
+                ("JWT_PRIVATE_KEY_FILE", path("ed25519.pem")),
+                ("JWT_PREVIOUS_KEY_FILES", path("gone.pem")),
+            ],
+            "JWT_PREVIOUS_KEY_FILES: ",
+            "",
+        ),
+        (
+            vec![
+                ("JWT_PRIVATE_KEY_FILE", path("ed25519.pem")),
+                ("JWT_PREVIOUS_KEY_FILES", path("ed25519.pem")),
+            ],
+            "is listed twice",
+            "",
+        ),
+        (
+            vec![
+                ("JWT_ALGORITHM", "HS256".into()),
+                ("JWT_SECRET", "s".repeat(40)),
+                ("JWT_PRIVATE_KEY_FILE", path("ed25519.pem")),
+            ],
+            "JWT_PRIVATE_KEY_FILE is for EdDSA, ES256 and RS256",
+            "",
+        ),
+    ];
+    for (env, expected, hidden) in cases {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for command in [&["serve"][..], &["config"], &["keys", "jwks"]] {
+            let output = run(command, &env);
+            assert_eq!(output.status.code(), Some(2), "{env:?} {command:?}");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(
+                stderr.starts_with("authusers: configuration error: ") && stderr.contains(expected),
+                "{stderr}"
+            );
+            for content in [body(&ed25519), hidden.to_owned()] {
+                assert!(content.is_empty() || !stderr.contains(&content), "{stderr}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn production_refuses_to_start_without_a_key_or_a_secret() {
+    let env = [
+        ("AUTHUSERS_ENV", "production"),
+        (
+            "PASSWORD_RESET_URL",
+            "https://app.example.com/reset/{uid}/{token}",
+        ),
+    ];
+    let output = run(&["serve"], &env);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("JWT_PRIVATE_KEY_FILE is required when AUTHUSERS_ENV=production"));
+    let algorithm_only = run(&["serve"], &[env[0], env[1], ("JWT_ALGORITHM", "ES256")]);
+    assert_eq!(algorithm_only.status.code(), Some(2));
+}
+
+/// `keys generate` writes a private file and never replaces one; `keys
+/// jwks` prints what `serve` publishes.
+#[tokio::test]
+async fn keys_generate_and_jwks_agree_with_what_serve_publishes() {
+    let folder = scratch_folder();
+    let key = folder.join("signing.pem");
+    let key_path = key.display().to_string();
+    let generate = |algorithm: &str| {
+        run(
+            &[
+                "keys",
+                "generate",
+                "--algorithm",
+                algorithm,
+                "--out",
+                &key_path,
+            ],
+            &[],
+        )
+    };
+    let written = generate("ES256");
+    assert!(written.status.success(), "{written:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&written.stdout).trim(),
+        format!("wrote a new ES256 private key to {key_path}")
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read(&key).unwrap();
+    let again = generate("EdDSA");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(&key).unwrap(), before, "the key is untouched");
+    let hs256 = generate("HS256");
+    assert_eq!(hs256.status.code(), Some(2), "clap refuses it");
+
+    let env = [("JWT_PRIVATE_KEY_FILE", key_path.as_str())];
+    let printed = run(&["keys", "jwks"], &env);
+    assert!(printed.status.success(), "{printed:?}");
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(printed["keys"][0]["alg"], "ES256");
+
+    let db = TestDatabase::sqlite();
+    let (mut server, port) = serve(&db, &env, Stdio::null()).await;
+    let served: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{port}/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(served, printed);
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+/// Development without a key: the first run writes one into `var/` of the
+/// working directory, readable by its owner only; later runs reuse it, so
+/// tokens survive a restart.
+#[test]
+fn development_generates_its_key_once_and_reuses_it() {
+    let folder = scratch_folder();
+    let jwks = || {
+        let output = Command::new(BINARY)
+            .args(["keys", "jwks"])
+            .current_dir(&folder)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = jwks();
+    let key = folder.join("var/jwt-eddsa.pem");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(first["keys"][0]["alg"], "EdDSA");
+    let written = std::fs::read(&key).unwrap();
+    assert_eq!(jwks(), first, "the same key after a restart");
+    assert_eq!(std::fs::read(&key).unwrap(), written);
+    std::fs::remove_dir_all(folder).unwrap();
+}

@@ -1,11 +1,10 @@
-use authusers_api_actix::config::Settings;
 use authusers_api_actix::startup::{Application, Migrations, StartupError};
 use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DatabaseConfig;
 
 async fn no_migrate_refuses_a_database_with_pending_migrations(db: &TestDatabase) {
-    let mut settings = Settings::from_lookup(|_| None).unwrap();
+    let mut settings = crate::helpers::test_settings();
     settings.port = 0;
     settings.bcrypt_cost = 4;
     settings.database = DatabaseConfig::new(db.url().clone());

@@ -154,8 +154,7 @@ async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
         chars.into_iter().collect::<String>()
     };
     let other_secret = {
-        let mut settings = app.settings.jwt.clone();
-        settings.secret = authusers_api_actix::config::Secret::new("another-secret".into());
+        let settings = authusers_api_actix::config::JwtSettings::with_secret("another-secret");
         authusers_api_actix::auth::TokenService::new(&settings)
             .issue(&grant, TokenKind::Access, Utc::now())
             .unwrap()
