@@ -4,12 +4,15 @@ CARGO ?= cargo
 DATABASE_URL ?= authusers.db
 MAIL_TRANSPORT ?= file
 MAIL_DIR ?= var/mail
-RUN_ENV = DATABASE_URL=$(DATABASE_URL) MAIL_TRANSPORT=$(MAIL_TRANSPORT) MAIL_DIR=$(MAIL_DIR)
+JWT_ISSUER ?= http://127.0.0.1:8000
+RUN_ENV = DATABASE_URL=$(DATABASE_URL) MAIL_TRANSPORT=$(MAIL_TRANSPORT) MAIL_DIR=$(MAIL_DIR) \
+	JWT_ISSUER=$(JWT_ISSUER)
 
 .PHONY: run test lint fmt build release bench clean
 
 ## Build and serve on a local SQLite file (authusers.db); mail is written as
-## .eml files into var/mail/.
+## .eml files into var/mail/; tokens are signed with an Ed25519 key made into
+## var/ on the first run.
 run:
 	$(RUN_ENV) $(CARGO) run --locked -p authusers-api-actix --bin authusers -- serve
 

@@ -2,8 +2,8 @@
 # Part of `make bench`: the release binary measured from outside with wrk, on
 # SQLite and (when reachable) PostgreSQL:
 # - GET /auth/users/me/ with a valid access token (the cost of authenticating
-#   a request), 32 connections, with tokens signed HS256 (a shared secret)
-#   and EdDSA (an Ed25519 key);
+#   a request), 32 connections, with tokens signed HS256 (a shared secret),
+#   EdDSA (Ed25519), ES256 (P-256) and RS256 (RSA 3072);
 # - POST /auth/users/reset_password/ for an address with an approved account
 #   and for one without, which should look alike: the answer may not tell
 #   whether an address has an account.
@@ -55,11 +55,14 @@ measure() {
     AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin \
         --email known@example.com >/dev/null
     measure_me "$name"
-    (
-        [ -f "$work/eddsa.pem" ] || "$binary" keys generate --algorithm EdDSA --out "$work/eddsa.pem" >/dev/null
-        export JWT_ALGORITHM=EdDSA JWT_PRIVATE_KEY_FILE="$work/eddsa.pem" JWT_SECRET=
-        measure_me "$name"
-    )
+    for algorithm in EdDSA ES256 RS256; do
+        (
+            key="$work/$algorithm.pem"
+            [ -f "$key" ] || "$binary" keys generate --algorithm "$algorithm" --out "$key" >/dev/null
+            export JWT_ALGORITHM="$algorithm" JWT_PRIVATE_KEY_FILE="$key" JWT_SECRET=
+            measure_me "$name"
+        )
+    done
     start_server "$name"
     local base="http://127.0.0.1:$port"
 

@@ -5,6 +5,7 @@ mod extractors;
 mod key_ring;
 mod signing_keys;
 mod tokens;
+mod verified_tokens;
 
 pub use extractors::{bearer_token, Administrator, AuthenticatedUser, SessionUser};
 pub use key_ring::{KeyRing, Verifier};

@@ -8,6 +8,7 @@ use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation}
 use serde::{Deserialize, Serialize};
 
 use super::key_ring::KeyRing;
+use super::verified_tokens::{self, VerifiedTokens};
 use crate::config::JwtSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +81,9 @@ pub struct TokenService {
     validations: [(Algorithm, Validation); 4],
     issuer: Option<String>,
     audience: Option<String>,
+    /// Tokens whose signature and claims passed, by digest; the clock is
+    /// judged on every use.
+    verified: Arc<VerifiedTokens<Claims>>,
     /// How far a clock may be ahead: `exp`, `nbf` and `iat` are judged
     /// with this much slack.
     leeway_seconds: u64,
@@ -124,6 +128,7 @@ impl TokenService {
             ],
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            verified: Arc::new(VerifiedTokens::new(verified_tokens::CAPACITY)),
             leeway_seconds: settings.leeway.as_secs(),
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
@@ -218,7 +223,22 @@ impl TokenService {
     /// each with the leeway; no `crit` header (no extension is understood
     /// here, so none may be required, RFC 7515 4.1.11); and `sub` equal to
     /// `user_id`.
-    fn decode(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+    fn decode(&self, token: &str, now: DateTime<Utc>) -> Result<Arc<Claims>, TokenError> {
+        let claims = self
+            .verified
+            .get_or_check(token, || self.check_signed(token))?;
+        let leeway = i64::try_from(self.leeway_seconds).map_err(|_| TokenError::Invalid)?;
+        let now = now.timestamp();
+        let expired = claims.exp < now.saturating_sub(leeway);
+        let not_yet = |at: i64| at > now.saturating_add(leeway);
+        if expired || claims.nbf.is_some_and(not_yet) || not_yet(claims.iat) {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// Everything about a token but the clock.
+    fn check_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
         let verifier = self
             .keys
@@ -232,22 +252,10 @@ impl TokenService {
             .ok_or(TokenError::Invalid)?;
         let data =
             decode::<Claims>(token, &verifier.key, validation).map_err(|_| TokenError::Invalid)?;
-        if data.header.crit.is_some() {
+        if data.header.crit.is_some() || data.claims.sub != data.claims.user_id.to_string() {
             return Err(TokenError::Invalid);
         }
-        let claims = data.claims;
-        let leeway = i64::try_from(self.leeway_seconds).map_err(|_| TokenError::Invalid)?;
-        let now = now.timestamp();
-        let expired = claims.exp < now.saturating_sub(leeway);
-        let not_yet = |at: i64| at > now.saturating_add(leeway);
-        if expired
-            || claims.nbf.is_some_and(not_yet)
-            || not_yet(claims.iat)
-            || claims.sub != claims.user_id.to_string()
-        {
-            return Err(TokenError::Invalid);
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 }
 
