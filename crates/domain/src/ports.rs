@@ -9,7 +9,7 @@ use crate::balance::{
     BalanceChange, BalanceOperation, BalanceRefusal, Balances, IdempotencyKey, LedgerEntry,
 };
 use crate::notification::OutgoingEmail;
-use crate::outbox::{AttemptOutcome, QueuedEmail};
+use crate::outbox::{AttemptOutcome, AttemptRecord, LeaseToken, QueuedEmail};
 use crate::user::DecisionRecord;
 use crate::UserStatus;
 use crate::{Email, Money, Page, PageRequest, Password, PasswordHash, PersonName, User, UserId};
@@ -257,14 +257,16 @@ pub trait OutboxRepository: Send + Sync {
     ) -> Result<Vec<QueuedEmail>, RepositoryError>;
 
     /// Records attempt number `attempt` and its outcome, and releases the
-    /// message's lease.
+    /// message's lease; only while `lease` still holds the message (no
+    /// later claim took it over), else nothing changes.
     async fn record_attempt(
         &self,
         id: i64,
+        lease: &LeaseToken,
         attempt: u32,
         at: DateTime<Utc>,
-        outcome: AttemptOutcome,
-    ) -> Result<(), RepositoryError>;
+        outcome: &AttemptOutcome,
+    ) -> Result<AttemptRecord, RepositoryError>;
 
     async fn backlog(&self) -> Result<OutboxBacklog, RepositoryError>;
 

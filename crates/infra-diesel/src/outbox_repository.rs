@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authusers_domain::outbox::{AttemptOutcome, QueuedEmail};
+use authusers_domain::outbox::{AttemptOutcome, AttemptRecord, LeaseToken, QueuedEmail};
 use authusers_domain::ports::{OutboxBacklog, OutboxEntry, OutboxRepository, RepositoryError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -73,6 +73,8 @@ impl OutboxRepository for DieselOutboxRepository {
     ) -> Result<Vec<QueuedEmail>, RepositoryError> {
         let now = now.naive_utc();
         let lease_until = lease_until.naive_utc();
+        let lease = uuid::Uuid::new_v4().simple().to_string();
+        let token = lease.clone();
         let claimed = self
             .db
             .run(move |pools| {
@@ -91,13 +93,18 @@ impl OutboxRepository for DieselOutboxRepository {
                         diesel::update(
                             outbox_messages::table.filter(outbox_messages::id.eq_any(&ids)),
                         )
-                        .set(outbox_messages::locked_until.eq(lease_until))
+                        .set((
+                            outbox_messages::locked_until.eq(lease_until),
+                            outbox_messages::lease_token.eq(&token),
+                        ))
                         .returning(OutboxRow::as_returning())
                         .get_results(conn)
                     })?
                 });
-                let mut messages: Vec<QueuedEmail> =
-                    rows.into_iter().map(QueuedEmail::from).collect();
+                let mut messages: Vec<QueuedEmail> = rows
+                    .into_iter()
+                    .map(|row| row.claimed(LeaseToken(lease.clone())))
+                    .collect();
                 messages.sort_by_key(|m| m.id);
                 Ok(messages)
             })
@@ -108,23 +115,68 @@ impl OutboxRepository for DieselOutboxRepository {
     async fn record_attempt(
         &self,
         id: i64,
+        lease: &LeaseToken,
         attempt: u32,
         at: DateTime<Utc>,
-        outcome: AttemptOutcome,
-    ) -> Result<(), RepositoryError> {
+        outcome: &AttemptOutcome,
+    ) -> Result<AttemptRecord, RepositoryError> {
         let at = at.naive_utc();
-        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
-        self.db
+        let attempt = i32::try_from(attempt).map_err(|_| {
+            RepositoryError(format!("attempt {attempt} of message {id} is out of range"))
+        })?;
+        let lease = lease.0.clone();
+        let outcome = outcome.clone();
+        let recorded = self
+            .db
             .run(move |pools| {
                 let (label, error) = match &outcome {
                     AttemptOutcome::Sent => ("sent", None),
                     AttemptOutcome::Retry { error, .. } => ("retry", Some(error.as_str())),
                     AttemptOutcome::Failed { error } => ("failed", Some(error.as_str())),
                 };
-                let message = outbox_messages::table.find(id);
-                let no_lock: Option<NaiveDateTime> = None;
-                with_connection!(pools, |conn| {
+                // The message only while this claim still holds it.
+                let held = outbox_messages::table
+                    .filter(outbox_messages::id.eq(id))
+                    .filter(outbox_messages::status.eq(PENDING))
+                    .filter(outbox_messages::lease_token.eq(&lease));
+                let released = (
+                    outbox_messages::attempts.eq(attempt),
+                    outbox_messages::locked_until.eq(None::<NaiveDateTime>),
+                    outbox_messages::lease_token.eq(None::<String>),
+                );
+                let recorded = with_connection!(pools, |conn| {
                     conn.write_transaction(|conn| {
+                        let updated = match &outcome {
+                            AttemptOutcome::Sent => diesel::update(held)
+                                .set((
+                                    released,
+                                    outbox_messages::status.eq("sent"),
+                                    outbox_messages::sent_at.eq(Some(at)),
+                                    outbox_messages::last_error.eq(None::<String>),
+                                ))
+                                .execute(conn)?,
+                            AttemptOutcome::Retry {
+                                error,
+                                next_attempt_at,
+                            } => diesel::update(held)
+                                .set((
+                                    released,
+                                    outbox_messages::next_attempt_at
+                                        .eq(next_attempt_at.naive_utc()),
+                                    outbox_messages::last_error.eq(Some(error.as_str())),
+                                ))
+                                .execute(conn)?,
+                            AttemptOutcome::Failed { error } => diesel::update(held)
+                                .set((
+                                    released,
+                                    outbox_messages::status.eq("failed"),
+                                    outbox_messages::last_error.eq(Some(error.as_str())),
+                                ))
+                                .execute(conn)?,
+                        };
+                        if updated == 0 {
+                            return Ok::<_, diesel::result::Error>(AttemptRecord::LeaseLost);
+                        }
                         diesel::insert_into(outbox_attempts::table)
                             .values((
                                 outbox_attempts::outbox_id.eq(id),
@@ -134,43 +186,13 @@ impl OutboxRepository for DieselOutboxRepository {
                                 outbox_attempts::error.eq(error),
                             ))
                             .execute(conn)?;
-                        match &outcome {
-                            AttemptOutcome::Sent => diesel::update(message)
-                                .set((
-                                    outbox_messages::status.eq("sent"),
-                                    outbox_messages::attempts.eq(attempt),
-                                    outbox_messages::sent_at.eq(Some(at)),
-                                    outbox_messages::locked_until.eq(no_lock),
-                                    outbox_messages::last_error.eq(None::<String>),
-                                ))
-                                .execute(conn),
-                            AttemptOutcome::Retry {
-                                error,
-                                next_attempt_at,
-                            } => diesel::update(message)
-                                .set((
-                                    outbox_messages::attempts.eq(attempt),
-                                    outbox_messages::next_attempt_at
-                                        .eq(next_attempt_at.naive_utc()),
-                                    outbox_messages::locked_until.eq(no_lock),
-                                    outbox_messages::last_error.eq(Some(error.as_str())),
-                                ))
-                                .execute(conn),
-                            AttemptOutcome::Failed { error } => diesel::update(message)
-                                .set((
-                                    outbox_messages::status.eq("failed"),
-                                    outbox_messages::attempts.eq(attempt),
-                                    outbox_messages::locked_until.eq(no_lock),
-                                    outbox_messages::last_error.eq(Some(error.as_str())),
-                                ))
-                                .execute(conn),
-                        }
+                        Ok(AttemptRecord::Recorded)
                     })?
                 });
-                Ok(())
+                Ok(recorded)
             })
             .await?;
-        Ok(())
+        Ok(recorded)
     }
 
     async fn backlog(&self) -> Result<OutboxBacklog, RepositoryError> {

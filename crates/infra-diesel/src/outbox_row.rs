@@ -1,5 +1,5 @@
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::outbox::QueuedEmail;
+use authusers_domain::outbox::{LeaseToken, QueuedEmail};
 use authusers_domain::ports::OutboxEntry;
 use authusers_domain::{Email, UserId};
 use chrono::NaiveDateTime;
@@ -57,8 +57,10 @@ fn attempts(row_attempts: i32) -> u32 {
     u32::try_from(row_attempts).unwrap_or_default()
 }
 
-impl From<OutboxRow> for QueuedEmail {
-    fn from(row: OutboxRow) -> Self {
+impl OutboxRow {
+    /// The message as claimed under `lease`.
+    pub(crate) fn claimed(self, lease: LeaseToken) -> QueuedEmail {
+        let row = self;
         // Mail goes to the address as it was stored, even if a rule tightened
         // since would refuse it now.
         let to = Email::from_stored(row.recipient);
@@ -72,6 +74,7 @@ impl From<OutboxRow> for QueuedEmail {
                 html_body: row.html_body,
             },
             attempts: attempts(row.attempts),
+            lease,
         }
     }
 }

@@ -116,6 +116,7 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         user_id -> Nullable<BigInt>,
+        lease_token -> Nullable<Text>,
     }
 }
 

@@ -256,7 +256,13 @@ async fn erasure_refuses_money_and_otherwise_erases_the_person_not_the_books(db:
     let claimed = repos.outbox.claim_due(at(5), at(6), 10).await.unwrap();
     repos
         .outbox
-        .record_attempt(claimed[0].id, 1, at(5), AttemptOutcome::Sent)
+        .record_attempt(
+            claimed[0].id,
+            &claimed[0].lease,
+            1,
+            at(5),
+            &AttemptOutcome::Sent,
+        )
         .await
         .unwrap();
     mail_link(&repos, &ann, &ResetToken::from_bytes([1; 32]), 10).await;

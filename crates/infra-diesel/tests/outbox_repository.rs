@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
-use authusers_domain::outbox::AttemptOutcome;
-use authusers_domain::ports::OutboxRepository;
+use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::outbox::{AttemptOutcome, AttemptRecord, OutboxDelivery, RetryPolicy};
+use authusers_domain::ports::{Clock, Mailer, MailerError, OutboxRepository};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -56,7 +57,7 @@ async fn attempts_are_recorded_until_sent(db: &TestDatabase) {
         next_attempt_at: at(20),
     };
     outbox
-        .record_attempt(message.id, 1, at(3), retry)
+        .record_attempt(message.id, &message.lease, 1, at(3), &retry)
         .await
         .unwrap();
     let unsent = outbox.unsent(10).await.unwrap();
@@ -77,7 +78,7 @@ async fn attempts_are_recorded_until_sent(db: &TestDatabase) {
     assert_eq!(retried.attempts, 1);
     assert_eq!(retried.message_id, message.message_id);
     outbox
-        .record_attempt(retried.id, 2, at(22), AttemptOutcome::Sent)
+        .record_attempt(retried.id, &retried.lease, 2, at(22), &AttemptOutcome::Sent)
         .await
         .unwrap();
     assert!(outbox.unsent(10).await.unwrap().is_empty());
@@ -96,7 +97,7 @@ async fn a_failed_message_stays_visible(db: &TestDatabase) {
         error: "550 mailbox unavailable".into(),
     };
     outbox
-        .record_attempt(claimed[0].id, 1, at(3), failed)
+        .record_attempt(claimed[0].id, &claimed[0].lease, 1, at(3), &failed)
         .await
         .unwrap();
     let backlog = outbox.backlog().await.unwrap();
@@ -148,7 +149,135 @@ async fn two_workers_never_claim_the_same_message(db: &TestDatabase) {
     assert_eq!(total, 100);
 }
 
+/// The clock both workers read, moved by the test.
+struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A mailer that says when a send has begun (`entered`) and answers once
+/// `gate` opens: delivered, or refused for good.
+struct GatedMailer {
+    entered: Arc<tokio::sync::Notify>,
+    gate: Arc<tokio::sync::Notify>,
+    refuses: bool,
+}
+
+#[async_trait::async_trait]
+impl Mailer for GatedMailer {
+    async fn send(&self, _: &str, _: &OutgoingEmail) -> Result<(), MailerError> {
+        self.entered.notify_one();
+        self.gate.notified().await;
+        match self.refuses {
+            false => Ok(()),
+            true => Err(MailerError {
+                message: "550 mailbox unavailable".into(),
+                permanent: true,
+            }),
+        }
+    }
+}
+
+/// Worker A claims a message and is still sending when its lease runs out;
+/// worker B claims it then and sends it. A's late failure must not turn
+/// B's `sent` into `failed`, nor be recorded as an attempt.
+async fn a_worker_whose_lease_ran_out_mid_send_records_nothing(db: &TestDatabase) {
+    let outbox: Arc<dyn OutboxRepository> = Arc::new(queue(db, 1).await);
+    let clock = Arc::new(ManualClock(std::sync::Mutex::new(at(2))));
+    let worker = |refuses: bool| {
+        let (entered, gate) = (
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let mailer = Arc::new(GatedMailer {
+            entered: Arc::clone(&entered),
+            gate: Arc::clone(&gate),
+            refuses,
+        });
+        let delivery = OutboxDelivery::new(
+            Arc::clone(&outbox),
+            mailer,
+            clock.clone(),
+            RetryPolicy::default(),
+        )
+        .with_lease(Duration::seconds(60));
+        (delivery, entered, gate)
+    };
+    let (slow, slow_entered, slow_gate) = worker(true);
+    let (prompt, _, prompt_gate) = worker(false);
+
+    let slow_round = tokio::spawn(async move { slow.deliver_due().await });
+    slow_entered.notified().await;
+    // B's mail would go at once; while A's lease holds there is none to send.
+    prompt_gate.notify_one();
+    let held = prompt.deliver_due().await.unwrap();
+    assert_eq!(held.attempted(), 0, "A holds the message");
+
+    *clock.0.lock().unwrap() = at(63);
+    let taken_over = prompt.deliver_due().await.unwrap();
+    assert_eq!(
+        taken_over.sent, 1,
+        "B claims the message A's lease no longer covers"
+    );
+
+    slow_gate.notify_one();
+    let late = slow_round.await.unwrap().unwrap();
+    assert_eq!(late.attempted(), 0, "A's attempt is not recorded");
+    let backlog = outbox.backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (0, 0), "still sent");
+    assert!(outbox.unsent(10).await.unwrap().is_empty());
+}
+
+/// At the repository: a claim's token stops holding the message once a
+/// later claim takes it over, and the later claim's attempt count stands.
+async fn only_the_latest_claim_records_an_attempt(db: &TestDatabase) {
+    let outbox = queue(db, 1).await;
+    let first = outbox.claim_due(at(2), at(10), 10).await.unwrap().remove(0);
+    let second = outbox
+        .claim_due(at(11), at(20), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_ne!(first.lease, second.lease);
+    let retry = AttemptOutcome::Retry {
+        error: "timeout".into(),
+        next_attempt_at: at(30),
+    };
+    let recorded = outbox
+        .record_attempt(second.id, &second.lease, 1, at(12), &retry)
+        .await
+        .unwrap();
+    assert_eq!(recorded, AttemptRecord::Recorded);
+    let late = outbox
+        .record_attempt(first.id, &first.lease, 1, at(13), &AttemptOutcome::Sent)
+        .await
+        .unwrap();
+    assert_eq!(late, AttemptRecord::LeaseLost);
+    let again = outbox
+        .record_attempt(second.id, &second.lease, 1, at(14), &AttemptOutcome::Sent)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        AttemptRecord::LeaseLost,
+        "a recorded attempt releases its lease"
+    );
+    let unsent = outbox.unsent(10).await.unwrap();
+    assert_eq!(
+        unsent.len(),
+        1,
+        "still pending, as the second claim left it"
+    );
+    assert_eq!(unsent[0].attempts, 1);
+    assert_eq!(unsent[0].last_error.as_deref(), Some("timeout"));
+}
+
 on_both_backends!(
+    a_worker_whose_lease_ran_out_mid_send_records_nothing,
+    only_the_latest_claim_records_an_attempt,
     a_decision_queues_its_message,
     a_claimed_message_is_leased,
     attempts_are_recorded_until_sent,

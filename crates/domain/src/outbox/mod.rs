@@ -20,6 +20,22 @@ pub struct QueuedEmail {
     pub email: OutgoingEmail,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// The claim that holds the message: its attempt is recorded only while
+    /// no later claim has taken the message over.
+    pub lease: LeaseToken,
+}
+
+/// A claim's fencing token. Each claim of a message hands out a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseToken(pub String);
+
+/// Whether an attempt's outcome was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptRecord {
+    Recorded,
+    /// The lease ran out and another claim took the message over: this
+    /// attempt's outcome must not overwrite what that worker records.
+    LeaseLost,
 }
 
 /// When to try again after a failure: exponential backoff with a cap, and a
@@ -188,10 +204,27 @@ impl OutboxDelivery {
                     },
                 },
             };
-            self.log_and_count(&message, attempt, &outcome, &mut report);
-            self.outbox
-                .record_attempt(message.id, attempt, self.clock.now(), outcome)
+            let recorded = self
+                .outbox
+                .record_attempt(
+                    message.id,
+                    &message.lease,
+                    attempt,
+                    self.clock.now(),
+                    &outcome,
+                )
                 .await?;
+            match recorded {
+                AttemptRecord::Recorded => {
+                    self.log_and_count(&message, attempt, &outcome, &mut report)
+                }
+                AttemptRecord::LeaseLost => tracing::warn!(
+                    outbox_id = message.id,
+                    message_id = message.message_id.as_str(),
+                    attempt,
+                    "the message's lease ran out during the attempt and another worker claimed it; this attempt is not recorded"
+                ),
+            }
         }
         Ok(report)
     }

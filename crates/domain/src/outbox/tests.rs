@@ -14,6 +14,7 @@ fn queued(id: i64, attempts: u32) -> QueuedEmail {
             html_body: "<p>Text</p>".into(),
         },
         attempts,
+        lease: LeaseToken(format!("lease-{id}")),
     }
 }
 
@@ -63,11 +64,14 @@ async fn a_sent_message_is_recorded_as_sent_under_its_message_id() {
         .returning(|_, _, _| Ok(vec![queued(1, 0)]));
     outbox
         .expect_record_attempt()
-        .withf(|id, attempt, _, outcome| {
-            *id == 1 && *attempt == 1 && *outcome == AttemptOutcome::Sent
+        .withf(|id, lease, attempt, _, outcome| {
+            *id == 1
+                && *lease == LeaseToken("lease-1".into())
+                && *attempt == 1
+                && *outcome == AttemptOutcome::Sent
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(AttemptRecord::Recorded));
     let mut mailer = MockMailer::new();
     mailer
         .expect_send()
@@ -95,13 +99,13 @@ async fn a_transient_failure_is_retried_later() {
         .returning(|_, _, _| Ok(vec![queued(1, 1)]));
     outbox
         .expect_record_attempt()
-        .withf(|_, attempt, _, outcome| {
+        .withf(|_, _, attempt, _, outcome| {
             *attempt == 2
                 && matches!(outcome, AttemptOutcome::Retry { next_attempt_at, error }
                     if *next_attempt_at == at(20) && error == "connection refused")
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(AttemptRecord::Recorded));
     let mut mailer = MockMailer::new();
     mailer
         .expect_send()
@@ -120,9 +124,9 @@ async fn the_last_attempt_and_permanent_refusals_fail_for_good() {
         .returning(|_, _, _| Ok(vec![queued(1, 2), queued(2, 0)]));
     outbox
         .expect_record_attempt()
-        .withf(|_, _, _, outcome| matches!(outcome, AttemptOutcome::Failed { .. }))
+        .withf(|_, _, _, _, outcome| matches!(outcome, AttemptOutcome::Failed { .. }))
         .times(2)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(AttemptRecord::Recorded));
     let mut mailer = MockMailer::new();
     mailer.expect_send().returning(|message_id, _| {
         Err(MailerError {
@@ -153,7 +157,7 @@ async fn a_stop_request_ends_the_round_before_the_next_message() {
     outbox
         .expect_record_attempt()
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(AttemptRecord::Recorded));
     let mut mailer = MockMailer::new();
     mailer.expect_send().times(1).returning(|_, _| Ok(()));
     let delivery = delivery(outbox, mailer);
@@ -174,4 +178,28 @@ async fn nothing_due_sends_nothing() {
         .await
         .unwrap();
     assert_eq!(report.attempted(), 0);
+}
+
+#[tokio::test]
+async fn an_attempt_whose_lease_was_taken_over_is_neither_counted_nor_fatal() {
+    let mut outbox = MockOutboxRepository::new();
+    outbox
+        .expect_claim_due()
+        .returning(|_, _, _| Ok(vec![queued(1, 0), queued(2, 0)]));
+    outbox
+        .expect_record_attempt()
+        .times(2)
+        .returning(|id, _, _, _, _| {
+            Ok(if id == 1 {
+                AttemptRecord::LeaseLost
+            } else {
+                AttemptRecord::Recorded
+            })
+        });
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(2).returning(|_, _| Ok(()));
+    let delivery = delivery(outbox, mailer);
+    let report = delivery.deliver_due().await.unwrap();
+    assert_eq!(report.sent, 1, "only the recorded attempt counts");
+    assert_eq!(delivery.counters().sent(), 1);
 }
