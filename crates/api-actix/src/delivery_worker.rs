@@ -8,6 +8,7 @@ use authusers_domain::outbox::{OutboxDelivery, BATCH_SIZE};
 use authusers_domain::ports::Mailer;
 use authusers_domain::sessions::Sessions;
 use authusers_domain::throttling::Throttle;
+use authusers_domain::wallet::Wallet;
 use authusers_infra_smtp::{FileMailer, LogMailer, SmtpMailer};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -58,6 +59,8 @@ pub struct Housekeeping {
     pub sessions: Sessions,
     /// Attempts older than their limit's window are forgotten too.
     pub throttle: Throttle,
+    /// And idempotency keys past their retention.
+    pub wallet: Wallet,
     /// Ended and expired sessions are kept this long.
     pub retention: chrono::Duration,
     pub every: Duration,
@@ -74,6 +77,11 @@ impl Housekeeping {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "old counted attempts forgotten"),
             Err(error) => tracing::error!(%error, "forgetting old counted attempts failed"),
+        }
+        match self.wallet.prune_expired_keys().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "expired idempotency keys forgotten"),
+            Err(error) => tracing::error!(%error, "forgetting expired idempotency keys failed"),
         }
     }
 }

@@ -256,9 +256,16 @@ impl Application {
             Arc::clone(&users),
             Arc::clone(&clock),
         );
+        let wallet = Wallet::new(
+            Arc::new(DieselBalanceRepository::new(database.clone())),
+            Arc::clone(&clock),
+            settings.bonus_policy,
+            settings.idempotency_key_retention,
+        );
         let housekeeping = Housekeeping {
             sessions: sessions.clone(),
             throttle: throttle.clone(),
+            wallet: wallet.clone(),
             retention: settings.sessions.retention,
             every: settings.sessions.housekeeping_interval,
         };
@@ -267,12 +274,7 @@ impl Application {
                 .with_throttle(throttle.clone()),
             resets,
             sessions,
-            wallet: Wallet::new(
-                Arc::new(DieselBalanceRepository::new(database.clone())),
-                Arc::clone(&clock),
-                settings.bonus_policy,
-                settings.idempotency_key_retention,
-            ),
+            wallet,
             tokens: TokenService::new(&settings.jwt),
             clock,
             language: settings.mail_language,

@@ -348,4 +348,8 @@ pub trait BalanceRepository: Send + Sync {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, RepositoryError>;
+
+    /// Deletes the idempotency records created before `before`, a bounded
+    /// batch per statement; returns how many.
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError>;
 }

@@ -6,6 +6,7 @@ use authusers_domain::ports::{
     RepositoryError,
 };
 use authusers_domain::{Page, PageRequest, UserId};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::database::{with_connection, Database};
@@ -117,7 +118,39 @@ impl BalanceRepository for DieselBalanceRepository {
             .await?;
         Ok(listed)
     }
+
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let before = before.naive_utc();
+        let pruned = self
+            .db
+            .delete_in_batches(PRUNE_BATCH, move |pools| {
+                let deleted = with_connection!(pools, |conn| {
+                    // The batch's newest creation time bounds the delete
+                    // (keys created at the same instant may add a few).
+                    let newest: Option<NaiveDateTime> = idempotency_keys::table
+                        .filter(idempotency_keys::created_at.lt(before))
+                        .order(idempotency_keys::created_at.asc())
+                        .select(idempotency_keys::created_at)
+                        .offset(PRUNE_BATCH - 1)
+                        .first(conn)
+                        .optional()?;
+                    let bound = newest.unwrap_or(before);
+                    diesel::delete(
+                        idempotency_keys::table
+                            .filter(idempotency_keys::created_at.lt(before))
+                            .filter(idempotency_keys::created_at.le(bound)),
+                    )
+                    .execute(conn)?
+                });
+                Ok(deleted)
+            })
+            .await?;
+        Ok(pruned)
+    }
 }
+
+/// Idempotency records deleted per statement by the background worker.
+const PRUNE_BATCH: i64 = 1000;
 
 /// The body of one balance transaction, compiled for each backend's
 /// connection type. In order: claim the idempotency key (or answer with
@@ -132,9 +165,12 @@ macro_rules! apply_in_transaction {
         let fingerprint = command.operation.fingerprint();
 
         if let Some(key) = key {
+            // This key, if it has outlived its retention: it no longer
+            // answers for anything (the background worker deletes the rest).
             diesel::delete(
                 idempotency_keys::table
                     .filter(idempotency_keys::user_id.eq(user))
+                    .filter(idempotency_keys::idempotency_key.eq(key))
                     .filter(idempotency_keys::created_at.lt(command.keys_valid_since.naive_utc())),
             )
             .execute($conn)?;

@@ -329,7 +329,36 @@ async fn keys_expire_after_the_retention(db: &TestDatabase) {
     assert_eq!(ledger_sums(&repo, user).await.1, 2);
 }
 
+/// The background worker's part: keys created before the cut-off go, in
+/// batches, the others stay and still replay; a keyed request no longer
+/// sweeps the user's other keys.
+async fn expired_keys_are_pruned_in_the_background(db: &TestDatabase) {
+    let (repo, user) = setup(db).await;
+    let op = operation("in", BalanceKind::Real, "1.00");
+    for n in 0..1_005 {
+        repo.apply(command(user, op, Some(&format!("old-{n}")), 0))
+            .await
+            .unwrap();
+    }
+    repo.apply(command(user, op, Some("recent"), 3_600))
+        .await
+        .unwrap();
+    // A keyed request a day later leaves the other expired keys to the worker.
+    repo.apply(command(user, op, Some("later"), 25 * 3600))
+        .await
+        .unwrap();
+    let pruned = repo.prune_idempotency_keys(at(1)).await.unwrap();
+    assert_eq!(pruned, 1_005, "every old key, over more than one batch");
+    assert_eq!(repo.prune_idempotency_keys(at(1)).await.unwrap(), 0);
+    let recent = repo
+        .apply(command(user, op, Some("recent"), 3_700))
+        .await
+        .unwrap();
+    assert!(recent.replayed, "a key inside its retention stays");
+}
+
 on_both_backends!(
+    expired_keys_are_pruned_in_the_background,
     in_out_and_convert_move_exact_amounts,
     a_refused_operation_changes_nothing,
     a_balance_never_passes_its_upper_bound,

@@ -81,6 +81,14 @@ impl Wallet {
         }
     }
 
+    /// Forgets the idempotency keys older than their retention (the
+    /// background worker's job; a key past it answers for nothing anyway).
+    pub async fn prune_expired_keys(&self) -> Result<u64, RepositoryError> {
+        self.balances
+            .prune_idempotency_keys(self.clock.now() - self.key_retention)
+            .await
+    }
+
     pub async fn balances(&self, user: &User) -> Result<Balances, ChangeBalanceError> {
         self.balances
             .balances(user.id)

@@ -184,3 +184,14 @@ async fn reading_balances_of_a_vanished_user_is_not_found() {
         .await;
     assert!(matches!(result, Err(ChangeBalanceError::UserNotFound)));
 }
+
+#[tokio::test]
+async fn expired_keys_are_those_older_than_the_retention() {
+    let mut repository = MockBalanceRepository::new();
+    repository
+        .expect_prune_idempotency_keys()
+        .withf(|before| *before == at(100_000) - Duration::hours(DEFAULT_KEY_RETENTION_HOURS))
+        .times(1)
+        .returning(|_| Ok(3));
+    assert_eq!(wallet(repository).prune_expired_keys().await.unwrap(), 3);
+}
