@@ -40,7 +40,7 @@ impl From<RegisterError> for Problem {
             RegisterError::EmailTaken => email_taken("email"),
             RegisterError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             RegisterError::Hashing(e) => hashing(e),
-            RegisterError::Repository(e) => Problem::internal(&e),
+            RegisterError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -68,7 +68,7 @@ impl From<LoginError> for Problem {
             ),
             LoginError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             LoginError::Hashing(e) => hashing(e),
-            LoginError::Repository(e) => Problem::internal(&e),
+            LoginError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -78,7 +78,7 @@ impl From<ProfileError> for Problem {
         match error {
             ProfileError::NotFound => Problem::token_not_valid(),
             ProfileError::Invalid(errors) => Problem::validation(errors),
-            ProfileError::Repository(e) => Problem::internal(&e),
+            ProfileError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -87,7 +87,7 @@ impl From<ListPendingError> for Problem {
     fn from(error: ListPendingError) -> Self {
         match error {
             ListPendingError::Forbidden => Problem::permission_denied(),
-            ListPendingError::Repository(e) => Problem::internal(&e),
+            ListPendingError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -103,7 +103,7 @@ impl From<DecideError> for Problem {
                 "Already decided",
                 format!("This registration was already {}.", status.as_str()),
             ),
-            DecideError::Repository(e) => Problem::internal(&e),
+            DecideError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -119,7 +119,7 @@ impl From<ChangeBalanceError> for Problem {
                 "This Idempotency-Key was already used for a different request.",
             ),
             ChangeBalanceError::UserNotFound => Problem::token_not_valid(),
-            ChangeBalanceError::Repository(e) => Problem::internal(&e),
+            ChangeBalanceError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -130,7 +130,7 @@ impl From<ChangePasswordError> for Problem {
             ChangePasswordError::Invalid(errors) => Problem::validation(errors),
             ChangePasswordError::NotFound => Problem::token_not_valid(),
             ChangePasswordError::Hashing(e) => hashing(e),
-            ChangePasswordError::Repository(e) => Problem::internal(&e),
+            ChangePasswordError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -142,7 +142,7 @@ impl From<ChangeEmailError> for Problem {
             ChangeEmailError::EmailTaken => email_taken("new_email"),
             ChangeEmailError::NotFound => Problem::token_not_valid(),
             ChangeEmailError::Hashing(e) => hashing(e),
-            ChangeEmailError::Repository(e) => Problem::internal(&e),
+            ChangeEmailError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -159,7 +159,7 @@ impl From<DeleteAccountError> for Problem {
             ),
             DeleteAccountError::NotFound => Problem::token_not_valid(),
             DeleteAccountError::Hashing(e) => hashing(e),
-            DeleteAccountError::Repository(e) => Problem::internal(&e),
+            DeleteAccountError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -168,7 +168,7 @@ impl From<ListUsersError> for Problem {
     fn from(error: ListUsersError) -> Self {
         match error {
             ListUsersError::Invalid(errors) => Problem::validation(errors),
-            ListUsersError::Repository(e) => Problem::internal(&e),
+            ListUsersError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -177,7 +177,7 @@ impl From<ReadUserError> for Problem {
     fn from(error: ReadUserError) -> Self {
         match error {
             ReadUserError::NotFound => Problem::not_found("No user with this id."),
-            ReadUserError::Repository(e) => Problem::internal(&e),
+            ReadUserError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -186,7 +186,7 @@ impl From<RequestResetError> for Problem {
     fn from(error: RequestResetError) -> Self {
         match error {
             RequestResetError::Invalid(errors) => Problem::validation(errors),
-            RequestResetError::Repository(e) => Problem::internal(&e),
+            RequestResetError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -196,7 +196,7 @@ impl From<ConfirmResetError> for Problem {
         match error {
             ConfirmResetError::Invalid(errors) => Problem::validation(errors),
             ConfirmResetError::Hashing(e) => hashing(e),
-            ConfirmResetError::Repository(e) => Problem::internal(&e),
+            ConfirmResetError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -205,7 +205,7 @@ impl From<SessionError> for Problem {
     fn from(error: SessionError) -> Self {
         match error {
             SessionError::NotValid => Problem::token_not_valid(),
-            SessionError::Repository(e) => Problem::internal(&e),
+            SessionError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -214,7 +214,7 @@ impl From<EndSessionError> for Problem {
     fn from(error: EndSessionError) -> Self {
         match error {
             EndSessionError::NotFound => Problem::not_found("No open session with this id."),
-            EndSessionError::Repository(e) => Problem::internal(&e),
+            EndSessionError::Repository(e) => Problem::storage(&e),
         }
     }
 }
@@ -224,7 +224,7 @@ impl From<EndUserSessionsError> for Problem {
         match error {
             EndUserSessionsError::Forbidden => Problem::permission_denied(),
             EndUserSessionsError::NotFound => Problem::not_found("No user with this id."),
-            EndUserSessionsError::Repository(e) => Problem::internal(&e),
+            EndUserSessionsError::Repository(e) => Problem::storage(&e),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use authusers_domain::ports::RepositoryError;
 use authusers_domain::FieldErrors;
 use serde::Serialize;
 
@@ -162,9 +163,39 @@ impl Problem {
         )
     }
 
+    /// A storage failure: 503 `unavailable` with `Retry-After` when the
+    /// database did not answer in time (a retry may succeed), else a 500.
+    /// The log line carries the whole chain of causes.
+    pub fn storage(error: &RepositoryError) -> Self {
+        let chain = causes(error);
+        if error.is_unavailable() {
+            tracing::warn!(error = %chain, "request refused: the database is unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                "The database is busy. Try again shortly.",
+            )
+            .with_retry_after(chrono::Duration::seconds(1));
+        }
+        Self::internal(&chain)
+    }
+
     pub fn code(&self) -> &'static str {
         self.code
     }
+}
+
+/// An error and each of its sources, `: `-separated.
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl fmt::Display for Problem {
@@ -205,5 +236,36 @@ impl actix_web::Responder for Problem {
 
     fn respond_to(self, _req: &actix_web::HttpRequest) -> HttpResponse {
         self.error_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_is_503_with_retry_after_and_other_failures_500() {
+        let busy = RepositoryError::unavailable(
+            "the database",
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "no connection within 5s"),
+        );
+        let problem = Problem::storage(&busy);
+        assert_eq!(problem.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(problem.code(), "unavailable");
+        let response = problem.error_response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let failed = Problem::storage(&RepositoryError::failed("corrupt row"));
+        assert_eq!(failed.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.code(), "internal_error");
+    }
+
+    #[test]
+    fn the_log_line_shows_every_cause() {
+        let error =
+            RepositoryError::caused_by("the database", std::io::Error::other("disk I/O error"));
+        assert_eq!(
+            causes(&error),
+            "storage failure: the database: disk I/O error"
+        );
     }
 }

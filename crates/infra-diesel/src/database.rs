@@ -165,6 +165,8 @@ pub struct Database {
     permits: Arc<Semaphore>,
     /// Queries waiting for a free connection.
     waiting: Arc<AtomicUsize>,
+    /// How long a query waits for one.
+    connect_timeout: Duration,
     backend: Backend,
 }
 
@@ -235,6 +237,7 @@ impl Database {
             pools,
             permits: Arc::new(Semaphore::new(config.pool_size as usize)),
             waiting: Arc::default(),
+            connect_timeout: config.connect_timeout,
             backend: config.url.backend(),
         })
     }
@@ -244,16 +247,22 @@ impl Database {
     }
 
     /// Runs blocking database work on a blocking thread, once a pool
-    /// connection is free for it.
+    /// connection is free for it; waiting longer than
+    /// `DATABASE_CONNECT_TIMEOUT_SECONDS` for one is [`StorageError::Busy`].
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StorageError>
     where
         F: FnOnce(&Pools) -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        let permit = permit.map_err(|_| StorageError::TaskCancelled)?;
+        let permit = {
+            // Counted while it waits, however the wait ends: a request
+            // dropped mid-wait (its client left) stops counting too.
+            let _waiting = Waiting::enter(&self.waiting);
+            tokio::time::timeout(self.connect_timeout, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| StorageError::Busy(self.connect_timeout))?
+                .map_err(|_| StorageError::TaskCancelled)?
+        };
         let pools = self.pools.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -346,6 +355,22 @@ impl BackendMigrations for PgConnection {
     }
 }
 
+/// One query counted as waiting for a connection, until dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,5 +425,64 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/users").unwrap();
         assert_eq!(url.to_string(), "postgres://app:***@db:5432/users");
         assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    /// A database of one connection, that waits at most `wait` for it.
+    fn one_connection(wait: Duration) -> (Database, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("authusers-pool-{}.db", uuid::Uuid::new_v4()));
+        let mut config = DatabaseConfig::new(DatabaseUrl::Sqlite {
+            path: path.display().to_string(),
+        });
+        config.pool_size = 1;
+        config.connect_timeout = wait;
+        (Database::connect(&config).unwrap(), path)
+    }
+
+    /// Holds the only connection for `hold`.
+    fn hold(db: &Database, hold: Duration) -> tokio::task::JoinHandle<Result<(), StorageError>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.run(move |_| {
+                std::thread::sleep(hold);
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_connection_ends_after_the_connect_timeout() {
+        let (db, path) = one_connection(Duration::from_millis(200));
+        let holder = hold(&db, Duration::from_secs(2));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        let refused = db.run(|_| Ok(())).await;
+        assert!(matches!(refused, Err(StorageError::Busy(_))), "{refused:?}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(db.pool_state().waiting, 0);
+        let unavailable = authusers_domain::ports::RepositoryError::from(refused.unwrap_err());
+        assert!(unavailable.is_unavailable());
+        holder.await.unwrap().unwrap();
+        assert!(db.run(|_| Ok(())).await.is_ok(), "free again");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_wait_is_no_longer_counted() {
+        let (db, path) = one_connection(Duration::from_secs(30));
+        let holder = hold(&db, Duration::from_millis(500));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let waiter = {
+            let db = db.clone();
+            tokio::spawn(async move { db.run(|_| Ok(())).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(db.pool_state().waiting, 1);
+        // The client went away: its request's future is dropped mid-wait.
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(db.pool_state().waiting, 0);
+        holder.await.unwrap().unwrap();
+        let _ = std::fs::remove_file(path);
     }
 }

@@ -15,6 +15,8 @@ pub enum StorageError {
     CorruptRow(String),
     #[error("database task was cancelled")]
     TaskCancelled,
+    #[error("no database connection came free within {0:?} (DATABASE_CONNECT_TIMEOUT_SECONDS)")]
+    Busy(std::time::Duration),
 }
 
 impl StorageError {
@@ -30,7 +32,15 @@ impl StorageError {
 }
 
 impl From<StorageError> for RepositoryError {
+    /// Keeps the storage error as the cause; waiting too long for a
+    /// connection, or failing to open one, is "unavailable" (a retry may
+    /// succeed), anything else a failure.
     fn from(error: StorageError) -> Self {
-        RepositoryError(error.to_string())
+        match error {
+            StorageError::Busy(_) | StorageError::Pool(_) | StorageError::Connect(_) => {
+                RepositoryError::unavailable("the database", error)
+            }
+            _ => RepositoryError::caused_by("the database", error),
+        }
     }
 }

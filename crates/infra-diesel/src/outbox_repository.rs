@@ -122,7 +122,7 @@ impl OutboxRepository for DieselOutboxRepository {
     ) -> Result<AttemptRecord, RepositoryError> {
         let at = at.naive_utc();
         let attempt = i32::try_from(attempt).map_err(|_| {
-            RepositoryError(format!("attempt {attempt} of message {id} is out of range"))
+            RepositoryError::failed(format!("attempt {attempt} of message {id} is out of range"))
         })?;
         let lease = lease.0.clone();
         let outcome = outcome.clone();

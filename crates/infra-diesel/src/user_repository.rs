@@ -236,7 +236,7 @@ impl UserRepository for DieselUserRepository {
         let status = user.status.as_str();
         let approved = user.is_approved();
         let decision = user.decision.ok_or_else(|| {
-            RepositoryError(format!(
+            RepositoryError::failed(format!(
                 "user {id}: a decision to save has no decision record"
             ))
         })?;

@@ -206,7 +206,7 @@ pub async fn transactions(
         .wallet
         .ledger(&user, request)
         .await
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(|e| Problem::storage(&e))?;
     Ok(HttpResponse::Ok().json(page_body(&req, page.map(|e| LedgerEntryBody::from(&e)))))
 }
 

@@ -103,7 +103,8 @@ impl Modify for BearerScheme {
 
 /// The answers every route of a kind can give, documented once: every
 /// route that takes a body can answer 400 (`malformed_json`,
-/// `validation_failed`), 413 and 415; every route that needs a token, 401.
+/// `validation_failed`), 413 and 415; every route that needs a token, 401;
+/// both kinds, 503 `unavailable` when the database is busy.
 struct CommonProblems;
 
 impl CommonProblems {
@@ -152,6 +153,11 @@ impl Modify for CommonProblems {
                         Self::problem(
                             "No valid access token (`not_authenticated`, `token_not_valid`)",
                         )
+                    });
+                }
+                if operation.security.is_some() || operation.request_body.is_some() {
+                    responses.entry("503".into()).or_insert_with(|| {
+                        Self::problem("No database connection came free within DATABASE_CONNECT_TIMEOUT_SECONDS (`unavailable`, with `Retry-After`)")
                     });
                 }
             }

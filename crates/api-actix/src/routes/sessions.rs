@@ -54,7 +54,7 @@ pub async fn list(
         .sessions
         .list(&caller.user)
         .await
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(|e| Problem::storage(&e))?;
     let body: Vec<SessionBody> = sessions
         .iter()
         .map(|s| SessionBody::of(s, &caller))
@@ -89,7 +89,7 @@ pub async fn end_all(
         .sessions
         .end_all(&caller.user)
         .await
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(|e| Problem::storage(&e))?;
     Ok(HttpResponse::NoContent().finish())
 }
 

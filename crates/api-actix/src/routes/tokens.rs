@@ -90,7 +90,7 @@ pub async fn create(
         .sessions
         .open(&user, client_info(&req, client))
         .await
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(|e| Problem::storage(&e))?;
     let pair = state
         .tokens
         .issue_pair(&grant, state.clock.now())
@@ -188,7 +188,7 @@ pub async fn verify(
         .sessions
         .is_valid(&session, user, generation)
         .await
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(|e| Problem::storage(&e))?;
     if !open {
         return Err(Problem::token_not_valid());
     }
