@@ -120,6 +120,9 @@ impl From<ChangeBalanceError> for Problem {
             ),
             ChangeBalanceError::UserNotFound => Problem::token_not_valid(),
             ChangeBalanceError::Repository(e) => Problem::storage(&e),
+            invariant @ ChangeBalanceError::Invariant(_) => {
+                Problem::internal(&crate::problem::causes(&invariant))
+            }
         }
     }
 }

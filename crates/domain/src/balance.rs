@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::money::{Amount, Money, MAX_MONEY_MINOR_UNITS};
+use crate::money::{Amount, Money, MoneyError, MAX_MONEY_MINOR_UNITS};
 use crate::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,9 +134,10 @@ impl BonusPolicy {
     }
 
     /// The bonus on converting `amount`, rounded half-even to the cent.
-    pub fn bonus(&self, amount: Amount) -> Money {
-        // amount ≤ 10^9 and rate ≤ 1, so the product is far below Money::max.
-        amount.money().times_rate(self.rate).unwrap_or(Money::ZERO)
+    /// (An amount is at most 10^9 and the rate at most 1, so the product is
+    /// far below `Money::max`; an error here is a broken invariant.)
+    pub fn bonus(&self, amount: Amount) -> Result<Money, MoneyError> {
+        amount.money().times_rate(self.rate)
     }
 }
 
@@ -190,7 +191,10 @@ impl BalanceRefusal {
 }
 
 impl BalanceChange {
-    pub fn of(operation: BalanceOperation, policy: &BonusPolicy) -> Self {
+    /// The change `operation` makes under `policy`; an error only if the
+    /// bonus cannot be a sum of money (a broken invariant, never a value
+    /// made up in its place).
+    pub fn of(operation: BalanceOperation, policy: &BonusPolicy) -> Result<Self, MoneyError> {
         let cents = operation.amount().money().minor_units();
         let signed = |kind: BalanceKind, delta: i64| match kind {
             BalanceKind::Real => (delta, 0),
@@ -200,15 +204,15 @@ impl BalanceChange {
             BalanceOperation::Deposit { kind, .. } => (signed(kind, cents), Money::ZERO),
             BalanceOperation::Withdraw { kind, .. } => (signed(kind, -cents), Money::ZERO),
             BalanceOperation::Convert { amount } => {
-                let bonus = policy.bonus(amount);
+                let bonus = policy.bonus(amount)?;
                 ((-cents, cents + bonus.minor_units()), bonus)
             }
         };
-        Self {
+        Ok(Self {
             real_delta,
             virtual_delta,
             bonus,
-        }
+        })
     }
 
     /// The balances after this change, or why it cannot apply. Storage
@@ -298,7 +302,8 @@ mod tests {
                 amount: amount("1000"),
             },
             &BonusPolicy::standard(),
-        );
+        )
+        .unwrap();
         assert_eq!(change.bonus.to_string(), "50.00");
         let after = change.apply_to(balances(150_000, 0)).unwrap();
         assert_eq!(after.real.to_string(), "500.00");
@@ -309,10 +314,10 @@ mod tests {
     fn the_bonus_rounds_half_to_even() {
         let policy = BonusPolicy::standard();
         // 0.10 × 5% = 0.005 → 0.00; 0.30 × 5% = 0.015 → 0.02; 10.10 × 5% = 0.505 → 0.50
-        assert_eq!(policy.bonus(amount("0.10")).to_string(), "0.00");
-        assert_eq!(policy.bonus(amount("0.30")).to_string(), "0.02");
-        assert_eq!(policy.bonus(amount("10.10")).to_string(), "0.50");
-        assert_eq!(policy.bonus(amount("10.30")).to_string(), "0.52");
+        assert_eq!(policy.bonus(amount("0.10")).unwrap().to_string(), "0.00");
+        assert_eq!(policy.bonus(amount("0.30")).unwrap().to_string(), "0.02");
+        assert_eq!(policy.bonus(amount("10.10")).unwrap().to_string(), "0.50");
+        assert_eq!(policy.bonus(amount("10.30")).unwrap().to_string(), "0.52");
     }
 
     #[test]
@@ -323,7 +328,8 @@ mod tests {
                 amount: amount("1.01"),
             },
             &BonusPolicy::standard(),
-        );
+        )
+        .unwrap();
         assert_eq!(
             change.apply_to(balances(10_000, 100)),
             Err(BalanceRefusal::InsufficientFunds)
@@ -338,7 +344,8 @@ mod tests {
                 amount: amount("0.01"),
             },
             &BonusPolicy::standard(),
-        );
+        )
+        .unwrap();
         let full = Balances {
             real: Money::max(),
             virtual_: Money::ZERO,
@@ -349,7 +356,7 @@ mod tests {
     #[test]
     fn the_bonus_rate_is_configurable_within_bounds() {
         let ten = BonusPolicy::with_rate(Decimal::new(10, 2)).unwrap();
-        assert_eq!(ten.bonus(amount("3.00")).to_string(), "0.30");
+        assert_eq!(ten.bonus(amount("3.00")).unwrap().to_string(), "0.30");
         assert_eq!(
             BonusPolicy::with_rate(Decimal::new(-1, 2)),
             Err(BonusRateError)
@@ -415,7 +422,7 @@ mod tests {
         #[test]
         fn convert_creates_exactly_the_bonus(amount in any_amount(), start in any_balances()) {
             let policy = BonusPolicy::standard();
-            let change = BalanceChange::of(BalanceOperation::Convert { amount }, &policy);
+            let change = BalanceChange::of(BalanceOperation::Convert { amount }, &policy).unwrap();
             if let Ok(after) = change.apply_to(start) {
                 let before = start.real.minor_units() + start.virtual_.minor_units();
                 let total = after.real.minor_units() + after.virtual_.minor_units();
@@ -427,7 +434,7 @@ mod tests {
 
         #[test]
         fn the_bonus_is_the_half_even_rounding_of_five_percent(amount in any_amount()) {
-            let bonus = BonusPolicy::standard().bonus(amount).minor_units();
+            let bonus = BonusPolicy::standard().bonus(amount).unwrap().minor_units();
             // Exact 5% in hundredths of a cent, rounded half to even by hand.
             let scaled = amount.money().minor_units() * 5; // bonus × 100 cents
             let (quotient, remainder) = (scaled / 100, scaled % 100);
@@ -447,7 +454,7 @@ mod tests {
             let policy = BonusPolicy::standard();
             let mut balances = start;
             for operation in operations {
-                let change = BalanceChange::of(operation, &policy);
+                let change = BalanceChange::of(operation, &policy).unwrap();
                 match change.apply_to(balances) {
                     Ok(after) => balances = after,
                     Err(_) => prop_assert!(
@@ -468,8 +475,8 @@ mod tests {
             kind in prop_oneof![Just(BalanceKind::Real), Just(BalanceKind::Virtual)],
         ) {
             let policy = BonusPolicy::standard();
-            let deposit = BalanceChange::of(BalanceOperation::Deposit { kind, amount }, &policy);
-            let withdraw = BalanceChange::of(BalanceOperation::Withdraw { kind, amount }, &policy);
+            let deposit = BalanceChange::of(BalanceOperation::Deposit { kind, amount }, &policy).unwrap();
+            let withdraw = BalanceChange::of(BalanceOperation::Withdraw { kind, amount }, &policy).unwrap();
             if let Ok(after) = deposit.apply_to(start) {
                 prop_assert_eq!(withdraw.apply_to(after), Ok(start));
             }

@@ -4,9 +4,10 @@ use std::str::FromStr;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// An exact, non-negative amount of money with exactly two decimal places,
-/// at most [`Money::MAX`]. A balance is a `Money`.
+/// at most [`Money::max`]. A balance is a `Money`. Held as whole minor
+/// units (cents), so what is stored is what is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Money(Decimal);
+pub struct Money(i64);
 
 /// The largest balance, in minor units: 9 999 999 999 999.99, far enough
 /// below `i64::MAX` cents that adding two balances cannot overflow storage.
@@ -23,10 +24,10 @@ pub enum MoneyError {
 }
 
 impl Money {
-    pub const ZERO: Money = Money(Decimal::from_parts(0, 0, 0, false, 2));
+    pub const ZERO: Money = Money(0);
 
     pub fn max() -> Money {
-        Money(Decimal::new(MAX_MONEY_MINOR_UNITS, 2))
+        Money(MAX_MONEY_MINOR_UNITS)
     }
 
     pub fn from_minor_units(units: i64) -> Result<Self, MoneyError> {
@@ -35,7 +36,7 @@ impl Money {
         } else if units > MAX_MONEY_MINOR_UNITS {
             Err(MoneyError::TooLarge)
         } else {
-            Ok(Self(Decimal::new(units, 2)))
+            Ok(Self(units))
         }
     }
 
@@ -46,37 +47,38 @@ impl Money {
         if value.normalize().scale() > 2 {
             return Err(MoneyError::TooManyDecimalPlaces);
         }
-        if value > Self::max().0 {
+        if value > Self::max().to_decimal() {
             return Err(MoneyError::TooLarge);
         }
         let mut exact = value;
         exact.rescale(2);
-        Ok(Self(exact))
+        let cents = i64::try_from(exact.mantissa()).map_err(|_| MoneyError::TooLarge)?;
+        Self::from_minor_units(cents)
     }
 
     /// Cents, as stored.
     pub fn minor_units(self) -> i64 {
-        // In range by construction: 0 ..= MAX_MONEY_MINOR_UNITS at scale 2.
-        i64::try_from(self.0.mantissa()).unwrap_or(MAX_MONEY_MINOR_UNITS)
-    }
-
-    pub fn to_decimal(self) -> Decimal {
         self.0
     }
 
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.0, 2)
+    }
+
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
-        Money::from_decimal(self.0 + other.0)
+        // Two amounts of at most MAX_MONEY_MINOR_UNITS cannot overflow i64.
+        Money::from_minor_units(self.0 + other.0)
     }
 
     /// `None` when `other` is more than `self`: money never goes negative.
     pub fn checked_sub(self, other: Money) -> Option<Money> {
-        Money::from_decimal(self.0 - other.0).ok()
+        Money::from_minor_units(self.0 - other.0).ok()
     }
 
     /// `self × rate`, rounded half-even to the cent.
     pub fn times_rate(self, rate: Decimal) -> Result<Money, MoneyError> {
-        let product =
-            (self.0 * rate).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+        let product = (self.to_decimal() * rate)
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
         Money::from_decimal(product)
     }
 }
@@ -89,7 +91,7 @@ impl Default for Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2}", self.0)
+        write!(f, "{:.2}", self.to_decimal())
     }
 }
 

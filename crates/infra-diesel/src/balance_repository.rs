@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authusers_domain::balance::{BalanceRefusal, Balances, LedgerEntry};
+use authusers_domain::balance::{Balances, LedgerEntry};
 use authusers_domain::money::MAX_MONEY_MINOR_UNITS;
 use authusers_domain::ports::{
     ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
@@ -149,6 +149,10 @@ impl BalanceRepository for DieselBalanceRepository {
     }
 }
 
+/// How often a balance change is tried when the balances keep moving
+/// between its guarded update and the read that explains a refusal.
+const GUARDED_UPDATE_TRIES: u32 = 16;
+
 /// Idempotency records deleted per statement by the background worker.
 const PRUNE_BATCH: i64 = 1000;
 
@@ -202,24 +206,26 @@ macro_rules! apply_in_transaction {
         let virtual_ = users::virtual_balance_cents;
         // Never on an erased account: money would land where nobody can
         // reach it.
-        let updated: Option<(i64, i64)> = diesel::update(
-            live_users()
-                .filter(users::id.eq(user))
-                .filter((real + change.real_delta).ge(0_i64))
-                .filter((real + change.real_delta).le(MAX_MONEY_MINOR_UNITS))
-                .filter((virtual_ + change.virtual_delta).ge(0_i64))
-                .filter((virtual_ + change.virtual_delta).le(MAX_MONEY_MINOR_UNITS)),
-        )
-        .set((
-            real.eq(real + change.real_delta),
-            virtual_.eq(virtual_ + change.virtual_delta),
-        ))
-        .returning((real, virtual_))
-        .get_result($conn)
-        .optional()?;
+        let mut tries = 0;
+        let outcome = loop {
+            tries += 1;
+            let updated: Option<(i64, i64)> = diesel::update(
+                live_users()
+                    .filter(users::id.eq(user))
+                    .filter((real + change.real_delta).ge(0_i64))
+                    .filter((real + change.real_delta).le(MAX_MONEY_MINOR_UNITS))
+                    .filter((virtual_ + change.virtual_delta).ge(0_i64))
+                    .filter((virtual_ + change.virtual_delta).le(MAX_MONEY_MINOR_UNITS)),
+            )
+            .set((
+                real.eq(real + change.real_delta),
+                virtual_.eq(virtual_ + change.virtual_delta),
+            ))
+            .returning((real, virtual_))
+            .get_result($conn)
+            .optional()?;
 
-        let outcome = match updated {
-            Some((real_after, virtual_after)) => {
+            if let Some((real_after, virtual_after)) = updated {
                 diesel::insert_into(balance_transactions::table)
                     .values(&NewLedgerRow {
                         user_id: user,
@@ -233,20 +239,27 @@ macro_rules! apply_in_transaction {
                         idempotency_key: key,
                     })
                     .execute($conn)?;
-                BalanceOutcome::Applied(balances(real_after, virtual_after)?)
+                break BalanceOutcome::Applied(balances(real_after, virtual_after)?);
             }
-            None => {
-                let current: Option<(i64, i64)> = live_users()
-                    .filter(users::id.eq(user))
-                    .select((real, virtual_))
-                    .get_result($conn)
-                    .optional()?;
-                let (real_now, virtual_now) = current.ok_or(Failure::UserNotFound)?;
-                let refusal = change
-                    .apply_to(balances(real_now, virtual_now)?)
-                    .err()
-                    .unwrap_or(BalanceRefusal::InsufficientFunds);
-                BalanceOutcome::Refused(refusal)
+            let current: Option<(i64, i64)> = live_users()
+                .filter(users::id.eq(user))
+                .select((real, virtual_))
+                .get_result($conn)
+                .optional()?;
+            let (real_now, virtual_now) = current.ok_or(Failure::UserNotFound)?;
+            // The guarded update refused the change; the rule it enforces
+            // names why, from the balances as they are now.
+            match change.apply_to(balances(real_now, virtual_now)?) {
+                Err(refusal) => break BalanceOutcome::Refused(refusal),
+                // Another transaction moved the balances between the update
+                // and this read (PostgreSQL reads each statement's own
+                // committed state): the change fits now, so try it again.
+                Ok(_) if tries < GUARDED_UPDATE_TRIES => continue,
+                Ok(_) => {
+                    return Err(Failure::Storage(StorageError::CorruptRow(format!(
+                        "user {user}: the balances changed under {tries} guarded updates in a row"
+                    ))))
+                }
             }
         };
 

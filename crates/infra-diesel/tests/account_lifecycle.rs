@@ -70,7 +70,7 @@ fn deposit(user: UserId, value: &str, now: i64) -> BalanceCommand {
     BalanceCommand {
         user,
         operation,
-        change: BalanceChange::of(operation, &BonusPolicy::standard()),
+        change: BalanceChange::of(operation, &BonusPolicy::standard()).unwrap(),
         at: at(now),
         idempotency_key: None,
         keys_valid_since: at(now) - Duration::hours(24),
@@ -83,7 +83,7 @@ fn withdrawal(user: UserId, value: &str, now: i64) -> BalanceCommand {
         amount: Amount::parse(value).unwrap(),
     };
     BalanceCommand {
-        change: BalanceChange::of(operation, &BonusPolicy::standard()),
+        change: BalanceChange::of(operation, &BonusPolicy::standard()).unwrap(),
         operation,
         ..deposit(user, value, now)
     }

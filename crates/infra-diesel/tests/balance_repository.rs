@@ -38,7 +38,7 @@ fn command(
     BalanceCommand {
         user,
         operation,
-        change: BalanceChange::of(operation, &BonusPolicy::standard()),
+        change: BalanceChange::of(operation, &BonusPolicy::standard()).unwrap(),
         at: at(now),
         idempotency_key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
         keys_valid_since: at(now) - Duration::hours(24),

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::auth::TokenPair;
 use crate::html::{self, escape};
-use crate::problem::ProblemBody;
+use crate::problem::{Problem, ProblemBody};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -165,18 +165,26 @@ impl Modify for CommonProblems {
     }
 }
 
-static DOCUMENT: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default());
+/// The document, or why it could not be written (then every request for
+/// it is a 500 with that cause in the log, never an empty 200).
+static DOCUMENT: LazyLock<Result<String, String>> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .map_err(|e| e.to_string())
+});
 
 static PAGE: LazyLock<String> = LazyLock::new(|| render_page(&ApiDoc::openapi()));
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi_document", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn openapi_json() -> Result<HttpResponse, Problem> {
+    let document = DOCUMENT
+        .as_ref()
+        .map_err(|e| Problem::internal(&format!("the OpenAPI document: {e}")))?;
+    Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(DOCUMENT.as_str())
+        .body(document.as_str()))
 }
 
 /// This document as a page to read.

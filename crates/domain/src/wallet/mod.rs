@@ -9,7 +9,7 @@ use crate::balance::{
     BalanceAction, BalanceChange, BalanceKind, BalanceOperation, Balances, BonusPolicy,
     IdempotencyKey, LedgerEntry,
 };
-use crate::money::Amount;
+use crate::money::{Amount, MoneyError};
 use crate::ports::{
     ApplyBalanceError, BalanceCommand, BalanceRepository, Clock, RecordedOutcome, RepositoryError,
 };
@@ -46,6 +46,9 @@ pub enum ChangeBalanceError {
     UserNotFound,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+    /// A rule the money types guarantee did not hold.
+    #[error("the balance change cannot be computed")]
+    Invariant(#[source] MoneyError),
 }
 
 impl From<ApplyBalanceError> for ChangeBalanceError {
@@ -117,7 +120,8 @@ impl Wallet {
         let command = BalanceCommand {
             user: user.id,
             operation,
-            change: BalanceChange::of(operation, &self.policy),
+            change: BalanceChange::of(operation, &self.policy)
+                .map_err(ChangeBalanceError::Invariant)?,
             at: now,
             idempotency_key,
             keys_valid_since: now - self.key_retention,
