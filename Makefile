@@ -34,14 +34,16 @@ test:
 	$(CARGO) test --locked --workspace --all-targets
 	@deploy/scripts/schemathesis.sh
 
-## Throughput and latency over real HTTP on SQLite and PostgreSQL (release
-## build); then, with wrk from outside the server, GET /auth/users/me/,
-## whether reset_password takes the same time with an account and without,
-## and a login storm at the production bcrypt cost beside readers of
+## Throughput and latency of the release binary, measured from outside with
+## wrk (installed from Debian's packages when it is missing and this runs
+## as root), on SQLite and PostgreSQL: GET /healthz/, GET /auth/users/me/
+## per signing algorithm, PATCH /balance/ on one user, with new idempotency
+## keys and over 32 users, reset_password with and without an account; then
+## a login storm at the production bcrypt cost beside readers of
 ## GET /auth/users/me/.
 bench: release
-	@pg_url="$$(CI= deploy/scripts/postgres-for-tests.sh)"; \
-	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" $(CARGO) bench --locked -p authusers-api-actix --bench throughput
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& echo "Installing wrk (Debian's package)" && apt-get install -y -qq wrk >/dev/null; } || true
 	@deploy/scripts/bench-http.sh
 	@deploy/scripts/bench-login-storm.sh
 
