@@ -284,7 +284,11 @@ impl BcryptHasher {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let queue = Arc::clone(&self.queue);
         let queued_at = Instant::now();
+        // The request's span goes with the job: what the hashing thread
+        // logs is the request's.
+        let span = tracing::Span::current();
         let job = Box::new(move || {
+            let _entered = span.enter();
             // A request that waited this long is answered 503 rather than
             // hashed late: its client may be gone, and the ones behind it
             // would wait longer still.

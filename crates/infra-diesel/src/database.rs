@@ -264,9 +264,12 @@ impl Database {
                 .map_err(|_| StorageError::TaskCancelled)?
         };
         let pools = self.pools.clone();
+        // The caller's span (the request's) goes with the work, so what the
+        // blocking thread logs is the request's.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work(&pools)
+            span.in_scope(|| work(&pools))
         })
         .await
         .map_err(|_| StorageError::TaskCancelled)?
@@ -483,6 +486,25 @@ mod tests {
         let _ = waiter.await;
         assert_eq!(db.pool_state().waiting, 0);
         holder.await.unwrap().unwrap();
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn blocking_work_runs_in_the_callers_span() {
+        // Spans need a subscriber to have ids; the blocking thread sees
+        // only a global one.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        let (db, path) = one_connection(Duration::from_secs(5));
+        let request = tracing::info_span!("request");
+        let inner = {
+            let _entered = request.enter();
+            db.run(|_| Ok(tracing::Span::current().id()))
+        };
+        let inner = tracing::Instrument::instrument(inner, request.clone())
+            .await
+            .unwrap();
+        assert!(request.id().is_some());
+        assert_eq!(inner, request.id());
         let _ = std::fs::remove_file(path);
     }
 }

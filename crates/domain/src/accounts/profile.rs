@@ -29,7 +29,7 @@ impl Accounts {
             .ok_or(ProfileError::NotFound)
     }
 
-    #[tracing::instrument(name = "update_profile", skip(self, request))]
+    #[tracing::instrument(name = "update_profile", skip_all, fields(user = %current.id))]
     pub async fn update_profile(
         &self,
         current: &User,
