@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::{write_new_key_file, SigningAlgorithm};
 use crate::config::{KeyOrigin, Settings};
+use crate::problem::causes;
 use crate::startup::{self, Application, Migrations};
 use crate::telemetry;
 
@@ -149,7 +150,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             command: KeysCommand::Jwks,
         } => serde_json::to_string_pretty(settings.jwt.keys.jwks())
             .map(|jwks| print_lines([jwks]))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| causes(&e)),
         Command::Keys {
             command: KeysCommand::Generate { .. },
         } => Ok(()),
@@ -203,19 +204,19 @@ async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
     };
     let app = Application::build(settings, migrations)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| causes(&e))?;
     tracing::info!(
         address = %settings.address(),
         port = app.port(),
         database = %settings.database.url,
         "serving"
     );
-    app.run_until_stopped().await.map_err(|e| e.to_string())
+    app.run_until_stopped().await.map_err(|e| causes(&e))
 }
 
 async fn migrate(settings: &Settings) -> Result<(), String> {
-    let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
-    let applied = database.migrate().await.map_err(|e| e.to_string())?;
+    let database = Database::connect(&settings.database).map_err(|e| causes(&e))?;
+    let applied = database.migrate().await.map_err(|e| causes(&e))?;
     if applied.is_empty() {
         print_lines(["database is up to date".to_owned()]);
     }
@@ -226,11 +227,11 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
 /// The database, if its schema is up to date: the commands that only read
 /// and change rows never migrate it behind the operator's back.
 async fn migrated_database(settings: &Settings) -> Result<Database, String> {
-    let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
+    let database = Database::connect(&settings.database).map_err(|e| causes(&e))?;
     let pending = database
         .pending_migrations()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| causes(&e))?;
     if pending > 0 {
         return Err(format!(
             "{pending} database migration(s) are pending: run `authusers migrate` first"
@@ -246,11 +247,11 @@ async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(
         let requeued = outbox
             .requeue_failed(chrono::Utc::now())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| causes(&e))?;
         print_lines([format!("re-queued {requeued} failed message(s)")]);
     }
-    let backlog = outbox.backlog().await.map_err(|e| e.to_string())?;
-    let entries = outbox.unsent(limit).await.map_err(|e| e.to_string())?;
+    let backlog = outbox.backlog().await.map_err(|e| causes(&e))?;
+    let entries = outbox.unsent(limit).await.map_err(|e| causes(&e))?;
     let summary = format!("pending: {}  failed: {}", backlog.pending, backlog.failed);
     print_lines(std::iter::once(summary).chain(entries.into_iter().map(|entry| {
         let next = entry
@@ -277,12 +278,12 @@ async fn sessions(settings: &Settings, email: &str, end_all: bool) -> Result<(),
     let (user, open) = sessions
         .of_user_by_email(email)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| causes(&e))?;
     if end_all {
         let ended = sessions
             .end_all_by_operator(&user)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| causes(&e))?;
         print_lines([format!("ended {ended} session(s) of {}", user.email)]);
         return Ok(());
     }
@@ -306,10 +307,10 @@ async fn sessions(settings: &Settings, email: &str, end_all: bool) -> Result<(),
 
 async fn create_admin(settings: &Settings, email: String) -> Result<(), String> {
     let password = admin_password()?;
-    let database = Database::connect(&settings.database).map_err(|e| e.to_string())?;
-    database.migrate().await.map_err(|e| e.to_string())?;
+    let database = Database::connect(&settings.database).map_err(|e| causes(&e))?;
+    database.migrate().await.map_err(|e| causes(&e))?;
     let accounts =
-        startup::accounts(settings, database, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        startup::accounts(settings, database, Arc::new(SystemClock)).map_err(|e| causes(&e))?;
     let admin = accounts
         .create_admin(CreateAdminRequest { email, password })
         .await

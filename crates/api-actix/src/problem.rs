@@ -186,13 +186,18 @@ impl Problem {
     }
 }
 
-/// An error and each of its sources, `: `-separated.
+/// An error and each of its sources, `: `-separated; a source whose text
+/// its error already ends with (`#[error("...: {0}")]` over `#[from]`) is
+/// not repeated.
 pub fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -267,5 +272,10 @@ mod tests {
             causes(&error),
             "storage failure: the database: disk I/O error"
         );
+        #[derive(Debug, thiserror::Error)]
+        #[error("query failed: {0}")]
+        struct Wrapped(#[from] std::io::Error);
+        let wrapped = Wrapped(std::io::Error::other("disk I/O error"));
+        assert_eq!(causes(&wrapped), "query failed: disk I/O error");
     }
 }
