@@ -105,7 +105,54 @@ async fn patch_refuses_protected_fields_and_changes_nothing(db: &TestDatabase) {
     assert_eq!(after, before);
 }
 
+/// A row written before a rule was tightened (an address in a form
+/// registration now refuses, a name with a bidi override) is served as
+/// stored: to its owner, in the administrator's list and on its own page.
+async fn a_user_stored_before_a_rule_was_tightened_is_served(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (id, token) = app.approved_user(&admin, "ann@example.com").await;
+    let old_email = "\"Ann Lee\"@Example.COM";
+    let old_name = "Ann\u{202E}eeL";
+    db.connect()
+        .await
+        .execute_for_tests(&format!(
+            "UPDATE users SET email = '{old_email}', first_name = '{old_name}' WHERE id = {id}"
+        ))
+        .await;
+    let refused = app
+        .post(
+            "/auth/users/",
+            json!({"email": old_email, "password": "violet-kettle-93", "first_name": old_name}),
+        )
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "the rules refuse both now"
+    );
+
+    let me = app.get("/auth/users/me/", &token).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(
+        (me["email"].as_str(), me["first_name"].as_str()),
+        (Some(old_email), Some(old_name))
+    );
+    let page = app.get(&format!("/auth/users/{id}/"), &admin).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let list = app.get("/auth/users/?status=approved", &admin).await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let list: Value = list.json().await.unwrap();
+    assert!(list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|user| user["email"] == old_email));
+}
+
 on_both_backends!(
+    a_user_stored_before_a_rule_was_tightened_is_served,
     an_approved_user_reads_their_profile,
     patch_changes_the_names_only,
     patch_refuses_protected_fields_and_changes_nothing,
