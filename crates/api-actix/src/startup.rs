@@ -171,8 +171,22 @@ pub fn outbox_delivery(
     database: Database,
     clock: Arc<dyn Clock>,
 ) -> Result<OutboxDelivery, StartupError> {
-    Ok(OutboxDelivery::new(
+    delivery_over(
+        settings,
         Arc::new(DieselOutboxRepository::new(database)),
+        clock,
+    )
+}
+
+/// The one construction of a delivery: `outbox` through the configured
+/// mailer, with its retry policy and lease.
+fn delivery_over(
+    settings: &Settings,
+    outbox: Arc<dyn OutboxRepository>,
+    clock: Arc<dyn Clock>,
+) -> Result<OutboxDelivery, StartupError> {
+    Ok(OutboxDelivery::new(
+        outbox,
         delivery_worker::mailer(&settings.mail)?,
         clock,
         settings.mail.retry,
@@ -214,13 +228,7 @@ impl Application {
 
         let outbox: Arc<dyn OutboxRepository> =
             Arc::new(DieselOutboxRepository::new(database.clone()));
-        let delivery = OutboxDelivery::new(
-            Arc::clone(&outbox),
-            delivery_worker::mailer(&settings.mail)?,
-            Arc::clone(&clock),
-            settings.mail.retry,
-        )
-        .with_lease(delivery_worker::lease(&settings.mail));
+        let delivery = delivery_over(settings, Arc::clone(&outbox), Arc::clone(&clock))?;
         let delivery_counters = delivery.counters();
         let outbox_wake = Arc::new(Notify::new());
         // One hasher for every operation, so that its bound on concurrent

@@ -18,7 +18,11 @@ impl Settings {
             MailTransport::File { folder } => {
                 ("file", "-".to_owned(), folder.display().to_string())
             }
-            MailTransport::Smtp { url } => ("smtp", mask_url(url.expose()), "-".to_owned()),
+            MailTransport::Smtp { url } => (
+                "smtp",
+                authusers_domain::text::mask_url_password(url.expose()),
+                "-".to_owned(),
+            ),
         };
         let cors = match &self.cors {
             AllowedOrigins::None => "-".to_owned(),
@@ -214,20 +218,6 @@ impl Settings {
                 .to_owned(),
             ),
         ]
-    }
-}
-
-/// `scheme://user:***@host...`: the password, if any, masked.
-fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return MASK.to_owned();
-    };
-    match rest.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:{MASK}@{host}")
-        }
-        None => url.to_owned(),
     }
 }
 
