@@ -192,3 +192,23 @@ async fn duplicate_keys_are_refused(db: &TestDatabase) {
     app.register("eve@example.com").await;
     app.register("ann@example.com").await;
 }
+
+/// Every variable the configuration reads is in the table of
+/// docs/configuration.md and in the deployment's environment template
+/// (set, or commented out as `#NAME=`): one list, checked against both.
+#[test]
+fn every_configuration_variable_is_documented_and_templated() {
+    let doc = include_str!("../../../../docs/configuration.md");
+    let template = include_str!("../../../../deploy/authusers.env.example");
+    for name in authusers_api_actix::config::VARIABLES {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "{name} is not in docs/configuration.md"
+        );
+        let templated = template.lines().any(|line| {
+            line.trim_start_matches('#')
+                .starts_with(&format!("{name}="))
+        });
+        assert!(templated, "{name} is not in deploy/authusers.env.example");
+    }
+}
