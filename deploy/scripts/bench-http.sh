@@ -8,7 +8,8 @@
 #   session-and-user read), with tokens signed HS256 (a shared secret),
 #   EdDSA (Ed25519), ES256 (P-256) and RS256 (RSA 3072);
 # - PATCH /balance/ `in` on one user from 16 connections: every request
-#   writes the same row;
+#   writes the same row (on SQLite, against the file system's commit rate,
+#   measured first);
 # - PATCH /balance/ `convert` on that user, each with a new Idempotency-Key;
 # - PATCH /balance/ `in` spread over 32 users from 32 connections;
 # - POST /auth/users/reset_password/ for an address with an approved
@@ -100,6 +101,7 @@ measure_me() {
 measure() {
     local name="$1" database_url="$2"
     export DATABASE_URL="$database_url" MAIL_TRANSPORT=log BCRYPT_COST=4 JWT_ACCESS_TTL_SECONDS=3600 \
+        SQLITE_SYNCHRONOUS="${SQLITE_SYNCHRONOUS:-full}" \
         PASSWORD_RESET_MAILS_PER_HOUR=0 REGISTRATIONS_PER_ADDRESS_PER_HOUR=0 \
         JWT_ALGORITHM=HS256 JWT_SECRET="bench-secret-bench-secret-bench-secret"
     AUTHUSERS_ADMIN_PASSWORD='tangerine-orbit-77' "$binary" create-admin \
@@ -147,4 +149,7 @@ LUA
     stop_server
 }
 
+if command -v python3 >/dev/null 2>&1; then
+    echo "sqlite: one-row commits on this file system (WAL, synchronous=FULL): $(python3 deploy/bench/sqlite-commit-rate.py "$work")/s"
+fi
 on_each_backend measure "HTTP benchmarks"

@@ -106,6 +106,8 @@ pub struct DatabaseConfig {
     pub url: DatabaseUrl,
     pub pool_size: u32,
     pub connect_timeout: Duration,
+    /// SQLite only.
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 impl DatabaseConfig {
@@ -114,6 +116,7 @@ impl DatabaseConfig {
             url,
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::default(),
         }
     }
 }
@@ -166,8 +169,32 @@ pub struct PoolState {
     pub waiting: usize,
 }
 
+/// When SQLite waits for the disk (`SQLITE_SYNCHRONOUS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSynchronous {
+    /// Every commit reaches the disk before it is acknowledged: an
+    /// acknowledged balance change survives a power loss or an OS crash.
+    #[default]
+    Full,
+    /// In WAL mode, commits are synced at checkpoints only: faster, and
+    /// still safe from an application crash, but the last commits before a
+    /// power loss or OS crash can be lost.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    synchronous: SqliteSynchronous,
+}
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
@@ -175,7 +202,8 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // of failing at once. (WAL is set once per file, in `connect`.)
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
+            self.synchronous.pragma()
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -209,7 +237,9 @@ impl Database {
                     .max_size(config.pool_size)
                     .min_idle(Some(0))
                     .connection_timeout(config.connect_timeout)
-                    .connection_customizer(Box::new(SqlitePragmas))
+                    .connection_customizer(Box::new(SqlitePragmas {
+                        synchronous: config.sqlite_synchronous,
+                    }))
                     .build_unchecked(ConnectionManager::new(path.as_str())),
             ),
             DatabaseUrl::Postgres { url } => Pools::Postgres(
@@ -493,5 +523,40 @@ mod tests {
         assert!(request.id().is_some());
         assert_eq!(inner, request.id());
         let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_reach_the_disk_unless_told_otherwise() {
+        #[derive(diesel::QueryableByName)]
+        struct Synchronous {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            synchronous: i32,
+        }
+        for (setting, expected) in [(SqliteSynchronous::Full, 2), (SqliteSynchronous::Normal, 1)] {
+            let path =
+                std::env::temp_dir().join(format!("authusers-sync-{}.db", uuid::Uuid::new_v4()));
+            let mut config = DatabaseConfig::new(DatabaseUrl::Sqlite {
+                path: path.display().to_string(),
+            });
+            config.sqlite_synchronous = setting;
+            let db = Database::connect(&config).unwrap();
+            let level = db
+                .run(|pools| match pools {
+                    Pools::Sqlite(pool) => {
+                        let mut conn = pool.get()?;
+                        let rows: Vec<Synchronous> = diesel::RunQueryDsl::load(
+                            diesel::sql_query("PRAGMA synchronous"),
+                            &mut *conn,
+                        )?;
+                        Ok(rows[0].synchronous)
+                    }
+                    Pools::Postgres(_) => unreachable!("a SQLite database"),
+                })
+                .await
+                .unwrap();
+            assert_eq!(level, expected, "{setting:?}");
+            let _ = std::fs::remove_file(path);
+        }
+        assert_eq!(SqliteSynchronous::default(), SqliteSynchronous::Full);
     }
 }

@@ -29,7 +29,9 @@ pub mod test_support;
 
 pub use attempt_log::DieselAttemptLog;
 pub use balance_repository::DieselBalanceRepository;
-pub use database::{Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError, PoolState};
+pub use database::{
+    Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError, PoolState, SqliteSynchronous,
+};
 pub use error::StorageError;
 pub use outbox_repository::DieselOutboxRepository;
 pub use password_reset_repository::DieselPasswordResetRepository;

@@ -1,6 +1,8 @@
 //! The effective configuration as `authusers config` prints it: every
 //! variable with the value in force, secrets masked.
 
+use authusers_infra_diesel::SqliteSynchronous;
+
 use super::{AllowedOrigins, Environment, KeyOrigin, LogFormat, MailTransport, Settings};
 
 const MASK: &str = "***";
@@ -83,6 +85,14 @@ impl Settings {
             (
                 "DATABASE_CONNECT_TIMEOUT_SECONDS",
                 self.database.connect_timeout.as_secs().to_string(),
+            ),
+            (
+                "SQLITE_SYNCHRONOUS",
+                match self.database.sqlite_synchronous {
+                    SqliteSynchronous::Full => "full",
+                    SqliteSynchronous::Normal => "normal",
+                }
+                .to_owned(),
             ),
             (
                 "JWT_ALGORITHM",

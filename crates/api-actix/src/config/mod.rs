@@ -23,7 +23,7 @@ use authusers_domain::throttling::{
     DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS, DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
 };
 use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
-use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl};
+use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl, SqliteSynchronous};
 use authusers_infra_smtp::Mailbox;
 use authusers_infra_smtp::{parse_sender, SmtpMailer};
 use rust_decimal::Decimal;
@@ -156,6 +156,7 @@ pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
     "DATABASE_POOL_SIZE",
     "DATABASE_CONNECT_TIMEOUT_SECONDS",
+    "SQLITE_SYNCHRONOUS",
     "JWT_ALGORITHM",
     "JWT_PRIVATE_KEY_FILE",
     "JWT_PREVIOUS_KEY_FILES",
@@ -339,6 +340,16 @@ impl Settings {
         database.pool_size = env.number("DATABASE_POOL_SIZE", 10u32, 1, 1_000);
         database.connect_timeout =
             Duration::from_secs(env.number("DATABASE_CONNECT_TIMEOUT_SECONDS", 5u64, 1, 600));
+        database.sqlite_synchronous = env.parsed(
+            "SQLITE_SYNCHRONOUS",
+            SqliteSynchronous::Full,
+            "full or normal",
+            |raw| match raw.to_ascii_lowercase().as_str() {
+                "full" => Some(SqliteSynchronous::Full),
+                "normal" => Some(SqliteSynchronous::Normal),
+                _ => None,
+            },
+        );
 
         let jwt = env.jwt(environment);
         let bcrypt_cost = env.number("BCRYPT_COST", 12u32, 4, 31);
