@@ -37,9 +37,14 @@ impl From<StorageError> for RepositoryError {
     /// succeed), anything else a failure.
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Busy(_) | StorageError::Pool(_) | StorageError::Connect(_) => {
-                RepositoryError::unavailable("the database", error)
-            }
+            StorageError::Busy(_)
+            | StorageError::Pool(_)
+            | StorageError::Connect(_)
+            | StorageError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => RepositoryError::unavailable("the database", error),
             _ => RepositoryError::caused_by("the database", error),
         }
     }
