@@ -183,11 +183,19 @@ pub enum SqliteSynchronous {
 }
 
 impl SqliteSynchronous {
-    fn pragma(self) -> &'static str {
+    /// The setting's name, as `SQLITE_SYNCHRONOUS` takes it.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Full => "FULL",
-            Self::Normal => "NORMAL",
+            Self::Full => "full",
+            Self::Normal => "normal",
         }
+    }
+
+    /// A setting by name, in any letter case.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Full, Self::Normal]
+            .into_iter()
+            .find(|setting| setting.as_str().eq_ignore_ascii_case(name))
     }
 }
 
@@ -203,7 +211,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
              PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
-            self.synchronous.pragma()
+            self.synchronous.as_str()
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }

@@ -117,6 +117,12 @@ impl KeyRing {
         &self.signer.kid
     }
 
+    /// Whether a shared secret verifies beside a private key that signs
+    /// (a `JWT_SECRET` kept while moving to a key pair).
+    pub fn has_retired_secret(&self) -> bool {
+        self.signer.algorithm.is_asymmetric() && self.secret_kid.is_some()
+    }
+
     pub fn signing_key(&self) -> &EncodingKey {
         &self.signer.key
     }

@@ -8,6 +8,7 @@ use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation}
 use serde::{Deserialize, Serialize};
 
 use super::key_ring::KeyRing;
+use super::signing_keys::SigningAlgorithm;
 use super::verified_tokens::{self, VerifiedTokens};
 use crate::config::JwtSettings;
 
@@ -78,7 +79,7 @@ pub struct TokenService {
     /// The checks for each algorithm a key may have; a token's header must
     /// name its key's algorithm, so `alg: none` and any confusion of one
     /// algorithm for another fail.
-    validations: [(Algorithm, Validation); 4],
+    validations: [(Algorithm, Validation); SigningAlgorithm::ALL.len()],
     issuer: Option<String>,
     audience: Option<String>,
     /// Tokens whose signature and claims passed, by digest; the clock is
@@ -120,12 +121,7 @@ impl TokenService {
         Self {
             keys,
             header,
-            validations: [
-                validation(Algorithm::HS256),
-                validation(Algorithm::EdDSA),
-                validation(Algorithm::ES256),
-                validation(Algorithm::RS256),
-            ],
+            validations: SigningAlgorithm::ALL.map(|algorithm| validation(algorithm.jwt())),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             verified: Arc::new(VerifiedTokens::new(verified_tokens::CAPACITY)),

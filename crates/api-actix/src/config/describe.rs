@@ -1,8 +1,6 @@
 //! The effective configuration as `authusers config` prints it: every
 //! variable with the value in force, secrets masked.
 
-use authusers_infra_diesel::SqliteSynchronous;
-
 use super::{AllowedOrigins, Environment, KeyOrigin, LogFormat, MailTransport, Settings};
 
 const MASK: &str = "***";
@@ -39,7 +37,7 @@ impl Settings {
                 "-".to_owned(),
             ),
             KeyOrigin::File(path) => (
-                if jwt.retired_secret {
+                if jwt.keys.has_retired_secret() {
                     format!("{MASK} (retired: verifies, never signs)")
                 } else {
                     "-".to_owned()
@@ -88,11 +86,7 @@ impl Settings {
             ),
             (
                 "SQLITE_SYNCHRONOUS",
-                match self.database.sqlite_synchronous {
-                    SqliteSynchronous::Full => "full",
-                    SqliteSynchronous::Normal => "normal",
-                }
-                .to_owned(),
+                self.database.sqlite_synchronous.as_str().to_owned(),
             ),
             (
                 "JWT_ALGORITHM",

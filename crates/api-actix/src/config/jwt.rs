@@ -20,9 +20,6 @@ pub struct JwtSettings {
     pub origin: KeyOrigin,
     /// `JWT_PREVIOUS_KEY_FILES`: retired keys that verify but never sign.
     pub previous_key_files: Vec<PathBuf>,
-    /// Whether `JWT_SECRET` is set beside a private key: a retired shared
-    /// secret, verifying only.
-    pub retired_secret: bool,
     /// `iss`, written into every token and required of every token.
     pub issuer: Option<String>,
     /// `aud`, likewise.
@@ -40,7 +37,6 @@ impl JwtSettings {
             keys: Arc::new(KeyRing::shared_secret(&Secret::new(secret.to_owned()))),
             origin: KeyOrigin::Secret,
             previous_key_files: Vec::new(),
-            retired_secret: false,
             issuer: None,
             audience: None,
             leeway: Duration::ZERO,
@@ -106,7 +102,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
 
         let shared = algorithm == Some(SigningAlgorithm::HS256)
             || (algorithm.is_none() && key_file.is_none() && secret.is_some());
-        let (keys, origin, retired_secret) = if shared {
+        let (keys, origin) = if shared {
             self.shared_secret(environment, secret, key_file.is_some(), &previous_key_files)
         } else {
             self.private_keys(
@@ -121,7 +117,6 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             keys: Arc::new(keys?),
             origin,
             previous_key_files,
-            retired_secret,
             issuer,
             audience,
             leeway: Duration::from_secs(leeway),
@@ -149,7 +144,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         secret: Option<Secret>,
         key_file_set: bool,
         previous: &[PathBuf],
-    ) -> (Option<KeyRing>, KeyOrigin, bool) {
+    ) -> (Option<KeyRing>, KeyOrigin) {
         if key_file_set {
             self.problems.push(
                 "JWT_PRIVATE_KEY_FILE is for EdDSA, ES256 and RS256: JWT_ALGORITHM=HS256 signs with JWT_SECRET".into(),
@@ -161,22 +156,17 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             );
         }
         match (secret, environment) {
-            (Some(secret), _) => (
-                Some(KeyRing::shared_secret(&secret)),
-                KeyOrigin::Secret,
-                false,
-            ),
+            (Some(secret), _) => (Some(KeyRing::shared_secret(&secret)), KeyOrigin::Secret),
             (None, Environment::Production) => {
                 self.problems.push(
                     "JWT_SECRET is required when AUTHUSERS_ENV=production and JWT_ALGORITHM=HS256"
                         .into(),
                 );
-                (None, KeyOrigin::Secret, false)
+                (None, KeyOrigin::Secret)
             }
             (None, Environment::Development) => (
                 Some(KeyRing::shared_secret(&Secret::new(super::random_secret()))),
                 KeyOrigin::EphemeralSecret,
-                false,
             ),
         }
     }
@@ -188,8 +178,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         key_file: Option<PathBuf>,
         previous: &[PathBuf],
         retired_secret: Option<Secret>,
-    ) -> (Option<KeyRing>, KeyOrigin, bool) {
-        let has_retired_secret = retired_secret.is_some();
+    ) -> (Option<KeyRing>, KeyOrigin) {
         let (current, origin) = match (key_file, environment) {
             (Some(path), _) => (
                 read_key_file(&path, algorithm)
@@ -234,7 +223,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
                 })
                 .ok()
         });
-        (ring, origin, has_retired_secret)
+        (ring, origin)
     }
 }
 
@@ -244,21 +233,18 @@ fn development_key(
     path: &Path,
     algorithm: SigningAlgorithm,
 ) -> Result<(PrivateKey, bool), crate::auth::KeyFileError> {
-    let generated = if path.exists() {
-        false
-    } else {
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder).map_err(|e| crate::auth::KeyFileError {
-                path: folder.to_owned(),
-                problem: KeyProblem::Unwritable(e),
-            })?;
-        }
-        match write_new_key_file(path, algorithm) {
-            Ok(()) => true,
-            // Another process wrote it first: use theirs.
-            Err(e) if matches!(e.problem, KeyProblem::Exists) => false,
-            Err(e) => return Err(e),
-        }
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).map_err(|e| crate::auth::KeyFileError {
+            path: folder.to_owned(),
+            problem: KeyProblem::Unwritable(e),
+        })?;
+    }
+    // A key already there (an earlier run's, or another process's that
+    // wrote it first) is used, not replaced.
+    let generated = match write_new_key_file(path, algorithm) {
+        Ok(()) => true,
+        Err(e) if matches!(e.problem, KeyProblem::Exists) => false,
+        Err(e) => return Err(e),
     };
     Ok((read_key_file(path, Some(algorithm))?, generated))
 }
@@ -303,7 +289,7 @@ mod tests {
         let jwt = settings(&[("JWT_PRIVATE_KEY_FILE", &file), ("JWT_SECRET", "old")])
             .unwrap()
             .jwt;
-        assert!(jwt.retired_secret);
+        assert!(jwt.keys.has_retired_secret());
         assert_eq!(jwt.keys.algorithm(), SigningAlgorithm::EdDSA);
         let hs256 = settings(&[
             ("JWT_ALGORITHM", "HS256"),
@@ -315,7 +301,7 @@ mod tests {
         assert_eq!(hs256.0.len(), 2, "{hs256}");
         let secret_only = settings(&[("JWT_SECRET", "s")]).unwrap().jwt;
         assert_eq!(secret_only.keys.algorithm(), SigningAlgorithm::HS256);
-        assert!(!secret_only.retired_secret);
+        assert!(!secret_only.keys.has_retired_secret());
         std::fs::remove_file(path).unwrap();
     }
 

@@ -344,11 +344,7 @@ impl Settings {
             "SQLITE_SYNCHRONOUS",
             SqliteSynchronous::Full,
             "full or normal",
-            |raw| match raw.to_ascii_lowercase().as_str() {
-                "full" => Some(SqliteSynchronous::Full),
-                "normal" => Some(SqliteSynchronous::Normal),
-                _ => None,
-            },
+            SqliteSynchronous::parse,
         );
 
         let jwt = env.jwt(environment);

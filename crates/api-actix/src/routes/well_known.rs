@@ -15,10 +15,11 @@ use crate::state::AppState;
 /// again when a token names a key they do not know, so a short time does.
 pub const KEY_SET_MAX_AGE_SECONDS: u32 = 300;
 
-/// Both documents, built once: they change only with a restart.
+/// Both documents, built once: they change only with a restart. Each
+/// answer shares the bytes rather than copying them.
 pub struct WellKnown {
-    jwks: String,
-    openid_configuration: String,
+    jwks: web::Bytes,
+    openid_configuration: web::Bytes,
 }
 
 /// The discovery fields a JOSE library reads to find the keys.
@@ -58,20 +59,20 @@ impl WellKnown {
             token_endpoint: format!("{base}/auth/jwt/create/"),
         };
         Ok(Self {
-            jwks: serde_json::to_string(keys.jwks())?,
-            openid_configuration: serde_json::to_string(&discovery)?,
+            jwks: serde_json::to_vec(keys.jwks())?.into(),
+            openid_configuration: serde_json::to_vec(&discovery)?.into(),
         })
     }
 }
 
-fn cacheable(body: &str) -> HttpResponse {
+fn cacheable(body: &web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((
             header::CACHE_CONTROL,
             format!("public, max-age={KEY_SET_MAX_AGE_SECONDS}"),
         ))
-        .body(body.to_owned())
+        .body(body.clone())
 }
 
 /// The public keys that verify this service's tokens: the signing key and
