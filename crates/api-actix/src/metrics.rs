@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route template and status, latency,
-//! the database pool, the outbox, refused attempts and the hashing queue.
+//! the database pool and SQLite's write groups, the outbox, refused attempts and the hashing queue.
 
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub struct Metrics {
     hashing_waiting: IntGauge,
     hashing_running: IntGauge,
     hashing_shed: IntCounter,
+    sqlite_commits: IntCounter,
+    sqlite_writes: IntCounter,
 }
 
 impl Metrics {
@@ -87,6 +89,14 @@ impl Metrics {
                 "password_hashing_shed_total",
                 "Requests refused at once because the hashing queue was full (503 overloaded)",
             )?,
+            sqlite_commits: counter(
+                "sqlite_write_commits_total",
+                "SQLite commits of the one writing connection (each holds a group of writes)",
+            )?,
+            sqlite_writes: counter(
+                "sqlite_writes_total",
+                "SQLite writes committed; divided by the commits, the mean group size",
+            )?,
             requests,
             latency,
             registry,
@@ -117,6 +127,8 @@ impl Metrics {
             &self.mail_retried,
             &self.mail_failed,
             &self.hashing_shed,
+            &self.sqlite_commits,
+            &self.sqlite_writes,
         ] {
             r.register(Box::new(counter.clone()))?;
         }
@@ -177,6 +189,10 @@ impl Metrics {
         self.hashing_running
             .set(i64::try_from(hashing.running()).unwrap_or(i64::MAX));
         catch_up(&self.hashing_shed, hashing.shed());
+        if let Some(groups) = database.write_groups() {
+            catch_up(&self.sqlite_commits, groups.commits);
+            catch_up(&self.sqlite_writes, groups.writes);
+        }
 
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {

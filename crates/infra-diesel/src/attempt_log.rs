@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::{PgConnection, SqliteConnection};
 
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, with_connection, Database};
 use crate::schema::throttle_attempts;
 use crate::write_transaction::WriteTransaction;
 
@@ -146,21 +146,27 @@ impl AttemptLog for DieselAttemptLog {
         checks: Vec<Check>,
         at: DateTime<Utc>,
     ) -> Result<Recording, RepositoryError> {
+        // A key already at its limit is refused by a plain read, without
+        // the write lock: a guesser held back costs one look and never
+        // queues behind writers. A count falls only by a success or a
+        // take-back, so a refusal read here stands; a pass is checked again
+        // under the lock.
+        let refused = {
+            let checks = checks.clone();
+            self.db
+                .run(move |pools| Ok(with_connection!(pools, |conn| refusal!(conn, &checks, at))))
+                .await?
+        };
+        if let Some(throttled) = refused {
+            return Ok(Recording::Refused(throttled));
+        }
         let recording = self
             .db
-            .run(move |pools| {
-                let recording = with_connection!(pools, |conn| {
-                    // A key already at its limit is refused by a plain read,
-                    // without the write lock: a guesser held back costs one
-                    // look and never queues behind writers. A count falls
-                    // only by a success or a take-back, so a refusal read here
-                    // stands; a pass is checked again under the lock.
-                    match refusal!(conn, &checks, at) {
-                        Some(throttled) => Recording::Refused(throttled),
-                        None => conn.write_transaction(|conn| {
-                            Ok::<_, diesel::result::Error>(record_attempts!(conn, &checks, at))
-                        })?,
-                    }
+            .write(move |conn| {
+                let recording = on_connection!(conn, |conn| {
+                    conn.write_transaction(|conn| {
+                        Ok::<_, diesel::result::Error>(record_attempts!(conn, &checks, at))
+                    })?
                 });
                 Ok(recording)
             })
@@ -171,8 +177,8 @@ impl AttemptLog for DieselAttemptLog {
     async fn take_back(&self, attempts: Vec<AttemptId>) -> Result<(), RepositoryError> {
         let ids: Vec<i64> = attempts.iter().map(|attempt| attempt.0).collect();
         self.db
-            .run(move |pools| {
-                with_connection!(pools, |conn| {
+            .write(move |conn| {
+                on_connection!(conn, |conn| {
                     diesel::delete(
                         throttle_attempts::table.filter(throttle_attempts::id.eq_any(&ids)),
                     )
@@ -186,8 +192,8 @@ impl AttemptLog for DieselAttemptLog {
 
     async fn clear(&self, key: CounterKey) -> Result<(), RepositoryError> {
         self.db
-            .run(move |pools| {
-                with_connection!(pools, |conn| {
+            .write(move |conn| {
+                on_connection!(conn, |conn| {
                     diesel::delete(
                         throttle_attempts::table
                             .filter(throttle_attempts::key_digest.eq(key.digest())),
@@ -204,8 +210,8 @@ impl AttemptLog for DieselAttemptLog {
         let before = before.naive_utc();
         let pruned = self
             .db
-            .delete_in_batches(PRUNE_BATCH, move |pools| {
-                let deleted = with_connection!(pools, |conn| {
+            .delete_in_batches(PRUNE_BATCH, move |conn| {
+                let deleted = on_connection!(conn, |conn| {
                     let old: Vec<i64> = throttle_attempts::table
                         .filter(throttle_attempts::counter.eq(counter.as_str()))
                         .filter(throttle_attempts::attempted_at.le(before))

@@ -9,7 +9,7 @@ use authusers_domain::{Page, PageRequest, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
 use crate::live_users::live_users;
@@ -71,8 +71,8 @@ impl BalanceRepository for DieselBalanceRepository {
     async fn apply(&self, command: BalanceCommand) -> Result<RecordedOutcome, ApplyBalanceError> {
         let result = self
             .db
-            .run(move |pools| {
-                let outcome = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let outcome = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| apply_in_transaction!(conn, &command))
                 });
                 Ok(outcome)
@@ -123,8 +123,8 @@ impl BalanceRepository for DieselBalanceRepository {
         let before = before.naive_utc();
         let pruned = self
             .db
-            .delete_in_batches(PRUNE_BATCH, move |pools| {
-                let deleted = with_connection!(pools, |conn| {
+            .delete_in_batches(PRUNE_BATCH, move |conn| {
+                let deleted = on_connection!(conn, |conn| {
                     // The batch's newest creation time bounds the delete
                     // (keys created at the same instant may add a few).
                     let newest: Option<NaiveDateTime> = idempotency_keys::table

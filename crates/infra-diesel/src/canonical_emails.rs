@@ -4,7 +4,7 @@
 use authusers_domain::Email;
 use diesel::prelude::*;
 
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, Database};
 use crate::error::StorageError;
 use crate::live_users::live_users;
 use crate::schema::users;
@@ -16,8 +16,8 @@ impl Database {
     /// collide with another account's stays without, and is logged by id:
     /// that account cannot log in until its address is changed.
     pub(crate) async fn backfill_canonical_emails(&self) -> Result<usize, StorageError> {
-        self.run(|pools| {
-            with_connection!(pools, |conn| {
+        self.write(|conn| {
+            on_connection!(conn, |conn| {
                 let missing: Vec<(i64, String)> = live_users()
                     .filter(users::email_canonical.is_null())
                     .order(users::id.asc())

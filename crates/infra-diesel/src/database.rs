@@ -10,6 +10,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::sync::Semaphore;
 
 use crate::error::StorageError;
+use crate::sqlite_writer::{OpenConnection, SqliteWriter, WriteGroups};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -146,6 +147,24 @@ macro_rules! with_connection {
 }
 pub(crate) use with_connection;
 
+/// A connection to write on, of whichever backend is configured.
+pub(crate) enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// Runs `$body` with `$conn` bound to the connection a [`Conn`] holds,
+/// compiled once per backend like [`with_connection!`].
+macro_rules! on_connection {
+    ($writing:expr, |$conn:ident| $body:expr) => {
+        match $writing {
+            $crate::database::Conn::Sqlite($conn) => $body,
+            $crate::database::Conn::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use on_connection;
+
 /// A connection pool, and the bounded set of blocking threads that use it:
 /// Diesel is synchronous, so every query runs off the async executor and at
 /// most `pool_size` of them wait for a connection at a time.
@@ -158,6 +177,8 @@ pub struct Database {
     /// How long a query waits for one.
     connect_timeout: Duration,
     backend: Backend,
+    /// SQLite's one writing connection; PostgreSQL writes on the pool.
+    sqlite_writer: Option<SqliteWriter>,
 }
 
 /// The pool as metrics show it.
@@ -204,16 +225,22 @@ struct SqlitePragmas {
     synchronous: SqliteSynchronous,
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // The busy timeout makes a second writer wait for the lock instead
-        // of failing at once. (WAL is set once per file, in `connect`.)
+impl SqlitePragmas {
+    fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+        // The busy timeout makes a writer wait for the lock (held by another
+        // process, or by a migration) instead of failing at once. (WAL is
+        // set once per file, in `connect`.)
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
              PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
             self.synchronous.as_str()
         ))
-        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -258,12 +285,28 @@ impl Database {
                     .build_unchecked(ConnectionManager::new(url.as_str())),
             ),
         };
+        let sqlite_writer = match &config.url {
+            DatabaseUrl::Sqlite { path } => {
+                let path = path.clone();
+                let pragmas = SqlitePragmas {
+                    synchronous: config.sqlite_synchronous,
+                };
+                let open: OpenConnection = Box::new(move || {
+                    let mut conn = SqliteConnection::establish(&path)?;
+                    pragmas.apply(&mut conn)?;
+                    Ok(conn)
+                });
+                Some(SqliteWriter::start(open, config.connect_timeout)?)
+            }
+            DatabaseUrl::Postgres { .. } => None,
+        };
         Ok(Self {
             pools,
             permits: Arc::new(Semaphore::new(config.pool_size as usize)),
             waiting: Arc::default(),
             connect_timeout: config.connect_timeout,
             backend: config.url.backend(),
+            sqlite_writer,
         })
     }
 
@@ -300,6 +343,29 @@ impl Database {
         .map_err(|_| StorageError::TaskCancelled)?
     }
 
+    /// Runs work that writes, and answers once it is committed. On SQLite
+    /// it goes to the one writing connection, queued behind the writes
+    /// before it and committed together with those queued beside it (see
+    /// `sqlite_writer`), in a savepoint of its own; on PostgreSQL it runs
+    /// on a pooled connection like any other work, and its transaction is
+    /// its own.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(Conn<'_>) -> Result<T, StorageError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.sqlite_writer {
+            Some(writer) => writer.write(move |conn| work(Conn::Sqlite(conn))).await,
+            None => {
+                self.run(move |pools| match pools {
+                    Pools::Postgres(pool) => work(Conn::Postgres(&mut *pool.get()?)),
+                    Pools::Sqlite(pool) => work(Conn::Sqlite(&mut *pool.get()?)),
+                })
+                .await
+            }
+        }
+    }
+
     /// Runs `delete_batch`, a statement that deletes at most `batch` rows,
     /// until one run deletes fewer; how many rows went in all. Each batch
     /// is its own short write, so a backlog never holds the write lock for
@@ -310,16 +376,21 @@ impl Database {
         delete_batch: F,
     ) -> Result<u64, StorageError>
     where
-        F: Fn(&Pools) -> Result<usize, StorageError> + Clone + Send + 'static,
+        F: Fn(Conn<'_>) -> Result<usize, StorageError> + Clone + Send + 'static,
     {
         let mut deleted_in_all: u64 = 0;
         loop {
-            let deleted = self.run(delete_batch.clone()).await?;
+            let deleted = self.write(delete_batch.clone()).await?;
             deleted_in_all = deleted_in_all.saturating_add(deleted as u64);
             if i64::try_from(deleted).map_or(true, |deleted| deleted < batch) {
                 return Ok(deleted_in_all);
             }
         }
+    }
+
+    /// SQLite's commits and the writes they held; `None` on PostgreSQL.
+    pub fn write_groups(&self) -> Option<WriteGroups> {
+        self.sqlite_writer.as_ref().map(SqliteWriter::groups)
     }
 
     pub fn pool_state(&self) -> PoolState {

@@ -17,6 +17,12 @@ pub enum StorageError {
     TaskCancelled,
     #[error("no database connection came free within {0:?} (DATABASE_CONNECT_TIMEOUT_SECONDS)")]
     Busy(std::time::Duration),
+    #[error("the SQLite writer could not start: {0}")]
+    Writer(String),
+    /// The write ran, but its group's transaction was not committed:
+    /// nothing of it was kept.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 impl StorageError {
@@ -38,6 +44,7 @@ impl From<StorageError> for RepositoryError {
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::Busy(_)
+            | StorageError::NotCommitted(_)
             | StorageError::Pool(_)
             | StorageError::Connect(_)
             | StorageError::Query(diesel::result::Error::DatabaseError(

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, with_connection, Database};
 use crate::outbox_row::OutboxRow;
 use crate::schema::{outbox_attempts, outbox_messages};
 use crate::write_transaction::WriteTransaction;
@@ -77,8 +77,8 @@ impl OutboxRepository for DieselOutboxRepository {
         let token = lease.clone();
         let claimed = self
             .db
-            .run(move |pools| {
-                let rows: Vec<OutboxRow> = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let rows: Vec<OutboxRow> = on_connection!(conn, |conn| {
                     // A plain read first, so that an idle poll takes no
                     // write lock (SQLite has only one).
                     let any_due: Vec<i64> = due_ids_query!(now, 1).load(conn)?;
@@ -128,7 +128,7 @@ impl OutboxRepository for DieselOutboxRepository {
         let outcome = outcome.clone();
         let recorded = self
             .db
-            .run(move |pools| {
+            .write(move |conn| {
                 let (label, error) = match &outcome {
                     AttemptOutcome::Sent => ("sent", None),
                     AttemptOutcome::Retry { error, .. } => ("retry", Some(error.as_str())),
@@ -144,7 +144,7 @@ impl OutboxRepository for DieselOutboxRepository {
                     outbox_messages::locked_until.eq(None::<NaiveDateTime>),
                     outbox_messages::lease_token.eq(None::<String>),
                 );
-                let recorded = with_connection!(pools, |conn| {
+                let recorded = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
                         let updated = match &outcome {
                             AttemptOutcome::Sent => diesel::update(held)
@@ -221,8 +221,8 @@ impl OutboxRepository for DieselOutboxRepository {
         let now = now.naive_utc();
         let requeued = self
             .db
-            .run(move |pools| {
-                let changed = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let changed = on_connection!(conn, |conn| {
                     diesel::update(
                         outbox_messages::table.filter(outbox_messages::status.eq("failed")),
                     )

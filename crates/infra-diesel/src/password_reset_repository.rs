@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::attempt_log::{record_attempts, refusal, KeyLock, NewAttemptRow};
 use crate::credentials::CredentialChange;
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, with_connection, Database};
 use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
 use crate::schema::{outbox_messages, password_reset_requests, throttle_attempts, users};
@@ -104,8 +104,8 @@ impl PasswordResetRepository for DieselPasswordResetRepository {
     ) -> Result<ResetRequestOutcome, RepositoryError> {
         let outcome = self
             .db
-            .run(move |pools| {
-                let outcome = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let outcome = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| record_in_transaction!(conn, &record))?
                 });
                 Ok(outcome)
@@ -159,8 +159,8 @@ impl PasswordResetRepository for DieselPasswordResetRepository {
         let at = at.naive_utc();
         let reset = self
             .db
-            .run(move |pools| {
-                let reset = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let reset = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
                         // Guarded: of two requests with one link, the second
                         // finds it ended and changes nothing.

@@ -8,7 +8,7 @@ use authusers_domain::{User, UserId, UserStatus};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::schema::{sessions, users};
 use crate::user_row::UserRow;
@@ -112,9 +112,9 @@ impl SessionRepository for DieselSessionRepository {
     async fn open(&self, session: NewSession) -> Result<Session, RepositoryError> {
         let opened = self
             .db
-            .run(move |pools| {
+            .write(move |conn| {
                 let at = session.created_at.naive_utc();
-                let row: SessionRow = with_connection!(pools, |conn| {
+                let row: SessionRow = on_connection!(conn, |conn| {
                     diesel::insert_into(sessions::table)
                         .values((
                             sessions::id.eq(session.id.as_str()),
@@ -171,8 +171,8 @@ impl SessionRepository for DieselSessionRepository {
         let now = now.naive_utc();
         let rotation = self
             .db
-            .run(move |pools| {
-                let rotation = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let rotation = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
                         let approved = users::table
                             .filter(users::erased_at.is_null())
@@ -269,8 +269,8 @@ impl SessionRepository for DieselSessionRepository {
         let now = now.naive_utc();
         let ended = self
             .db
-            .run(move |pools| {
-                let ended = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let ended = on_connection!(conn, |conn| {
                     diesel::update(open_session!(&id, user.0, now))
                         .set((
                             sessions::ended_at.eq(Some(now)),
@@ -293,8 +293,8 @@ impl SessionRepository for DieselSessionRepository {
         let now = now.naive_utc();
         let ended = self
             .db
-            .run(move |pools| {
-                let ended = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let ended = on_connection!(conn, |conn| {
                     diesel::update(
                         sessions::table
                             .filter(sessions::user_id.eq(user.0))
@@ -341,8 +341,8 @@ impl SessionRepository for DieselSessionRepository {
         let batch = self.prune_batch;
         let pruned = self
             .db
-            .delete_in_batches(batch, move |pools| {
-                let deleted = with_connection!(pools, |conn| {
+            .delete_in_batches(batch, move |conn| {
+                let deleted = on_connection!(conn, |conn| {
                     let old: Vec<String> = sessions::table
                         .filter(
                             sessions::ended_at

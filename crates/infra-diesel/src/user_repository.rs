@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::credentials::CredentialChange;
-use crate::database::{with_connection, Database};
+use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
@@ -93,8 +93,8 @@ impl UserRepository for DieselUserRepository {
         let row = NewUserRow::from(user);
         let inserted = self
             .db
-            .run(move |pools| {
-                let row: UserRow = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let row: UserRow = on_connection!(conn, |conn| {
                     diesel::insert_into(users::table)
                         .values(&row)
                         .returning(UserRow::as_returning())
@@ -210,8 +210,8 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<Option<User>, RepositoryError> {
         let updated = self
             .db
-            .run(move |pools| {
-                let row = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let row = on_connection!(conn, |conn| {
                     diesel::update(live_users().filter(users::id.eq(id.0)))
                         .set((
                             users::first_name.eq(first_name.as_str()),
@@ -246,12 +246,12 @@ impl UserRepository for DieselUserRepository {
         let message = NewOutboxRow::new(notification, user.id, decided_at);
         let changed = self
             .db
-            .run(move |pools| {
+            .write(move |conn| {
                 // Guarded by `status = 'pending'`: of two racing decisions,
                 // the second matches no row and changes nothing. The e-mail
                 // is queued in the same transaction, so a committed decision
                 // always has its message, and a lost race has none.
-                let changed = with_connection!(pools, |conn| {
+                let changed = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
                         let changed = diesel::update(
                             live_users()
@@ -294,8 +294,8 @@ impl UserRepository for DieselUserRepository {
         let outdated = outdated.as_str().to_owned();
         let changed = self
             .db
-            .run(move |pools| {
-                let changed = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let changed = on_connection!(conn, |conn| {
                     diesel::update(
                         live_users()
                             .filter(users::id.eq(id.0))
@@ -319,8 +319,8 @@ impl UserRepository for DieselUserRepository {
         let at = at.naive_utc();
         let changed = self
             .db
-            .run(move |pools| {
-                let changed = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let changed = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
                         let changed = diesel::update(live_users().filter(users::id.eq(id.0)))
                             .set(users::password_hash.eq(password_hash.as_str()))
@@ -348,8 +348,8 @@ impl UserRepository for DieselUserRepository {
         let message = NewOutboxRow::new(notice, id, at);
         let changed = self
             .db
-            .run(move |pools| {
-                let changed = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let changed = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
                         // The unique index refuses an address another live
                         // account has, however close the race.
@@ -383,8 +383,8 @@ impl UserRepository for DieselUserRepository {
         let at = at.naive_utc();
         let outcome = self
             .db
-            .run(move |pools| {
-                let outcome = with_connection!(pools, |conn| {
+            .write(move |conn| {
+                let outcome = on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| erase_in_transaction!(conn, id.0, at))?
                 });
                 Ok(outcome)
