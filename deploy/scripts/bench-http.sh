@@ -15,6 +15,8 @@
 # - POST /auth/users/reset_password/ for an address with an approved
 #   account and for one without, which should look alike: the answer may
 #   not tell whether an address has an account.
+# BENCH_ONLY=REGEX runs only the scenarios whose label matches (say
+# BENCH_ONLY='balance'); BENCH_BACKENDS=sqlite (or postgres) runs one backend.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -42,6 +44,9 @@ report() {
 run() {
     local label="$1" connections="$2" url="$3"
     shift 3
+    if [ -n "${BENCH_ONLY:-}" ] && ! [[ "$label" =~ $BENCH_ONLY ]]; then
+        return 0
+    fi
     wrk -t2 -c"$connections" -d2s "$@" "$url" >/dev/null
     wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" "$url" >"$work/wrk.txt"
     report "$label"

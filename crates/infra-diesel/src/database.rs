@@ -10,6 +10,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::sync::Semaphore;
 
 use crate::error::StorageError;
+use crate::pg_connections::PgManager;
 use crate::sqlite_writer::{OpenConnection, SqliteWriter, WriteGroups};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -109,6 +110,9 @@ pub struct DatabaseConfig {
     pub connect_timeout: Duration,
     /// SQLite only.
     pub sqlite_synchronous: SqliteSynchronous,
+    /// PostgreSQL only: a pooled connection idle this long is tested
+    /// (`SELECT 1`) before it is used again; one in steady use is not.
+    pub pg_idle_before_check: Duration,
 }
 
 impl DatabaseConfig {
@@ -118,6 +122,7 @@ impl DatabaseConfig {
             pool_size: 10,
             connect_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSynchronous::default(),
+            pg_idle_before_check: Duration::from_secs(1),
         }
     }
 }
@@ -125,7 +130,7 @@ impl DatabaseConfig {
 #[derive(Clone)]
 pub(crate) enum Pools {
     Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<PgManager>),
 }
 
 /// Runs `$body` with `$conn` bound to a pooled connection of whichever
@@ -139,7 +144,7 @@ macro_rules! with_connection {
                 $body
             }
             $crate::database::Pools::Postgres(pool) => {
-                let $conn = &mut *pool.get()?;
+                let $conn: &mut diesel::PgConnection = &mut **pool.get()?;
                 $body
             }
         }
@@ -282,7 +287,7 @@ impl Database {
                     .max_size(config.pool_size)
                     .min_idle(Some(0))
                     .connection_timeout(config.connect_timeout)
-                    .build_unchecked(ConnectionManager::new(url.as_str())),
+                    .build_unchecked(PgManager::new(url, config.pg_idle_before_check)),
             ),
         };
         let sqlite_writer = match &config.url {
@@ -358,7 +363,7 @@ impl Database {
             Some(writer) => writer.write(move |conn| work(Conn::Sqlite(conn))).await,
             None => {
                 self.run(move |pools| match pools {
-                    Pools::Postgres(pool) => work(Conn::Postgres(&mut *pool.get()?)),
+                    Pools::Postgres(pool) => work(Conn::Postgres(&mut **pool.get()?)),
                     Pools::Sqlite(pool) => work(Conn::Sqlite(&mut *pool.get()?)),
                 })
                 .await

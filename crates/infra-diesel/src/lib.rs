@@ -18,6 +18,7 @@ mod outbox_repository;
 mod outbox_row;
 mod paging;
 mod password_reset_repository;
+mod pg_connections;
 mod schema;
 mod session_repository;
 mod sqlite_writer;

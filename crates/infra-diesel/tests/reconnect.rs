@@ -1,36 +1,77 @@
 //! PostgreSQL connections that die under the pool (a restart, an
-//! administrator's pg_terminate_backend): the pool tests a connection
-//! before each use (r2d2's test on checkout), so a dead one is replaced
-//! there and no request fails. (Without that test a dead connection was
-//! seen to stay in the pool and fail query after query: "no connection to
-//! the server".)
+//! administrator's pg_terminate_backend). A connection in steady use is not
+//! tested before each query (that would be a second round trip per
+//! request); one idle long enough is, and is replaced if dead. A connection
+//! that dies in use fails the one query that finds it closed, as
+//! "unavailable" (a retry succeeds), and is never handed out again.
+
+use std::time::Duration;
 
 use authusers_domain::ports::UserRepository;
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{Database, DatabaseConfig, DieselUserRepository};
 
-#[tokio::test]
-async fn killed_connections_are_replaced_before_any_query_fails() {
-    let Some(db) = TestDatabase::postgres() else {
-        return;
-    };
-    let admin = db.connect().await;
+const IDLE_BEFORE_CHECK: Duration = Duration::from_millis(300);
+
+/// A repository on a pool of two connections, both opened; and a
+/// connection to kill them from.
+async fn two_open_connections(db: &TestDatabase) -> DieselUserRepository {
+    // Migrated first.
+    db.connect().await;
     let mut config = DatabaseConfig::new(db.url().clone());
     config.pool_size = 2;
+    config.pg_idle_before_check = IDLE_BEFORE_CHECK;
     let users = DieselUserRepository::new(Database::connect(&config).unwrap());
-    // Both connections opened and in the pool.
     let (a, b) = tokio::join!(users.find_by_id(UserId(1)), users.find_by_id(UserId(2)));
-    assert!(a.is_ok() && b.is_ok());
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    users
+}
 
-    admin
+async fn kill_the_pools_connections(db: &TestDatabase) {
+    db.connect()
+        .await
         .execute_for_tests(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
              WHERE datname = current_database() AND pid <> pg_backend_pid()",
         )
         .await;
+}
+
+#[tokio::test]
+async fn killed_connections_idle_a_while_are_replaced_before_any_query_fails() {
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let users = two_open_connections(&db).await;
+    kill_the_pools_connections(&db).await;
+    tokio::time::sleep(IDLE_BEFORE_CHECK + Duration::from_millis(100)).await;
     for _ in 0..4 {
         let (a, b) = tokio::join!(users.find_by_id(UserId(1)), users.find_by_id(UserId(2)));
         assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
     }
+}
+
+#[tokio::test]
+async fn a_connection_killed_in_use_fails_one_query_as_unavailable_then_is_replaced() {
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let users = two_open_connections(&db).await;
+    kill_the_pools_connections(&db).await;
+    let mut failed = 0;
+    for _ in 0..6 {
+        let (a, b) = tokio::join!(users.find_by_id(UserId(1)), users.find_by_id(UserId(2)));
+        for outcome in [a, b] {
+            if let Err(error) = outcome {
+                assert!(error.is_unavailable(), "{error:?}");
+                failed += 1;
+            }
+        }
+    }
+    // At most one failure per dead connection, never one query after
+    // another on the same dead connection.
+    assert!(failed <= 2, "{failed} queries failed");
+    let (a, b) = tokio::join!(users.find_by_id(UserId(1)), users.find_by_id(UserId(2)));
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
 }
