@@ -1,6 +1,5 @@
 use async_trait::async_trait;
 use authusers_domain::balance::{Balances, LedgerEntry};
-use authusers_domain::money::MAX_MONEY_MINOR_UNITS;
 use authusers_domain::ports::{
     ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
     RepositoryError,
@@ -9,6 +8,7 @@ use authusers_domain::{Page, PageRequest, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::balance_statements::ChangeAndRecord;
 use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
@@ -73,7 +73,15 @@ impl BalanceRepository for DieselBalanceRepository {
             .db
             .write(move |conn| {
                 let outcome = on_connection!(conn, |conn| {
-                    conn.write_transaction(|conn| apply_in_transaction!(conn, &command))
+                    if command.idempotency_key.is_some() {
+                        conn.write_transaction(|conn| apply_in_transaction!(conn, &command))
+                    } else {
+                        // Without a key the change and its ledger row are
+                        // the only writes, and they are already whole: one
+                        // statement on PostgreSQL, the writer's savepoint on
+                        // SQLite. A transaction would only add round trips.
+                        (|| apply_in_transaction!(conn, &command))()
+                    }
                 });
                 Ok(outcome)
             })
@@ -202,48 +210,31 @@ macro_rules! apply_in_transaction {
         }
 
         let change = command.change;
-        let real = users::real_balance_cents;
-        let virtual_ = users::virtual_balance_cents;
+        let ledger = NewLedgerRow {
+            user_id: user,
+            action: command.operation.action().as_str(),
+            value_type: command.operation.kind().as_str(),
+            amount_cents: command.operation.amount().money().minor_units(),
+            bonus_cents: change.bonus.minor_units(),
+            // Taken from the update by `change_and_record`.
+            real_balance_after_cents: 0,
+            virtual_balance_after_cents: 0,
+            created_at: at,
+            idempotency_key: key,
+        };
         // Never on an erased account: money would land where nobody can
         // reach it.
         let mut tries = 0;
         let outcome = loop {
             tries += 1;
-            let updated: Option<(i64, i64)> = diesel::update(
-                live_users()
-                    .filter(users::id.eq(user))
-                    .filter((real + change.real_delta).ge(0_i64))
-                    .filter((real + change.real_delta).le(MAX_MONEY_MINOR_UNITS))
-                    .filter((virtual_ + change.virtual_delta).ge(0_i64))
-                    .filter((virtual_ + change.virtual_delta).le(MAX_MONEY_MINOR_UNITS)),
-            )
-            .set((
-                real.eq(real + change.real_delta),
-                virtual_.eq(virtual_ + change.virtual_delta),
-            ))
-            .returning((real, virtual_))
-            .get_result($conn)
-            .optional()?;
-
+            let updated =
+                $conn.change_and_record(change.real_delta, change.virtual_delta, &ledger)?;
             if let Some((real_after, virtual_after)) = updated {
-                diesel::insert_into(balance_transactions::table)
-                    .values(&NewLedgerRow {
-                        user_id: user,
-                        action: command.operation.action().as_str(),
-                        value_type: command.operation.kind().as_str(),
-                        amount_cents: command.operation.amount().money().minor_units(),
-                        bonus_cents: change.bonus.minor_units(),
-                        real_balance_after_cents: real_after,
-                        virtual_balance_after_cents: virtual_after,
-                        created_at: at,
-                        idempotency_key: key,
-                    })
-                    .execute($conn)?;
                 break BalanceOutcome::Applied(balances(real_after, virtual_after)?);
             }
             let current: Option<(i64, i64)> = live_users()
                 .filter(users::id.eq(user))
-                .select((real, virtual_))
+                .select((users::real_balance_cents, users::virtual_balance_cents))
                 .get_result($conn)
                 .optional()?;
             let (real_now, virtual_now) = current.ok_or(Failure::UserNotFound)?;

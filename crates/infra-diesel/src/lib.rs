@@ -8,6 +8,7 @@
 
 mod attempt_log;
 mod balance_repository;
+mod balance_statements;
 mod canonical_emails;
 mod credentials;
 mod database;
