@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use authusers_api_actix::config::{AllowedOrigins, Secret};
 use authusers_api_actix::routes::endpoint_list;
 use authusers_infra_diesel::on_both_backends;
+use authusers_infra_diesel::Backend;
 use authusers_infra_diesel::test_support::TestDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -197,6 +198,22 @@ async fn metrics_show_requests_by_route_template(db: &TestDatabase) {
         "authusers_mail_sent_total ",
     ] {
         assert!(has(gauge), "{gauge} missing");
+    }
+    // The registrations and decisions above were written by SQLite's one
+    // writing connection, each in a committed group.
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<u64>().ok())
+    };
+    let (commits, writes) = (
+        value("authusers_sqlite_write_commits_total "),
+        value("authusers_sqlite_writes_total "),
+    );
+    if db.url().backend() == Backend::Sqlite {
+        let (commits, writes) = (commits.unwrap(), writes.unwrap());
+        assert!(commits >= 1 && writes >= commits, "{commits} {writes}");
+    } else {
+        assert_eq!((commits, writes), (Some(0), Some(0)));
     }
 }
 
