@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
-use authusers_domain::ports::OutboxRepository;
-use authusers_domain::ports::SystemClock;
+use authusers_domain::outbox::OutboxRepository;
 use authusers_infra_diesel::{Database, DieselOutboxRepository, DieselUserRepository};
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
@@ -16,6 +15,7 @@ use crate::auth::{write_new_key_file, SigningAlgorithm};
 use crate::config::{KeyOrigin, Settings};
 use crate::problem::causes;
 use crate::startup::{self, Application, Migrations};
+use crate::system_clock::SystemClock;
 use crate::telemetry;
 
 pub const ADMIN_PASSWORD_ENV: &str = "AUTHUSERS_ADMIN_PASSWORD";

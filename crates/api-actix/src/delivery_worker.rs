@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authusers_domain::outbox::{OutboxDelivery, BATCH_SIZE};
-use authusers_domain::ports::Mailer;
+use authusers_domain::outbox::{Mailer, OutboxDelivery, BATCH_SIZE};
 use authusers_domain::sessions::Sessions;
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;

@@ -2,11 +2,10 @@
 
 use actix_web::http::StatusCode;
 use authusers_domain::accounts::{
-    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, ListPendingError,
-    ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
+    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, HashingError,
+    ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
-use authusers_domain::ports::HashingError;
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
 use authusers_domain::FieldErrors;

@@ -18,4 +18,5 @@ mod required;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod system_clock;
 pub mod telemetry;

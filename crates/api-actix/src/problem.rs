@@ -5,7 +5,7 @@ use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use authusers_domain::ports::RepositoryError;
+use authusers_domain::storage::RepositoryError;
 use authusers_domain::FieldErrors;
 use serde::Serialize;
 

@@ -5,7 +5,7 @@
 //! seen to stay in the pool and fail query after query: "no connection to
 //! the server".)
 
-use authusers_domain::ports::UserRepository;
+use authusers_domain::accounts::UserRepository;
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{Database, DatabaseConfig, DieselUserRepository};

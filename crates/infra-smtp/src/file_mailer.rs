@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{Mailer, MailerError};
+use authusers_domain::outbox::{Mailer, MailerError};
 use lettre::message::Mailbox;
 use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 

@@ -1,5 +1,5 @@
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::MailerError;
+use authusers_domain::outbox::MailerError;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;

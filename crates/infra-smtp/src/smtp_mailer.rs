@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{Mailer, MailerError};
+use authusers_domain::outbox::{Mailer, MailerError};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::Mailer;
+use authusers_domain::outbox::Mailer;
 use authusers_domain::Email;
 use authusers_infra_smtp::test_support::TestSmtpServer;
 use authusers_infra_smtp::{parse_sender, FileMailer, SmtpMailer};

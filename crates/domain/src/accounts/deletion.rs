@@ -1,4 +1,5 @@
-use crate::ports::{EraseOutcome, HashingError, RepositoryError};
+use super::ports::{EraseOutcome, HashingError};
+use crate::storage::RepositoryError;
 use crate::{FieldErrors, User};
 
 use super::Accounts;

@@ -1,4 +1,4 @@
-use crate::ports::RepositoryError;
+use crate::storage::RepositoryError;
 use crate::{FieldErrors, Page, PageRequest, User, UserId, UserStatus};
 
 use super::Accounts;

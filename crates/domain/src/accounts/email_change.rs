@@ -1,5 +1,6 @@
+use super::ports::{HashingError, StoreEmailError};
 use crate::notification::OutgoingEmail;
-use crate::ports::{HashingError, RepositoryError, StoreEmailError};
+use crate::storage::RepositoryError;
 use crate::{Email, FieldErrors, User};
 
 use super::{check_retyped, Accounts};

@@ -8,13 +8,14 @@ mod directory;
 mod email_change;
 mod login;
 mod password_change;
+mod ports;
 mod profile;
 mod registration;
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::notification::Language;
-use crate::ports::{Clock, HashingError, PasswordHasher, UserRepository};
 use crate::throttling::Throttle;
 use crate::{FieldErrors, User};
 
@@ -28,6 +29,12 @@ pub use directory::{
 pub use email_change::{ChangeEmailError, ChangeEmailRequest};
 pub use login::{LoginError, LoginRequest};
 pub use password_change::{ChangePasswordError, ChangePasswordRequest};
+pub use ports::{
+    EraseOutcome, HashingError, InsertUserError, NewUser, PasswordHasher, StoreEmailError,
+    UserRepository,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockPasswordHasher, MockUserRepository};
 pub use profile::{ProfileError, UpdateProfileRequest};
 pub use registration::{RegisterError, RegistrationRequest};
 
@@ -97,7 +104,7 @@ impl Accounts {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
-    use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
+    use crate::clock::MockClock;
     use crate::user::fixtures::at;
 
     /// The mocks an operation test sets expectations on before building

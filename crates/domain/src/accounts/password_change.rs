@@ -1,5 +1,6 @@
+use super::ports::HashingError;
 use crate::password::PasswordContext;
-use crate::ports::{HashingError, RepositoryError};
+use crate::storage::RepositoryError;
 use crate::{FieldErrors, Password, User};
 
 use super::{check_retyped, Accounts};

@@ -3,13 +3,20 @@
 //! in its own transaction (a transactional outbox), so none is lost and none
 //! holds a request back.
 
+mod ports;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::clock::Clock;
 use crate::notification::OutgoingEmail;
-use crate::ports::{Clock, Mailer, OutboxRepository, RepositoryError};
+use crate::storage::RepositoryError;
+
+pub use ports::{Mailer, MailerError, OutboxBacklog, OutboxEntry, OutboxRepository};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockMailer, MockOutboxRepository};
 
 /// A queued message, as claimed for one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]

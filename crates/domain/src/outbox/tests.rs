@@ -1,5 +1,5 @@
 use super::*;
-use crate::ports::{MailerError, MockClock, MockMailer, MockOutboxRepository};
+use crate::clock::MockClock;
 use crate::user::fixtures::at;
 use crate::Email;
 

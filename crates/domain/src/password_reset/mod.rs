@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::accounts::{HashingError, PasswordHasher, UserRepository};
+use crate::clock::Clock;
 use crate::notification::{Language, OutgoingEmail};
 use crate::password::PasswordContext;
-use crate::ports::{Clock, HashingError, PasswordHasher, RepositoryError, UserRepository};
+use crate::storage::RepositoryError;
 use crate::throttling::{Check, CounterKey, Limit, RESET_MAIL_WINDOW};
 use crate::{Email, FieldErrors, Password, User};
 

@@ -4,7 +4,8 @@ use chrono::Duration;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
+use crate::accounts::{MockPasswordHasher, MockUserRepository};
+use crate::clock::MockClock;
 use crate::user::fixtures::{at, user};
 use crate::{PasswordHash, UserId, UserStatus};
 

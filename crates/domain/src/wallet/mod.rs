@@ -1,6 +1,8 @@
 //! The balance operations: read the balances and the ledger, and apply
 //! `in`, `out` and `convert` exactly once per idempotency key.
 
+mod ports;
+
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -9,11 +11,16 @@ use crate::balance::{
     BalanceAction, BalanceChange, BalanceKind, BalanceOperation, Balances, BonusPolicy,
     IdempotencyKey, LedgerEntry,
 };
+use crate::clock::Clock;
 use crate::money::{Amount, MoneyError};
-use crate::ports::{
-    ApplyBalanceError, BalanceCommand, BalanceRepository, Clock, RecordedOutcome, RepositoryError,
-};
+use crate::storage::RepositoryError;
 use crate::{FieldErrors, Page, PageRequest, User};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockBalanceRepository;
+pub use ports::{
+    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
+};
 
 /// How long an idempotency key is remembered, at least.
 pub const DEFAULT_KEY_RETENTION_HOURS: i64 = 24;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::balance::BalanceRefusal;
-use crate::ports::{BalanceOutcome, MockBalanceRepository, MockClock};
+use crate::clock::MockClock;
 use crate::user::fixtures::{at, user};
 use crate::{Money, UserStatus};
 
