@@ -176,10 +176,10 @@ impl Mailer for GatedMailer {
         self.gate.notified().await;
         match self.refuses {
             false => Ok(()),
-            true => Err(MailerError {
-                message: "550 mailbox unavailable".into(),
-                permanent: true,
-            }),
+            true => Err(MailerError::permanent(
+                "sending",
+                std::io::Error::other("550 mailbox unavailable"),
+            )),
         }
     }
 }

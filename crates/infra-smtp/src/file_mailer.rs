@@ -40,7 +40,7 @@ impl Mailer for FileMailer {
             .transport
             .send(message)
             .await
-            .map_err(|e| MailerError::transient(format!("writing the .eml file: {e}")))?;
+            .map_err(|e| MailerError::transient("writing the .eml file", e))?;
         tracing::info!(message_id, file = %self.folder.join(format!("{file}.eml")).display(), "e-mail written to a file");
         Ok(())
     }

@@ -52,10 +52,7 @@ impl Mailer for SmtpMailer {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| MailerError {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
-            })
+            .map_err(|e| MailerError::new("sending over SMTP", e.is_permanent(), e))
     }
 }
 

@@ -203,11 +203,11 @@ impl OutboxDelivery {
                 Ok(()) => AttemptOutcome::Sent,
                 Err(error) => match self.policy.delay_after(attempt) {
                     Some(delay) if !error.permanent => AttemptOutcome::Retry {
-                        error: error.message,
+                        error: error.chain(),
                         next_attempt_at: self.clock.now() + delay,
                     },
                     _ => AttemptOutcome::Failed {
-                        error: error.message,
+                        error: error.chain(),
                     },
                 },
             };

@@ -6,26 +6,59 @@ use chrono::{DateTime, Utc};
 
 use super::{AttemptOutcome, AttemptRecord, LeaseToken, QueuedEmail};
 use crate::notification::OutgoingEmail;
-use crate::storage::RepositoryError;
+use crate::storage::{BoxedError, RepositoryError};
 
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;
 
+/// Why a message was not sent: what the mailer was doing, and the
+/// transport's own error as the source. Its text and causes are for the
+/// outbox's record and the log.
 #[derive(Debug, thiserror::Error)]
-#[error("sending mail failed: {message}")]
+#[error("{message}")]
 pub struct MailerError {
     pub message: String,
-    /// The server refused the message for good (an SMTP 5xx): retrying
-    /// cannot help.
+    /// The server refused the message for good (an SMTP 5xx), or it cannot
+    /// be built: retrying cannot help.
     pub permanent: bool,
+    #[source]
+    pub source: BoxedError,
 }
 
 impl MailerError {
-    pub fn transient(message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<String>, permanent: bool, source: impl Into<BoxedError>) -> Self {
         Self {
             message: message.into(),
-            permanent: false,
+            permanent,
+            source: source.into(),
         }
+    }
+
+    /// A failure that may pass: the message is tried again.
+    pub fn transient(message: impl Into<String>, source: impl Into<BoxedError>) -> Self {
+        Self::new(message, false, source)
+    }
+
+    /// A refusal that no retry can change.
+    pub fn permanent(message: impl Into<String>, source: impl Into<BoxedError>) -> Self {
+        Self::new(message, true, source)
+    }
+
+    /// The message and each of its causes, `: `-separated, as recorded and
+    /// logged; a cause whose text its error already ends with is not
+    /// repeated.
+    pub fn chain(&self) -> String {
+        let mut text = self.message.clone();
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self.source.as_ref());
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.ends_with(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        text
     }
 }
 
