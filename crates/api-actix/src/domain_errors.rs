@@ -10,16 +10,14 @@ use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionE
 use authusers_domain::wallet::ChangeBalanceError;
 use authusers_domain::FieldErrors;
 
-use crate::problem::Problem;
+use crate::problem::{causes, Problem};
 
 /// A hash that could not start in time is the client's cue to come back;
 /// any other hashing failure is ours, and the log shows its cause.
 fn hashing(error: HashingError) -> Problem {
     match error {
         HashingError::Overloaded { retry_after } => Problem::overloaded(retry_after),
-        HashingError::Failed(source) => {
-            Problem::internal(&format!("password hashing failed: {source}"))
-        }
+        failed @ HashingError::Failed(_) => Problem::internal(&causes(&failed)),
     }
 }
 
@@ -119,9 +117,7 @@ impl From<ChangeBalanceError> for Problem {
             ),
             ChangeBalanceError::UserNotFound => Problem::token_not_valid(),
             ChangeBalanceError::Repository(e) => Problem::storage(&e),
-            invariant @ ChangeBalanceError::Invariant(_) => {
-                Problem::internal(&crate::problem::causes(&invariant))
-            }
+            invariant @ ChangeBalanceError::Invariant(_) => Problem::internal(&causes(&invariant)),
         }
     }
 }
