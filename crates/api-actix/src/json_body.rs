@@ -15,10 +15,53 @@ use crate::problem::Problem;
 /// Bodies over this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A request body type, with the fields it accepts. Any other field is
-/// refused, so that no client can set what it must not (mass assignment).
+/// A request body type. A field its `Deserialize` does not name is refused,
+/// so that no client can set what it must not (mass assignment).
 pub trait RequestBody: DeserializeOwned {
-    const FIELDS: &'static [&'static str];
+    /// The fields the body accepts: those of its derived `Deserialize`, so
+    /// that a field added to the struct cannot be missing here.
+    fn fields() -> &'static [&'static str] {
+        struct_fields::<Self>()
+    }
+}
+
+/// The field names a derived `Deserialize` of a struct accepts, which it
+/// hands to `deserialize_struct`; none for any other shape, so that such a
+/// body accepts no field at all rather than every one.
+fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+
+    /// A deserializer that only notes the names it is asked for.
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for FieldNames<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("only the field names were asked for"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    // Always an error: the names are all that was wanted.
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
 }
 
 /// A JSON body of type `T`, or why there is none.
@@ -285,7 +328,7 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
     let mut unknown = FieldErrors::new();
     for key in object
         .keys()
-        .filter(|key| !T::FIELDS.contains(&key.as_str()))
+        .filter(|key| !T::fields().contains(&key.as_str()))
     {
         unknown.add(key, "Unknown field.");
     }
@@ -312,8 +355,26 @@ mod tests {
         count: Option<u32>,
     }
 
-    impl RequestBody for Body {
-        const FIELDS: &'static [&'static str] = &["name", "count"];
+    impl RequestBody for Body {}
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Renamed {
+        #[serde(rename = "Name")]
+        _name: Option<String>,
+        #[serde(skip)]
+        _internal: u32,
+    }
+
+    impl RequestBody for Renamed {}
+
+    #[test]
+    fn the_accepted_fields_are_those_serde_reads() {
+        assert_eq!(Body::fields(), ["name", "count"]);
+        assert_eq!(Renamed::fields(), ["Name"]);
+        // Not a struct: nothing is accepted.
+        assert!(struct_fields::<std::collections::HashMap<String, String>>().is_empty());
+        assert!(struct_fields::<String>().is_empty());
     }
 
     fn errors_of(result: Result<Body, Problem>) -> String {

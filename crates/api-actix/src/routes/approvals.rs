@@ -28,9 +28,7 @@ pub enum DecisionAction {
     Reject,
 }
 
-impl RequestBody for DecisionBody {
-    const FIELDS: &'static [&'static str] = &["action"];
-}
+impl RequestBody for DecisionBody {}
 
 /// Pending registrations, oldest first.
 #[utoipa::path(get, path = "/confirm-users/", operation_id = "list_pending_users", tag = "approvals", security(("bearer" = [])),

@@ -84,9 +84,7 @@ impl utoipa::PartialSchema for MoneyInput {
 
 impl ToSchema for MoneyInput {}
 
-impl RequestBody for BalanceChangeBody {
-    const FIELDS: &'static [&'static str] = &["action", "value_type", "value"];
-}
+impl RequestBody for BalanceChangeBody {}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"real_balance": "489.50", "virtual_balance": "1050.00"}))]
