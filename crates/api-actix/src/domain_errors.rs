@@ -108,7 +108,6 @@ impl From<DecideError> for Problem {
 impl From<ChangeBalanceError> for Problem {
     fn from(error: ChangeBalanceError) -> Self {
         match error {
-            ChangeBalanceError::Invalid(errors) => Problem::validation(errors),
             ChangeBalanceError::IdempotencyKeyReused => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
