@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::{write_new_key_file, SigningAlgorithm};
 use crate::config::{KeyOrigin, Settings};
+use crate::field_messages::FieldMessages;
 use crate::problem::causes;
 use crate::startup::{self, Application, Migrations};
 use crate::system_clock::SystemClock;
@@ -322,7 +323,7 @@ async fn create_admin(settings: &Settings, email: String) -> Result<(), String> 
         .create_admin(CreateAdminRequest { email, password })
         .await
         .map_err(|e| match e {
-            CreateAdminError::Invalid(errors) => errors
+            CreateAdminError::Invalid(errors) => FieldMessages::from(errors)
                 .fields()
                 .iter()
                 .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))

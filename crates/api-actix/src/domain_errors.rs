@@ -1,5 +1,6 @@
 //! How each domain error reads over HTTP.
 
+use crate::field_messages::FieldMessages;
 use actix_web::http::StatusCode;
 use authusers_domain::accounts::{
     ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, HashingError,
@@ -8,7 +9,6 @@ use authusers_domain::accounts::{
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
-use authusers_domain::FieldErrors;
 
 use crate::problem::{causes, Problem};
 
@@ -26,7 +26,7 @@ fn hashing(error: HashingError) -> Problem {
 fn email_taken(field: &str) -> Problem {
     Problem::field_errors(
         "email_taken",
-        FieldErrors::single(field, "A user with this email address already exists."),
+        FieldMessages::single(field, "A user with this email address already exists."),
     )
 }
 

@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::field_messages::FieldMessages;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
-use authusers_domain::FieldErrors;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
@@ -208,7 +208,7 @@ fn parse_form<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
         .map_err(|e| Problem::malformed_json(format!("The form could not be read: {e}.")))?;
     let mut object = serde_json::Map::new();
-    let mut repeated = FieldErrors::new();
+    let mut repeated = FieldMessages::new();
     for (name, value) in pairs {
         if object.contains_key(&name) {
             repeated.add(&name, SENT_TWICE);
@@ -225,7 +225,9 @@ pub fn parse<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::malformed_json(format!("The body is not valid JSON: {e}.")))?;
     if let Some(field) = repeated_key(bytes) {
-        return Err(Problem::validation(FieldErrors::single(&field, SENT_TWICE)));
+        return Err(Problem::validation(FieldMessages::single(
+            &field, SENT_TWICE,
+        )));
     }
     parse_value(value)
 }
@@ -322,10 +324,10 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
     let Some(object) = value.as_object() else {
         return Err(Problem::field_errors(
             "validation_failed",
-            FieldErrors::single("non_field_errors", "Expected a JSON object."),
+            FieldMessages::single("non_field_errors", "Expected a JSON object."),
         ));
     };
-    let mut unknown = FieldErrors::new();
+    let mut unknown = FieldMessages::new();
     for key in object
         .keys()
         .filter(|key| !T::fields().contains(&key.as_str()))
@@ -340,7 +342,7 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
         } else {
             field
         };
-        Problem::validation(FieldErrors::single(&field, error.inner().to_string()))
+        Problem::validation(FieldMessages::single(&field, error.inner().to_string()))
     })
 }
 

@@ -7,6 +7,7 @@ pub mod client_address;
 pub mod config;
 pub mod delivery_worker;
 mod domain_errors;
+pub mod field_messages;
 mod html;
 pub mod json_body;
 pub mod metrics;

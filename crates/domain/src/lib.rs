@@ -31,4 +31,4 @@ pub use pagination::{Page, PageRequest};
 pub use password::{Password, PasswordHash};
 pub use person_name::PersonName;
 pub use user::{Decision, User, UserId, UserStatus};
-pub use validation::FieldErrors;
+pub use validation::{FieldError, FieldErrors, Retyped};

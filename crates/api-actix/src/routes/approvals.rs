@@ -1,5 +1,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
-use authusers_domain::{Decision, FieldErrors};
+use authusers_domain::Decision;
+
+use crate::field_messages::FieldMessages;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -77,7 +79,7 @@ pub async fn decide(
         "accept" => Decision::Accept,
         "reject" => Decision::Reject,
         other => {
-            return Err(Problem::validation(FieldErrors::single(
+            return Err(Problem::validation(FieldMessages::single(
                 "action",
                 format!("\"{other}\" is not a valid choice: use \"accept\" or \"reject\"."),
             )))

@@ -6,7 +6,9 @@ use authusers_domain::balance::{
     LedgerEntry,
 };
 use authusers_domain::wallet::{BalanceOutcome, RecordedOutcome};
-use authusers_domain::{Amount, FieldErrors};
+use authusers_domain::Amount;
+
+use crate::field_messages::FieldMessages;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -193,8 +195,8 @@ pub async fn change(
 fn parse_change(
     body: &BalanceChangeBody,
     idempotency_key: Option<&str>,
-) -> Result<(BalanceOperation, Option<IdempotencyKey>), FieldErrors> {
-    let mut errors = FieldErrors::new();
+) -> Result<(BalanceOperation, Option<IdempotencyKey>), FieldMessages> {
+    let mut errors = FieldMessages::new();
     let action = match body.action.as_deref() {
         None => {
             errors.add("action", REQUIRED);

@@ -1,5 +1,5 @@
 use crate::storage::RepositoryError;
-use crate::{FieldErrors, Page, PageRequest, User, UserId, UserStatus};
+use crate::{FieldError, FieldErrors, Page, PageRequest, User, UserId, UserStatus};
 
 use super::Accounts;
 
@@ -21,9 +21,9 @@ pub struct SearchTerm(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchTermError {
-    #[error("Ensure this field has no more than {MAX_SEARCH_CHARS} characters.")]
+    #[error("the search term is longer than {MAX_SEARCH_CHARS} characters")]
     TooLong,
-    #[error("Search terms may not contain control characters.")]
+    #[error("the search term holds a control character")]
     ControlCharacter,
 }
 
@@ -79,12 +79,7 @@ impl ListUsersRequest {
         let status = match self.status.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => UserStatus::parse(raw).or_else(|| {
-                errors.add(
-                    "status",
-                    format!(
-                        "Select a valid choice. \"{raw}\" is not one of pending, approved, rejected."
-                    ),
-                );
+                errors.add("status", FieldError::UnknownStatus(raw.to_owned()));
                 None
             }),
         };

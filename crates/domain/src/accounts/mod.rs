@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::notification::Language;
 use crate::throttling::Throttle;
-use crate::{FieldErrors, User};
+use crate::{FieldError, FieldErrors, Retyped, User};
 
 pub use admin::{CreateAdminError, CreateAdminRequest};
 pub use approval::{DecideError, ListPendingError};
@@ -38,17 +38,11 @@ pub use ports::{MockPasswordHasher, MockUserRepository};
 pub use profile::{ProfileError, UpdateProfileRequest};
 pub use registration::{RegisterError, RegistrationRequest};
 
-/// djoser's answer to a wrong current password.
-pub const INVALID_PASSWORD: &str = "Invalid password.";
-
 /// djoser's `*_RETYPE` settings: when the client sends the value a second
-/// time, the two must agree. `what` names the value ("password").
-pub fn check_retyped(errors: &mut FieldErrors, what: &str, same: bool) {
+/// time, the two must agree.
+pub fn check_retyped(errors: &mut FieldErrors, what: Retyped, same: bool) {
     if !same {
-        errors.add(
-            "non_field_errors",
-            format!("The two {what} fields didn't match."),
-        );
+        errors.add("non_field_errors", FieldError::Mismatch(what));
     }
 }
 
@@ -95,7 +89,7 @@ impl Accounts {
         errors: &mut FieldErrors,
     ) -> Result<(), HashingError> {
         if !self.hasher.verify(candidate, &user.password_hash).await? {
-            errors.add("current_password", INVALID_PASSWORD);
+            errors.add("current_password", FieldError::WrongPassword);
         }
         Ok(())
     }
