@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod password;
 pub mod password_reset;
 pub mod person_name;
+pub mod search_term;
 pub mod sessions;
 pub mod storage;
 pub mod text;

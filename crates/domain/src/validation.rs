@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 
-use crate::accounts::SearchTermError;
 use crate::email::EmailError;
 use crate::password::PasswordError;
 use crate::person_name::PersonNameError;
+use crate::search_term::SearchTermError;
 
 /// Why one field of a request was refused, as the rules see it. How a
 /// client reads it is the adapter's to word.

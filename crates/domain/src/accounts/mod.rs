@@ -22,10 +22,7 @@ use crate::{FieldError, FieldErrors, Retyped, User};
 pub use admin::{CreateAdminError, CreateAdminRequest};
 pub use approval::{DecideError, ListPendingError};
 pub use deletion::{DeleteAccountError, DeleteAccountRequest};
-pub use directory::{
-    ListUsersError, ListUsersRequest, ReadUserError, SearchTerm, SearchTermError, UserFilter,
-    MAX_SEARCH_CHARS,
-};
+pub use directory::{ListUsersError, ListUsersRequest, ReadUserError, UserFilter};
 pub use email_change::{ChangeEmailError, ChangeEmailRequest};
 pub use login::{LoginError, LoginRequest};
 pub use password_change::{ChangePasswordError, ChangePasswordRequest};
@@ -37,6 +34,8 @@ pub use ports::{
 pub use ports::{MockPasswordHasher, MockUserRepository};
 pub use profile::{ProfileError, UpdateProfileRequest};
 pub use registration::{RegisterError, RegistrationRequest};
+// Where the filter of a user list has always been found.
+pub use crate::search_term::{SearchTerm, SearchTermError, MAX_SEARCH_CHARS};
 
 /// djoser's `*_RETYPE` settings: when the client sends the value a second
 /// time, the two must agree.
