@@ -6,16 +6,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
-use authusers_domain::ports::OutboxRepository;
-use authusers_domain::ports::SystemClock;
+use authusers_domain::outbox::OutboxRepository;
 use authusers_infra_diesel::{Database, DieselOutboxRepository, DieselUserRepository};
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
 use crate::auth::{write_new_key_file, SigningAlgorithm};
 use crate::config::{KeyOrigin, Settings};
+use crate::field_messages::FieldMessages;
 use crate::problem::causes;
 use crate::startup::{self, Application, Migrations};
+use crate::system_clock::SystemClock;
 use crate::telemetry;
 
 pub const ADMIN_PASSWORD_ENV: &str = "AUTHUSERS_ADMIN_PASSWORD";
@@ -108,32 +109,58 @@ fn parse_algorithm(name: &str) -> Result<SigningAlgorithm, String> {
     }
 }
 
+/// Why a command did not succeed, which decides its exit code.
+enum Failure {
+    /// The configuration cannot be used (exit code 2): one line each.
+    Configuration(Vec<String>),
+    /// The command itself failed (exit code 1).
+    Command(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Command(message)
+    }
+}
+
 /// Runs the command; every failure is one clear line on stderr and a
 /// non-zero exit code, never a panic.
 pub async fn run(cli: Cli) -> ExitCode {
-    // A first key is made before there is a configuration that names it.
-    if let Command::Keys {
-        command: KeysCommand::Generate { algorithm, out },
-    } = &cli.command
-    {
-        return generate_key(*algorithm, out);
-    }
-    let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(settings) => settings,
-        Err(errors) => {
-            for line in &errors.0 {
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Configuration(lines)) => {
+            for line in &lines {
                 eprintln!("authusers: configuration error: {line}");
             }
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
+        Err(Failure::Command(message)) => {
+            // Drivers' messages can span lines; the operator gets one.
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("authusers: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(), Failure> {
+    // Read by each command that needs it, not before: a first key is made
+    // before there is a configuration that names it.
+    let configured = || {
+        let settings =
+            Settings::load(cli.config.as_deref()).map_err(|e| Failure::Configuration(e.0))?;
+        telemetry::init(settings.log_format);
+        Ok::<_, Failure>(settings)
     };
-    telemetry::init(settings.log_format);
-    let outcome = match cli.command {
-        Command::Serve { no_migrate } => serve(&settings, no_migrate).await,
-        Command::Migrate => migrate(&settings).await,
+    match cli.command {
+        Command::Keys {
+            command: KeysCommand::Generate { algorithm, out },
+        } => Ok(generate_key(algorithm, &out)?),
+        Command::Serve { no_migrate } => Ok(serve(&configured()?, no_migrate).await?),
+        Command::Migrate => Ok(migrate(&configured()?).await?),
         Command::Config => {
             print_lines(
-                settings
+                configured()?
                     .describe()
                     .into_iter()
                     .map(|(name, value)| format!("{name}={value}")),
@@ -143,43 +170,24 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Outbox {
             limit,
             retry_failed,
-        } => outbox(&settings, limit, retry_failed).await,
-        Command::Sessions { user, end_all } => sessions(&settings, &user, end_all).await,
-        Command::CreateAdmin { email } => create_admin(&settings, email).await,
+        } => Ok(outbox(&configured()?, limit, retry_failed).await?),
+        Command::Sessions { user, end_all } => Ok(sessions(&configured()?, &user, end_all).await?),
+        Command::CreateAdmin { email } => Ok(create_admin(&configured()?, email).await?),
         Command::Keys {
             command: KeysCommand::Jwks,
-        } => serde_json::to_string_pretty(settings.jwt.keys.jwks())
+        } => Ok(serde_json::to_string_pretty(configured()?.jwt.keys.jwks())
             .map(|jwks| print_lines([jwks]))
-            .map_err(|e| causes(&e)),
-        Command::Keys {
-            command: KeysCommand::Generate { .. },
-        } => Ok(()),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            // Drivers' messages can span lines; the operator gets one.
-            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
-            eprintln!("authusers: {line}");
-            ExitCode::FAILURE
-        }
+            .map_err(|e| causes(&e))?),
     }
 }
 
-fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> ExitCode {
-    match write_new_key_file(out, algorithm) {
-        Ok(()) => {
-            print_lines([format!(
-                "wrote a new {algorithm} private key to {}",
-                out.display()
-            )]);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("authusers: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> Result<(), String> {
+    write_new_key_file(out, algorithm).map_err(|e| e.to_string())?;
+    print_lines([format!(
+        "wrote a new {algorithm} private key to {}",
+        out.display()
+    )]);
+    Ok(())
 }
 
 async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
@@ -315,7 +323,7 @@ async fn create_admin(settings: &Settings, email: String) -> Result<(), String> 
         .create_admin(CreateAdminRequest { email, password })
         .await
         .map_err(|e| match e {
-            CreateAdminError::Invalid(errors) => errors
+            CreateAdminError::Invalid(errors) => FieldMessages::from(errors)
                 .fields()
                 .iter()
                 .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authusers_domain::outbox::{OutboxDelivery, BATCH_SIZE};
-use authusers_domain::ports::Mailer;
+use authusers_domain::outbox::{Mailer, OutboxDelivery, BATCH_SIZE};
 use authusers_domain::sessions::Sessions;
+use authusers_domain::storage::RepositoryError;
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_smtp::{FileMailer, LogMailer, SmtpMailer};
@@ -14,6 +14,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::{MailSettings, MailTransport};
+use crate::problem::causes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailerSetupError {
@@ -68,21 +69,22 @@ pub struct Housekeeping {
 
 impl Housekeeping {
     async fn run(&self) {
-        match self.sessions.prune(self.retention).await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old sessions forgotten"),
-            Err(error) => tracing::error!(%error, "forgetting old sessions failed"),
-        }
-        match self.throttle.prune().await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old counted attempts forgotten"),
-            Err(error) => tracing::error!(%error, "forgetting old counted attempts failed"),
-        }
-        match self.wallet.prune_expired_keys().await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "expired idempotency keys forgotten"),
-            Err(error) => tracing::error!(%error, "forgetting expired idempotency keys failed"),
-        }
+        log_pruning("old sessions", self.sessions.prune(self.retention).await);
+        log_pruning("old counted attempts", self.throttle.prune().await);
+        log_pruning(
+            "expired idempotency keys",
+            self.wallet.prune_expired_keys().await,
+        );
+    }
+}
+
+/// One line for a pruning that forgot something or failed; none for one
+/// that found nothing to forget.
+fn log_pruning(what: &str, outcome: Result<u64, RepositoryError>) {
+    match outcome {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "{what} forgotten"),
+        Err(error) => tracing::error!(error = %causes(&error), "forgetting {what} failed"),
     }
 }
 

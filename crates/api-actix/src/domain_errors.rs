@@ -1,26 +1,23 @@
 //! How each domain error reads over HTTP.
 
+use crate::field_messages::FieldMessages;
 use actix_web::http::StatusCode;
 use authusers_domain::accounts::{
-    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, ListPendingError,
-    ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
+    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, HashingError,
+    ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
-use authusers_domain::ports::HashingError;
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
-use authusers_domain::FieldErrors;
 
-use crate::problem::Problem;
+use crate::problem::{causes, Problem};
 
 /// A hash that could not start in time is the client's cue to come back;
 /// any other hashing failure is ours, and the log shows its cause.
 fn hashing(error: HashingError) -> Problem {
     match error {
         HashingError::Overloaded { retry_after } => Problem::overloaded(retry_after),
-        HashingError::Failed(source) => {
-            Problem::internal(&format!("password hashing failed: {source}"))
-        }
+        failed @ HashingError::Failed(_) => Problem::internal(&causes(&failed)),
     }
 }
 
@@ -29,7 +26,7 @@ fn hashing(error: HashingError) -> Problem {
 fn email_taken(field: &str) -> Problem {
     Problem::field_errors(
         "email_taken",
-        FieldErrors::single(field, "A user with this email address already exists."),
+        FieldMessages::single(field, "A user with this email address already exists."),
     )
 }
 
@@ -111,7 +108,6 @@ impl From<DecideError> for Problem {
 impl From<ChangeBalanceError> for Problem {
     fn from(error: ChangeBalanceError) -> Self {
         match error {
-            ChangeBalanceError::Invalid(errors) => Problem::validation(errors),
             ChangeBalanceError::IdempotencyKeyReused => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -120,9 +116,7 @@ impl From<ChangeBalanceError> for Problem {
             ),
             ChangeBalanceError::UserNotFound => Problem::token_not_valid(),
             ChangeBalanceError::Repository(e) => Problem::storage(&e),
-            invariant @ ChangeBalanceError::Invariant(_) => {
-                Problem::internal(&crate::problem::causes(&invariant))
-            }
+            invariant @ ChangeBalanceError::Invariant(_) => Problem::internal(&causes(&invariant)),
         }
     }
 }

@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::field_messages::FieldMessages;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
-use authusers_domain::FieldErrors;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
@@ -15,10 +15,53 @@ use crate::problem::Problem;
 /// Bodies over this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A request body type, with the fields it accepts. Any other field is
-/// refused, so that no client can set what it must not (mass assignment).
+/// A request body type. A field its `Deserialize` does not name is refused,
+/// so that no client can set what it must not (mass assignment).
 pub trait RequestBody: DeserializeOwned {
-    const FIELDS: &'static [&'static str];
+    /// The fields the body accepts: those of its derived `Deserialize`, so
+    /// that a field added to the struct cannot be missing here.
+    fn fields() -> &'static [&'static str] {
+        struct_fields::<Self>()
+    }
+}
+
+/// The field names a derived `Deserialize` of a struct accepts, which it
+/// hands to `deserialize_struct`; none for any other shape, so that such a
+/// body accepts no field at all rather than every one.
+fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+
+    /// A deserializer that only notes the names it is asked for.
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for FieldNames<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("only the field names were asked for"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    // Always an error: the names are all that was wanted.
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
 }
 
 /// A JSON body of type `T`, or why there is none.
@@ -165,7 +208,7 @@ fn parse_form<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
         .map_err(|e| Problem::malformed_json(format!("The form could not be read: {e}.")))?;
     let mut object = serde_json::Map::new();
-    let mut repeated = FieldErrors::new();
+    let mut repeated = FieldMessages::new();
     for (name, value) in pairs {
         if object.contains_key(&name) {
             repeated.add(&name, SENT_TWICE);
@@ -182,7 +225,9 @@ pub fn parse<T: RequestBody>(bytes: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::malformed_json(format!("The body is not valid JSON: {e}.")))?;
     if let Some(field) = repeated_key(bytes) {
-        return Err(Problem::validation(FieldErrors::single(&field, SENT_TWICE)));
+        return Err(Problem::validation(FieldMessages::single(
+            &field, SENT_TWICE,
+        )));
     }
     parse_value(value)
 }
@@ -279,13 +324,13 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
     let Some(object) = value.as_object() else {
         return Err(Problem::field_errors(
             "validation_failed",
-            FieldErrors::single("non_field_errors", "Expected a JSON object."),
+            FieldMessages::single("non_field_errors", "Expected a JSON object."),
         ));
     };
-    let mut unknown = FieldErrors::new();
+    let mut unknown = FieldMessages::new();
     for key in object
         .keys()
-        .filter(|key| !T::FIELDS.contains(&key.as_str()))
+        .filter(|key| !T::fields().contains(&key.as_str()))
     {
         unknown.add(key, "Unknown field.");
     }
@@ -297,7 +342,7 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
         } else {
             field
         };
-        Problem::validation(FieldErrors::single(&field, error.inner().to_string()))
+        Problem::validation(FieldMessages::single(&field, error.inner().to_string()))
     })
 }
 
@@ -312,8 +357,26 @@ mod tests {
         count: Option<u32>,
     }
 
-    impl RequestBody for Body {
-        const FIELDS: &'static [&'static str] = &["name", "count"];
+    impl RequestBody for Body {}
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Renamed {
+        #[serde(rename = "Name")]
+        _name: Option<String>,
+        #[serde(skip)]
+        _internal: u32,
+    }
+
+    impl RequestBody for Renamed {}
+
+    #[test]
+    fn the_accepted_fields_are_those_serde_reads() {
+        assert_eq!(Body::fields(), ["name", "count"]);
+        assert_eq!(Renamed::fields(), ["Name"]);
+        // Not a struct: nothing is accepted.
+        assert!(struct_fields::<std::collections::HashMap<String, String>>().is_empty());
+        assert!(struct_fields::<String>().is_empty());
     }
 
     fn errors_of(result: Result<Body, Problem>) -> String {

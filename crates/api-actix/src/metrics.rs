@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use authusers_domain::outbox::DeliveryCounters;
-use authusers_domain::ports::OutboxRepository;
+use authusers_domain::outbox::{DeliveryCounters, OutboxRepository};
 use authusers_domain::throttling::{Counter, ThrottleCounters};
 use authusers_infra_diesel::Database;
 

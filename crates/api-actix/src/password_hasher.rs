@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use async_trait::async_trait;
+use authusers_domain::accounts::{HashingError, PasswordHasher};
 use authusers_domain::password::MAX_PASSWORD_BYTES;
-use authusers_domain::ports::{HashingError, PasswordHasher};
 use authusers_domain::{Password, PasswordHash};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

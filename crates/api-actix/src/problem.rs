@@ -5,9 +5,10 @@ use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use authusers_domain::ports::RepositoryError;
-use authusers_domain::FieldErrors;
+use authusers_domain::storage::RepositoryError;
 use serde::Serialize;
+
+use crate::field_messages::FieldMessages;
 
 /// One error answer. `code` is the stable machine word clients match on.
 #[derive(Debug, Clone)]
@@ -16,7 +17,7 @@ pub struct Problem {
     code: &'static str,
     title: &'static str,
     detail: String,
-    errors: Option<FieldErrors>,
+    errors: Option<FieldMessages>,
     /// Seconds for a `Retry-After` header (429, 503).
     retry_after: Option<u64>,
 }
@@ -92,12 +93,13 @@ impl Problem {
         self
     }
 
-    pub fn validation(errors: FieldErrors) -> Self {
+    pub fn validation(errors: impl Into<FieldMessages>) -> Self {
         Self::field_errors("validation_failed", errors)
     }
 
     /// A 400 whose `errors` name the fields at fault, under a specific code.
-    pub fn field_errors(code: &'static str, errors: FieldErrors) -> Self {
+    pub fn field_errors(code: &'static str, errors: impl Into<FieldMessages>) -> Self {
+        let errors = errors.into();
         let fields: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
         Self {
             detail: format!("Invalid input in: {}.", fields.join(", ")),

@@ -1,11 +1,11 @@
-use authusers_domain::FieldErrors;
+use crate::field_messages::FieldMessages;
 
 use crate::problem::Problem;
 
 /// Collects "This field is required." for every absent field of a body, so
 /// that one answer names them all.
 #[derive(Default)]
-pub struct Required(FieldErrors);
+pub struct Required(FieldMessages);
 
 impl Required {
     pub fn new() -> Self {

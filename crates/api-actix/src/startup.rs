@@ -6,12 +6,10 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
-use authusers_domain::accounts::Accounts;
-use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery};
+use authusers_domain::accounts::{Accounts, HashingError, PasswordHasher, UserRepository};
+use authusers_domain::clock::Clock;
+use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery, OutboxRepository};
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
-use authusers_domain::ports::{
-    Clock, HashingError, OutboxRepository, PasswordHasher, SystemClock, UserRepository,
-};
 use authusers_domain::sessions::Sessions;
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
@@ -33,6 +31,7 @@ use crate::routes;
 use crate::routes::operations::MetricsGate;
 use crate::routes::well_known::WellKnown;
 use crate::state::AppState;
+use crate::system_clock::SystemClock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
 use authusers_domain::accounts::Accounts;
+use authusers_domain::clock::Clock;
 use authusers_domain::notification::Language;
-use authusers_domain::outbox::DeliveryCounters;
+use authusers_domain::outbox::{DeliveryCounters, OutboxRepository};
 use authusers_domain::password_reset::PasswordResets;
-use authusers_domain::ports::{Clock, OutboxRepository};
 use authusers_domain::sessions::Sessions;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::Database;

@@ -241,7 +241,7 @@ fn shift(balance: Money, delta: i64) -> Result<Money, BalanceRefusal> {
 pub struct IdempotencyKey(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Use 1 to 255 visible ASCII characters.")]
+#[error("not 1 to 255 visible ASCII characters")]
 pub struct IdempotencyKeyError;
 
 impl IdempotencyKey {

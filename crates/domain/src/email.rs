@@ -17,17 +17,17 @@ use crate::text::is_invisible;
 pub struct Email(String);
 
 /// The most the database column and RFC 5321's path limit allow.
-const MAX_LENGTH: usize = 254;
+pub const MAX_LENGTH: usize = 254;
 /// RFC 5321's limit on a local part.
 const MAX_LOCAL_LENGTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
-    #[error("This field may not be blank.")]
+    #[error("the address is blank")]
     Blank,
-    #[error("Ensure this field has no more than {MAX_LENGTH} characters.")]
+    #[error("the address is longer than {MAX_LENGTH} characters")]
     TooLong,
-    #[error("Enter a valid email address.")]
+    #[error("not an e-mail address")]
     Invalid,
 }
 

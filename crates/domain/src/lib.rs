@@ -2,10 +2,13 @@
 //!
 //! Values that reach this crate are parsed into types that cannot hold a bad
 //! value (`Email`, `Password`, `PersonName`, `Money`); operations talk to the
-//! outside world only through the traits in [`ports`].
+//! outside world only through the traits each feature declares in its own
+//! `ports` module (and the shared [`clock::Clock`] and
+//! [`storage::RepositoryError`]).
 
 pub mod accounts;
 pub mod balance;
+pub mod clock;
 pub mod email;
 pub mod money;
 pub mod notification;
@@ -14,8 +17,9 @@ pub mod pagination;
 pub mod password;
 pub mod password_reset;
 pub mod person_name;
-pub mod ports;
+pub mod search_term;
 pub mod sessions;
+pub mod storage;
 pub mod text;
 pub mod throttling;
 pub mod user;
@@ -28,4 +32,4 @@ pub use pagination::{Page, PageRequest};
 pub use password::{Password, PasswordHash};
 pub use person_name::PersonName;
 pub use user::{Decision, User, UserId, UserStatus};
-pub use validation::FieldErrors;
+pub use validation::{FieldError, FieldErrors, Retyped};

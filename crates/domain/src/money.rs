@@ -15,11 +15,11 @@ pub const MAX_MONEY_MINOR_UNITS: i64 = 999_999_999_999_999;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("Ensure this value is greater than or equal to 0.")]
+    #[error("the amount is negative")]
     Negative,
-    #[error("Ensure that there are no more than 2 decimal places.")]
+    #[error("the amount has more than 2 decimal places")]
     TooManyDecimalPlaces,
-    #[error("Ensure this value is less than or equal to 9999999999999.99.")]
+    #[error("the amount is above 9999999999999.99")]
     TooLarge,
 }
 
@@ -104,13 +104,13 @@ pub const MAX_AMOUNT_MINOR_UNITS: i64 = 100_000_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("A valid number is required.")]
+    #[error("not a decimal number")]
     NotANumber,
-    #[error("Ensure this value is greater than 0.")]
+    #[error("the amount is not above zero")]
     NotPositive,
-    #[error("Ensure that there are no more than 2 decimal places.")]
+    #[error("the amount has more than 2 decimal places")]
     TooManyDecimalPlaces,
-    #[error("Ensure this value is less than or equal to 1000000000.00.")]
+    #[error("the amount is above 1000000000.00")]
     TooLarge,
 }
 

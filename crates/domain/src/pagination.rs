@@ -13,11 +13,11 @@ pub const MAX_PAGE_OFFSET: u64 = 1_000_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PageRequestError {
-    #[error("Ensure this value is greater than or equal to 1.")]
+    #[error("the limit is below 1")]
     LimitTooSmall,
-    #[error("Ensure this value is less than or equal to {MAX_PAGE_LIMIT}.")]
+    #[error("the limit is above {MAX_PAGE_LIMIT}")]
     LimitTooLarge,
-    #[error("Ensure this value is less than or equal to {MAX_PAGE_OFFSET}.")]
+    #[error("the offset is above {MAX_PAGE_OFFSET}")]
     OffsetTooLarge,
 }
 

@@ -49,17 +49,16 @@ impl<'a> PasswordContext<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
-    #[error(
-        "This password is too short. It must contain at least {MIN_PASSWORD_CHARS} characters."
-    )]
+    #[error("the password is shorter than {MIN_PASSWORD_CHARS} characters")]
     TooShort,
-    #[error("This password is too long. It must be at most {MAX_PASSWORD_BYTES} bytes.")]
+    #[error("the password is longer than {MAX_PASSWORD_BYTES} bytes")]
     TooLong,
-    #[error("This password is entirely numeric.")]
+    #[error("the password is only digits")]
     EntirelyNumeric,
-    #[error("This password is too common.")]
+    #[error("the password is a common one")]
     TooCommon,
-    #[error("The password is too similar to the {0}.")]
+    /// Too close to an attribute of the account, which it names.
+    #[error("the password is too similar to the {0}")]
     TooSimilar(&'static str),
 }
 

@@ -11,11 +11,11 @@ pub const MAX_NAME_CHARS: usize = 150;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersonNameError {
-    #[error("Ensure this field has no more than {MAX_NAME_CHARS} characters.")]
+    #[error("the name is longer than {MAX_NAME_CHARS} characters")]
     TooLong,
-    #[error("Names may not contain control characters.")]
+    #[error("the name holds a control character")]
     ControlCharacter,
-    #[error("Names may not contain invisible or direction-changing characters.")]
+    #[error("the name holds an invisible or direction-changing character")]
     InvisibleCharacter,
 }
 

@@ -1,7 +1,7 @@
 //! The abuse limits' attempts on Diesel: one table shared by every process.
 
 use async_trait::async_trait;
-use authusers_domain::ports::RepositoryError;
+use authusers_domain::storage::RepositoryError;
 use authusers_domain::throttling::{
     AttemptId, AttemptLog, Check, Counter, CounterKey, Recording, Throttled,
 };

@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use authusers_domain::balance::{Balances, LedgerEntry};
-use authusers_domain::ports::{
+use authusers_domain::storage::RepositoryError;
+use authusers_domain::wallet::{
     ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
-    RepositoryError,
 };
 use authusers_domain::{Page, PageRequest, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -564,7 +564,7 @@ mod tests {
         assert!(matches!(refused, Err(StorageError::Busy(_))), "{refused:?}");
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(db.pool_state().waiting, 0);
-        let unavailable = authusers_domain::ports::RepositoryError::from(refused.unwrap_err());
+        let unavailable = authusers_domain::storage::RepositoryError::from(refused.unwrap_err());
         assert!(unavailable.is_unavailable());
         holder.await.unwrap().unwrap();
         assert!(db.run(|_| Ok(())).await.is_ok(), "free again");

@@ -1,4 +1,4 @@
-use authusers_domain::ports::RepositoryError;
+use authusers_domain::storage::RepositoryError;
 
 /// Everything that can go wrong below the repository interface.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 use authusers_domain::balance::{
     BalanceAction, BalanceKind, BalanceRefusal, Balances, IdempotencyKey, LedgerEntry,
 };
-use authusers_domain::ports::{BalanceOutcome, RecordedOutcome};
+use authusers_domain::wallet::{BalanceOutcome, RecordedOutcome};
 use authusers_domain::{Money, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -1,6 +1,9 @@
 use async_trait::async_trait;
-use authusers_domain::outbox::{AttemptOutcome, AttemptRecord, LeaseToken, QueuedEmail};
-use authusers_domain::ports::{OutboxBacklog, OutboxEntry, OutboxRepository, RepositoryError};
+use authusers_domain::outbox::{
+    AttemptOutcome, AttemptRecord, LeaseToken, OutboxBacklog, OutboxEntry, OutboxRepository,
+    QueuedEmail,
+};
+use authusers_domain::storage::RepositoryError;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};

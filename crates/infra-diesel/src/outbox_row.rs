@@ -1,6 +1,5 @@
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::outbox::{LeaseToken, QueuedEmail};
-use authusers_domain::ports::OutboxEntry;
+use authusers_domain::outbox::{LeaseToken, OutboxEntry, QueuedEmail};
 use authusers_domain::{Email, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use authusers_domain::password_reset::{
     LiveResetLink, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, TokenDigest,
 };
-use authusers_domain::ports::RepositoryError;
 use authusers_domain::sessions::EndReason;
+use authusers_domain::storage::RepositoryError;
 use authusers_domain::throttling::{AttemptId, Check, Recording, Throttled};
 use authusers_domain::{PasswordHash, UserId};
 use chrono::{DateTime, NaiveDateTime, Utc};

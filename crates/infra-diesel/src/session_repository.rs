@@ -1,9 +1,9 @@
 use async_trait::async_trait;
-use authusers_domain::ports::RepositoryError;
 use authusers_domain::sessions::{
     AccessClaim, ClientInfo, EndReason, NewSession, RefreshClaim, Rotation, Session, SessionEnd,
     SessionId, SessionRepository,
 };
+use authusers_domain::storage::RepositoryError;
 use authusers_domain::{User, UserId, UserStatus};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
+use authusers_domain::accounts::{NewUser, UserRepository};
 use authusers_domain::notification::{Language, OutgoingEmail};
 use authusers_domain::password_reset::{
     AddressDigest, NewResetLink, ResetRequestRecord, ResetToken,
 };
-use authusers_domain::ports::{NewUser, UserRepository};
 use authusers_domain::throttling::{Check, CounterKey, Limit};
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};

@@ -1,10 +1,10 @@
 use async_trait::async_trait;
-use authusers_domain::accounts::UserFilter;
-use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{
-    EraseOutcome, InsertUserError, NewUser, RepositoryError, StoreEmailError, UserRepository,
+use authusers_domain::accounts::{
+    EraseOutcome, InsertUserError, NewUser, StoreEmailError, UserFilter, UserRepository,
 };
+use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::sessions::EndReason;
+use authusers_domain::storage::RepositoryError;
 use authusers_domain::{
     Email, Page, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
 };

@@ -1,4 +1,4 @@
-use authusers_domain::ports::NewUser;
+use authusers_domain::accounts::NewUser;
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserId, UserStatus};
 use chrono::NaiveDateTime;

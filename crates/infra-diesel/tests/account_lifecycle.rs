@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use authusers_domain::accounts::{SearchTerm, UserFilter};
+use authusers_domain::accounts::{
+    EraseOutcome, NewUser, SearchTerm, StoreEmailError, UserFilter, UserRepository,
+};
 use authusers_domain::balance::{BalanceChange, BalanceKind, BalanceOperation, BonusPolicy};
 use authusers_domain::notification::{Language, OutgoingEmail};
-use authusers_domain::outbox::AttemptOutcome;
+use authusers_domain::outbox::{AttemptOutcome, OutboxRepository};
 use authusers_domain::password_reset::{PasswordResetRepository, ResetRequestOutcome, ResetToken};
-use authusers_domain::ports::{
-    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, EraseOutcome, NewUser,
-    OutboxRepository, StoreEmailError, UserRepository,
+use authusers_domain::wallet::{
+    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository,
 };
 use authusers_domain::{
     Amount, Decision, Email, PageRequest, PasswordHash, User, UserId, UserStatus,
@@ -500,7 +501,7 @@ async fn the_canonical_address_of_earlier_rows_is_filled_by_migrate(db: &TestDat
         .await;
     assert!(matches!(
         again,
-        Err(authusers_domain::ports::InsertUserError::EmailTaken)
+        Err(authusers_domain::accounts::InsertUserError::EmailTaken)
     ));
     // Running it again changes nothing.
     assert!(repos.database.migrate().await.unwrap().is_empty());

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use authusers_domain::accounts::{NewUser, UserRepository};
 use authusers_domain::balance::{
     BalanceAction, BalanceChange, BalanceKind, BalanceOperation, BalanceRefusal, Balances,
     BonusPolicy, IdempotencyKey,
 };
-use authusers_domain::ports::{
-    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, NewUser, RecordedOutcome,
-    UserRepository,
+use authusers_domain::wallet::{
+    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
 };
 use authusers_domain::{Amount, Money, PageRequest, UserId, UserStatus};
 use authusers_infra_diesel::test_support::{self, TestDatabase};

@@ -4,9 +4,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
+use authusers_domain::clock::Clock;
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::outbox::{AttemptOutcome, AttemptRecord, OutboxDelivery, RetryPolicy};
-use authusers_domain::ports::{Clock, Mailer, MailerError, OutboxRepository};
+use authusers_domain::outbox::{
+    AttemptOutcome, AttemptRecord, Mailer, MailerError, OutboxDelivery, OutboxRepository,
+    RetryPolicy,
+};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -173,10 +176,10 @@ impl Mailer for GatedMailer {
         self.gate.notified().await;
         match self.refuses {
             false => Ok(()),
-            true => Err(MailerError {
-                message: "550 mailbox unavailable".into(),
-                permanent: true,
-            }),
+            true => Err(MailerError::permanent(
+                "sending",
+                std::io::Error::other("550 mailbox unavailable"),
+            )),
         }
     }
 }

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use authusers_domain::accounts::{NewUser, UserRepository};
 use authusers_domain::password_reset::{
     AddressDigest, PasswordResetRepository, ResetRequestOutcome, ResetRequestRecord, ResetToken,
 };
-use authusers_domain::ports::{NewUser, UserRepository};
 use authusers_domain::throttling::{Check, CounterKey, Limit};
 use authusers_domain::{Email, PasswordHash, User, UserStatus};
 use authusers_infra_diesel::test_support::{self, TestDatabase};

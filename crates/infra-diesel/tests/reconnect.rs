@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use authusers_domain::ports::UserRepository;
+use authusers_domain::accounts::UserRepository;
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{Database, DatabaseConfig, DieselUserRepository};

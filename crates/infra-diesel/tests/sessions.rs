@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use authusers_domain::ports::{NewUser, UserRepository};
+use authusers_domain::accounts::{NewUser, UserRepository};
 use authusers_domain::sessions::{
     AccessClaim, ClientInfo, EndReason, NewSession, RefreshClaim, Rotation, SessionId,
     SessionRepository,

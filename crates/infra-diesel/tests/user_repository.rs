@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use authusers_domain::accounts::{InsertUserError, NewUser, UserRepository};
 use authusers_domain::notification::{Language, OutgoingEmail};
-use authusers_domain::ports::OutboxRepository;
-use authusers_domain::ports::{InsertUserError, NewUser, UserRepository};
+use authusers_domain::outbox::OutboxRepository;
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::Decision;
 use authusers_domain::{Email, Money, PageRequest, PersonName, User, UserId, UserStatus};

@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{Mailer, MailerError};
+use authusers_domain::outbox::{Mailer, MailerError};
 use lettre::message::Mailbox;
 use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 
@@ -40,7 +40,7 @@ impl Mailer for FileMailer {
             .transport
             .send(message)
             .await
-            .map_err(|e| MailerError::transient(format!("writing the .eml file: {e}")))?;
+            .map_err(|e| MailerError::transient("writing the .eml file", e))?;
         tracing::info!(message_id, file = %self.folder.join(format!("{file}.eml")).display(), "e-mail written to a file");
         Ok(())
     }

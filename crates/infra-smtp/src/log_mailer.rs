@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{Mailer, MailerError};
+use authusers_domain::outbox::{Mailer, MailerError};
 
 /// Development transport: notes each message in the log instead of sending
 /// it. Bodies are never logged.

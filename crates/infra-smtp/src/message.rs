@@ -1,5 +1,5 @@
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::MailerError;
+use authusers_domain::outbox::MailerError;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -46,10 +46,11 @@ pub(crate) fn build(
     message_id: &str,
     email: &OutgoingEmail,
 ) -> Result<Message, MailerError> {
-    let to: Mailbox = email.to.as_str().parse().map_err(|e| MailerError {
-        message: format!("recipient: {e}"),
-        permanent: true,
-    })?;
+    let to: Mailbox = email
+        .to
+        .as_str()
+        .parse()
+        .map_err(|e| MailerError::permanent("recipient", e))?;
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -60,10 +61,7 @@ pub(crate) fn build(
                 .singlepart(part(ContentType::TEXT_PLAIN, &email.text_body))
                 .singlepart(part(ContentType::TEXT_HTML, &email.html_body)),
         )
-        .map_err(|e| MailerError {
-            message: format!("building the message: {e}"),
-            permanent: true,
-        })
+        .map_err(|e| MailerError::permanent("building the message", e))
 }
 
 #[cfg(test)]

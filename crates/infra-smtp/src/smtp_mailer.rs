@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::{Mailer, MailerError};
+use authusers_domain::outbox::{Mailer, MailerError};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -52,10 +52,7 @@ impl Mailer for SmtpMailer {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| MailerError {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
-            })
+            .map_err(|e| MailerError::new("sending over SMTP", e.is_permanent(), e))
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::ports::Mailer;
+use authusers_domain::outbox::Mailer;
 use authusers_domain::Email;
 use authusers_infra_smtp::test_support::TestSmtpServer;
 use authusers_infra_smtp::{parse_sender, FileMailer, SmtpMailer};
@@ -50,6 +50,15 @@ async fn a_server_that_is_down_is_a_transient_failure() {
     let mailer = SmtpMailer::new(&url, sender(), Duration::from_secs(2)).unwrap();
     let error = mailer.send("<m-2@authusers>", &email()).await.unwrap_err();
     assert!(!error.permanent, "{error}");
+    // lettre's error is kept as the cause, and the recorded text shows it.
+    let cause = std::error::Error::source(&error).expect("lettre's error");
+    assert!(
+        error
+            .chain()
+            .starts_with(&format!("sending over SMTP: {cause}")),
+        "{}",
+        error.chain()
+    );
 }
 
 #[tokio::test]

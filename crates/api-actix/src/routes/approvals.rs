@@ -1,5 +1,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
-use authusers_domain::{Decision, FieldErrors};
+use authusers_domain::Decision;
+
+use crate::field_messages::FieldMessages;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -28,9 +30,7 @@ pub enum DecisionAction {
     Reject,
 }
 
-impl RequestBody for DecisionBody {
-    const FIELDS: &'static [&'static str] = &["action"];
-}
+impl RequestBody for DecisionBody {}
 
 /// Pending registrations, oldest first.
 #[utoipa::path(get, path = "/confirm-users/", operation_id = "list_pending_users", tag = "approvals", security(("bearer" = [])),
@@ -79,7 +79,7 @@ pub async fn decide(
         "accept" => Decision::Accept,
         "reject" => Decision::Reject,
         other => {
-            return Err(Problem::validation(FieldErrors::single(
+            return Err(Problem::validation(FieldMessages::single(
                 "action",
                 format!("\"{other}\" is not a valid choice: use \"accept\" or \"reject\"."),
             )))

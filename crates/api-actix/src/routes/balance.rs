@@ -1,9 +1,14 @@
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use authusers_domain::balance::{BalanceRefusal, Balances, LedgerEntry};
-use authusers_domain::ports::{BalanceOutcome, RecordedOutcome};
-use authusers_domain::wallet::{BalanceRequest, ValueInput};
+use authusers_domain::balance::{
+    BalanceAction, BalanceKind, BalanceOperation, BalanceRefusal, Balances, IdempotencyKey,
+    LedgerEntry,
+};
+use authusers_domain::wallet::{BalanceOutcome, RecordedOutcome};
+use authusers_domain::Amount;
+
+use crate::field_messages::FieldMessages;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -85,9 +90,7 @@ impl utoipa::PartialSchema for MoneyInput {
 
 impl ToSchema for MoneyInput {}
 
-impl RequestBody for BalanceChangeBody {
-    const FIELDS: &'static [&'static str] = &["action", "value_type", "value"];
-}
+impl RequestBody for BalanceChangeBody {}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"real_balance": "489.50", "virtual_balance": "1050.00"}))]
@@ -177,16 +180,89 @@ pub async fn change(
     let idempotency_key = req
         .headers()
         .get(IDEMPOTENCY_KEY)
-        .map(|raw| raw.to_str().unwrap_or("\u{0}").to_owned());
-    let request = BalanceRequest {
-        action: body.action,
-        value_type: body.value_type,
-        value: value_input(body.value),
-        idempotency_key,
-    };
-    let recorded = state.wallet.change(&user, request).await?;
+        .map(|raw| raw.to_str().unwrap_or("\u{0}"));
+    let (operation, idempotency_key) =
+        parse_change(&body, idempotency_key).map_err(Problem::validation)?;
+    let recorded = state
+        .wallet
+        .change(&user, operation, idempotency_key)
+        .await?;
     Ok(outcome_response(recorded))
 }
+
+/// The operation and key a request asks for, or an error for every field
+/// that does not say it.
+fn parse_change(
+    body: &BalanceChangeBody,
+    idempotency_key: Option<&str>,
+) -> Result<(BalanceOperation, Option<IdempotencyKey>), FieldMessages> {
+    let mut errors = FieldMessages::new();
+    let action = match body.action.as_deref() {
+        None => {
+            errors.add("action", REQUIRED);
+            None
+        }
+        Some(raw) => errors.collect(
+            "action",
+            BalanceAction::parse(raw).ok_or_else(|| {
+                format!("\"{raw}\" is not a valid choice: use \"in\", \"out\" or \"convert\".")
+            }),
+        ),
+    };
+    let kind = match (action, body.value_type.as_deref()) {
+        (Some(BalanceAction::Convert), None | Some("real")) => Some(BalanceKind::Real),
+        (Some(BalanceAction::Convert), Some(_)) => {
+            errors.add(
+                "value_type",
+                "A convert goes from \"real\"; omit value_type or send \"real\".",
+            );
+            None
+        }
+        (_, None) => {
+            errors.add("value_type", REQUIRED);
+            None
+        }
+        (_, Some(raw)) => errors.collect(
+            "value_type",
+            BalanceKind::parse(raw).ok_or_else(|| {
+                format!("\"{raw}\" is not a valid choice: use \"real\" or \"virtual\".")
+            }),
+        ),
+    };
+    // A number is read from its exact text, never through a float.
+    let amount = match &body.value {
+        None => {
+            errors.add("value", REQUIRED);
+            None
+        }
+        Some(Value::Number(number)) => errors.collect("value", Amount::parse(&number.to_string())),
+        Some(Value::String(text)) => errors.collect("value", Amount::parse(text)),
+        Some(_) => {
+            errors.add("value", "A valid number is required.");
+            None
+        }
+    };
+    let key = match idempotency_key {
+        None => None,
+        Some(raw) => errors.collect(IDEMPOTENCY_KEY, IdempotencyKey::parse(raw)),
+    };
+    let operation = match (action, kind, amount) {
+        (Some(BalanceAction::In), Some(kind), Some(amount)) => {
+            BalanceOperation::Deposit { kind, amount }
+        }
+        (Some(BalanceAction::Out), Some(kind), Some(amount)) => {
+            BalanceOperation::Withdraw { kind, amount }
+        }
+        (Some(BalanceAction::Convert), Some(_), Some(amount)) => {
+            BalanceOperation::Convert { amount }
+        }
+        _ => return Err(errors),
+    };
+    errors.into_result()?;
+    Ok((operation, key))
+}
+
+const REQUIRED: &str = "This field is required.";
 
 /// The caller's ledger, newest first.
 #[utoipa::path(get, path = "/balance/transactions/", operation_id = "list_balance_transactions", tag = "balance", security(("bearer" = [])),
@@ -208,15 +284,6 @@ pub async fn transactions(
         .await
         .map_err(|e| Problem::storage(&e))?;
     Ok(HttpResponse::Ok().json(page_body(&req, page.map(|e| LedgerEntryBody::from(&e)))))
-}
-
-fn value_input(value: Option<Value>) -> ValueInput {
-    match value {
-        None => ValueInput::Missing,
-        Some(Value::Number(number)) => ValueInput::Text(number.to_string()),
-        Some(Value::String(text)) => ValueInput::Text(text),
-        Some(_) => ValueInput::WrongType,
-    }
 }
 
 fn outcome_response(recorded: RecordedOutcome) -> HttpResponse {
@@ -246,5 +313,112 @@ fn refusal_problem(refusal: BalanceRefusal) -> Problem {
             "Balance limit exceeded",
             "The balance would exceed 9999999999999.99; nothing was changed.",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(action: &str, value_type: Option<&str>, value: Value) -> BalanceChangeBody {
+        BalanceChangeBody {
+            action: Some(action.into()),
+            value_type: value_type.map(Into::into),
+            value: Some(value),
+        }
+    }
+
+    fn invalid_fields(body: &BalanceChangeBody, key: Option<&str>) -> Vec<String> {
+        match parse_change(body, key) {
+            Err(errors) => errors.fields().keys().cloned().collect(),
+            Ok(parsed) => panic!("expected field errors, got {parsed:?}"),
+        }
+    }
+
+    #[test]
+    fn each_action_becomes_its_operation() {
+        let amount = |text| Amount::parse(text).unwrap();
+        let parsed = |b: BalanceChangeBody, key| parse_change(&b, key).unwrap();
+        assert_eq!(
+            parsed(body("in", Some("virtual"), json!(10.5)), None),
+            (
+                BalanceOperation::Deposit {
+                    kind: BalanceKind::Virtual,
+                    amount: amount("10.5")
+                },
+                None
+            )
+        );
+        let (operation, key) = parsed(body("out", Some("real"), json!("0.01")), Some("k-1"));
+        assert_eq!(
+            operation,
+            BalanceOperation::Withdraw {
+                kind: BalanceKind::Real,
+                amount: amount("0.01")
+            }
+        );
+        assert_eq!(key.as_ref().map(IdempotencyKey::as_str), Some("k-1"));
+        // A convert goes from real, said or not.
+        for value_type in [None, Some("real")] {
+            assert_eq!(
+                parsed(body("convert", value_type, json!(1000)), None).0,
+                BalanceOperation::Convert {
+                    amount: amount("1000")
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn bad_requests_name_every_field() {
+        let cases: Vec<(BalanceChangeBody, Option<&str>, Vec<&str>)> = vec![
+            (body("in", Some("real"), json!(-1)), None, vec!["value"]),
+            (body("in", Some("real"), json!("0")), None, vec!["value"]),
+            (
+                body("in", Some("real"), json!("1.001")),
+                None,
+                vec!["value"],
+            ),
+            (
+                body("in", Some("real"), json!("1000000000.01")),
+                None,
+                vec!["value"],
+            ),
+            (
+                body("in", Some("real"), json!("1e309")),
+                None,
+                vec!["value"],
+            ),
+            (body("in", Some("real"), json!("NaN")), None, vec!["value"]),
+            (body("steal", Some("real"), json!(1)), None, vec!["action"]),
+            (body("in", Some("gold"), json!(1)), None, vec!["value_type"]),
+            (body("in", None, json!(1)), None, vec!["value_type"]),
+            (
+                body("convert", Some("virtual"), json!(1)),
+                None,
+                vec!["value_type"],
+            ),
+            (
+                BalanceChangeBody {
+                    action: None,
+                    value_type: None,
+                    value: Some(json!(true)),
+                },
+                Some("with space"),
+                vec!["Idempotency-Key", "action", "value", "value_type"],
+            ),
+            (
+                BalanceChangeBody {
+                    value: None,
+                    ..body("out", Some("real"), json!(1))
+                },
+                None,
+                vec!["value"],
+            ),
+        ];
+        for (bad, key, fields) in cases {
+            assert_eq!(invalid_fields(&bad, key), fields, "{bad:?} {key:?}");
+        }
     }
 }

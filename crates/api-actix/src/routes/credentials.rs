@@ -25,10 +25,7 @@ pub struct SetPasswordBody {
     re_new_password: Option<String>,
 }
 
-impl RequestBody for SetPasswordBody {
-    const FIELDS: &'static [&'static str] =
-        &["current_password", "new_password", "re_new_password"];
-}
+impl RequestBody for SetPasswordBody {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,9 +38,7 @@ pub struct SetEmailBody {
     re_new_email: Option<String>,
 }
 
-impl RequestBody for SetEmailBody {
-    const FIELDS: &'static [&'static str] = &["current_password", "new_email", "re_new_email"];
-}
+impl RequestBody for SetEmailBody {}
 
 /// Change the caller's password.
 #[utoipa::path(post, path = "/auth/users/set_password/", operation_id = "set_password", tag = "accounts", security(("bearer" = [])),

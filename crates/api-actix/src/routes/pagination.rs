@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
-use authusers_domain::{FieldErrors, Page, PageRequest};
+use authusers_domain::{Page, PageRequest};
+
+use crate::field_messages::FieldMessages;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -41,12 +43,12 @@ pub struct PageQuery {
 pub fn query(req: &HttpRequest) -> Result<HashMap<String, String>, Problem> {
     web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|_| Problem::validation(FieldErrors::single("query", "Malformed query string.")))
+        .map_err(|_| Problem::validation(FieldMessages::single("query", "Malformed query string.")))
 }
 
 pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
     let query = query(req)?;
-    let mut errors = FieldErrors::new();
+    let mut errors = FieldMessages::new();
     let mut number = |name: &str| -> Option<u64> {
         let raw = query.get(name)?;
         errors.collect(
@@ -60,7 +62,7 @@ pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
     let offset = number("offset");
     errors.into_result().map_err(Problem::validation)?;
     PageRequest::new(limit, offset)
-        .map_err(|e| Problem::validation(FieldErrors::single(e.field(), e.to_string())))
+        .map_err(|e| Problem::validation(FieldMessages::single(e.field(), e)))
 }
 
 /// The page with `next` and `previous` links, as DRF builds them: the

@@ -22,9 +22,7 @@ pub struct ResetPasswordBody {
     email: Option<String>,
 }
 
-impl RequestBody for ResetPasswordBody {
-    const FIELDS: &'static [&'static str] = &["email"];
-}
+impl RequestBody for ResetPasswordBody {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,9 +39,7 @@ pub struct ResetConfirmBody {
     pub(super) re_new_password: Option<String>,
 }
 
-impl RequestBody for ResetConfirmBody {
-    const FIELDS: &'static [&'static str] = &["uid", "token", "new_password", "re_new_password"];
-}
+impl RequestBody for ResetConfirmBody {}
 
 /// The least time an answer to `reset_password` takes. Every request runs
 /// the same statements, but an account adds a lock, a link and a mail

@@ -63,9 +63,7 @@ pub struct ProfilePatch {
     last_name: Option<String>,
 }
 
-impl RequestBody for ProfilePatch {
-    const FIELDS: &'static [&'static str] = &["first_name", "last_name"];
-}
+impl RequestBody for ProfilePatch {}
 
 /// The caller's profile.
 #[utoipa::path(get, path = "/auth/users/me/", operation_id = "get_profile", tag = "accounts", security(("bearer" = [])),

@@ -26,9 +26,7 @@ pub struct RegistrationBody {
     last_name: Option<String>,
 }
 
-impl RequestBody for RegistrationBody {
-    const FIELDS: &'static [&'static str] = &["email", "password", "first_name", "last_name"];
-}
+impl RequestBody for RegistrationBody {}
 
 /// Register: the new user waits, `pending`, for an administrator.
 #[utoipa::path(post, path = "/auth/users/", operation_id = "register", tag = "accounts", request_body = RegistrationBody,

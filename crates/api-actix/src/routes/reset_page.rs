@@ -2,11 +2,11 @@
 //! frontend has one (`PASSWORD_RESET_URL` unset in development): a plain
 //! HTML form that posts to `reset_password_confirm`.
 
+use crate::field_messages::FieldMessages;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use authusers_domain::notification::Language;
 use authusers_domain::password_reset::{ConfirmResetError, ConfirmResetRequest};
-use authusers_domain::FieldErrors;
 
 use super::password_reset::ResetConfirmBody;
 use crate::html::{self, escape};
@@ -68,7 +68,7 @@ fn texts(language: Language) -> Texts {
     }
 }
 
-fn form_page(language: Language, uid: &str, token: &str, errors: Option<&FieldErrors>) -> String {
+fn form_page(language: Language, uid: &str, token: &str, errors: Option<&FieldMessages>) -> String {
     let t = texts(language);
     let messages: Vec<String> = errors
         .map(|errors| {
@@ -194,7 +194,7 @@ pub async fn answer_form(
         Err(error) if error.is_bad_link() => Ok(dead_link(language)),
         Err(ConfirmResetError::Invalid(errors)) => Ok(html::page(
             StatusCode::BAD_REQUEST,
-            form_page(language, &uid, &token, Some(&errors)),
+            form_page(language, &uid, &token, Some(&errors.into())),
         )),
         Err(error) => Err(error.into()),
     }
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_form_escapes_what_it_echoes_and_needs_no_script() {
-        let errors = FieldErrors::single("new_password", "<b>too short</b>");
+        let errors = FieldMessages::single("new_password", "<b>too short</b>");
         let page = form_page(Language::English, "M\"Q", "<t>", Some(&errors));
         assert!(page.contains("value=\"M&quot;Q\""));
         assert!(page.contains("value=\"&lt;t&gt;\""));

@@ -23,9 +23,7 @@ pub struct CredentialsBody {
     password: Option<String>,
 }
 
-impl RequestBody for CredentialsBody {
-    const FIELDS: &'static [&'static str] = &["email", "password"];
-}
+impl RequestBody for CredentialsBody {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,9 +32,7 @@ pub struct RefreshBody {
     refresh: Option<String>,
 }
 
-impl RequestBody for RefreshBody {
-    const FIELDS: &'static [&'static str] = &["refresh"];
-}
+impl RequestBody for RefreshBody {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,9 +45,7 @@ pub struct VerifyBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmptyBody {}
 
-impl RequestBody for VerifyBody {
-    const FIELDS: &'static [&'static str] = &["token"];
-}
+impl RequestBody for VerifyBody {}
 
 /// Log in: credentials for an access (5 min) and a refresh (1 day) token,
 /// of a new session. Only approved users get tokens.

@@ -62,9 +62,7 @@ pub struct CurrentPasswordBody {
     current_password: Option<String>,
 }
 
-impl RequestBody for CurrentPasswordBody {
-    const FIELDS: &'static [&'static str] = &["current_password"];
-}
+impl RequestBody for CurrentPasswordBody {}
 
 /// Users, oldest first. An administrator sees every user; anyone else a
 /// list holding only themself (djoser's `HIDE_USERS`).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use authusers_api_actix::startup::{Application, Migrations, Stopper};
 use authusers_domain::accounts::{Accounts, CreateAdminRequest};
-use authusers_domain::ports::Clock;
+use authusers_domain::clock::Clock;
 use authusers_domain::sessions::SessionGrant;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DatabaseConfig;

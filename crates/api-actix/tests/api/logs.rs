@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use authusers_api_actix::config::{JwtSettings, MailTransport, Secret};
-use authusers_domain::ports::OutboxRepository;
+use authusers_domain::outbox::OutboxRepository;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DieselOutboxRepository;
 use authusers_infra_smtp::test_support::TestSmtpServer;

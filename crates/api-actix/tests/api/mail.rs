@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use authusers_api_actix::config::{MailTransport, Secret, Settings};
 use authusers_api_actix::startup::outbox_delivery;
-use authusers_domain::ports::{OutboxRepository, SystemClock};
+use authusers_api_actix::system_clock::SystemClock;
+use authusers_domain::outbox::OutboxRepository;
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, Database, DatabaseConfig, DieselOutboxRepository};
 use authusers_infra_smtp::test_support::TestSmtpServer;

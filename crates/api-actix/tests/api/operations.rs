@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use authusers_api_actix::config::{AllowedOrigins, Secret};
 use authusers_api_actix::routes::endpoint_list;
 use authusers_infra_diesel::on_both_backends;
-use authusers_infra_diesel::Backend;
 use authusers_infra_diesel::test_support::TestDatabase;
+use authusers_infra_diesel::Backend;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use authusers_domain::ports::BalanceRepository;
+use authusers_domain::wallet::BalanceRepository;
 use authusers_domain::{PageRequest, UserId};
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{on_both_backends, DieselBalanceRepository};

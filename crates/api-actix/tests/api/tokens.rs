@@ -1,5 +1,5 @@
 use authusers_api_actix::auth::{TokenKind, VerifiedToken};
-use authusers_domain::ports::UserRepository;
+use authusers_domain::accounts::UserRepository;
 use authusers_domain::sessions::{SessionGrant, SessionId};
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;

@@ -1,5 +1,6 @@
+use super::ports::{HashingError, InsertUserError, NewUser};
 use crate::password::PasswordContext;
-use crate::ports::{HashingError, InsertUserError, NewUser, RepositoryError};
+use crate::storage::RepositoryError;
 use crate::user::DecisionRecord;
 use crate::{Email, FieldErrors, Money, Password, PersonName, User, UserStatus};
 

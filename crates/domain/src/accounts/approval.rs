@@ -1,5 +1,5 @@
 use crate::notification::OutgoingEmail;
-use crate::ports::RepositoryError;
+use crate::storage::RepositoryError;
 use crate::user::DecisionRefused;
 use crate::{Decision, Page, PageRequest, User, UserId, UserStatus};
 

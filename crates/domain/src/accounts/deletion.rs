@@ -1,4 +1,5 @@
-use crate::ports::{EraseOutcome, HashingError, RepositoryError};
+use super::ports::{EraseOutcome, HashingError};
+use crate::storage::RepositoryError;
 use crate::{FieldErrors, User};
 
 use super::Accounts;
@@ -59,8 +60,8 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
-    use crate::accounts::INVALID_PASSWORD;
     use crate::user::fixtures::{at, user};
+    use crate::FieldError;
     use crate::{Money, UserId, UserStatus};
 
     fn request(password: &str) -> DeleteAccountRequest {
@@ -95,7 +96,10 @@ mod tests {
         else {
             panic!("expected field errors");
         };
-        assert_eq!(errors.fields()["current_password"], [INVALID_PASSWORD]);
+        assert_eq!(
+            errors.fields()["current_password"],
+            [FieldError::WrongPassword]
+        );
     }
 
     #[tokio::test]

@@ -1,49 +1,14 @@
-use crate::ports::RepositoryError;
-use crate::{FieldErrors, Page, PageRequest, User, UserId, UserStatus};
+use crate::search_term::SearchTerm;
+use crate::storage::RepositoryError;
+use crate::{FieldError, FieldErrors, Page, PageRequest, User, UserId, UserStatus};
 
 use super::Accounts;
-
-/// The most characters a search term may have: the longest e-mail.
-pub const MAX_SEARCH_CHARS: usize = 254;
 
 /// A user list query, as received.
 #[derive(Debug, Clone, Default)]
 pub struct ListUsersRequest {
     pub status: Option<String>,
     pub search: Option<String>,
-}
-
-/// Text that an e-mail or a name contains, case-insensitively. Never
-/// empty; the repository matches it literally (`%` and `_` are not
-/// wildcards).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchTerm(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SearchTermError {
-    #[error("Ensure this field has no more than {MAX_SEARCH_CHARS} characters.")]
-    TooLong,
-    #[error("Search terms may not contain control characters.")]
-    ControlCharacter,
-}
-
-impl SearchTerm {
-    /// `None` for a blank term: no filter.
-    pub fn parse(raw: &str) -> Result<Option<Self>, SearchTermError> {
-        let trimmed = raw.trim();
-        if trimmed.chars().count() > MAX_SEARCH_CHARS {
-            return Err(SearchTermError::TooLong);
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(SearchTermError::ControlCharacter);
-        }
-        Ok((!trimmed.is_empty()).then(|| Self(trimmed.to_lowercase())))
-    }
-
-    /// The term, lower-cased.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Which users a list holds.
@@ -79,12 +44,7 @@ impl ListUsersRequest {
         let status = match self.status.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => UserStatus::parse(raw).or_else(|| {
-                errors.add(
-                    "status",
-                    format!(
-                        "Select a valid choice. \"{raw}\" is not one of pending, approved, rejected."
-                    ),
-                );
+                errors.add("status", FieldError::UnknownStatus(raw.to_owned()));
                 None
             }),
         };
@@ -134,6 +94,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
+    use crate::search_term::MAX_SEARCH_CHARS;
     use crate::user::fixtures::{admin, user};
 
     fn one_page(users: Vec<User>, request: PageRequest) -> Page<User> {
@@ -209,20 +170,6 @@ mod tests {
         };
         let fields: Vec<&str> = errors.fields().keys().map(String::as_str).collect();
         assert_eq!(fields, ["search", "status"]);
-    }
-
-    #[test]
-    fn search_terms_at_the_limit() {
-        let longest = "я".repeat(MAX_SEARCH_CHARS);
-        assert!(SearchTerm::parse(&longest).unwrap().is_some());
-        assert_eq!(
-            SearchTerm::parse(&format!("{longest}я")),
-            Err(SearchTermError::TooLong)
-        );
-        assert_eq!(
-            SearchTerm::parse("a\u{0}b"),
-            Err(SearchTermError::ControlCharacter)
-        );
     }
 
     #[tokio::test]

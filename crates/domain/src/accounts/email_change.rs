@@ -1,6 +1,7 @@
+use super::ports::{HashingError, StoreEmailError};
 use crate::notification::OutgoingEmail;
-use crate::ports::{HashingError, RepositoryError, StoreEmailError};
-use crate::{Email, FieldErrors, User};
+use crate::storage::RepositoryError;
+use crate::{Email, FieldErrors, Retyped, User};
 
 use super::{check_retyped, Accounts};
 
@@ -42,7 +43,7 @@ impl Accounts {
         let new_email = errors.collect("new_email", Email::parse(&request.new_email));
         if let (Some(new_email), Some(retyped)) = (&new_email, &request.re_new_email) {
             let same = Email::parse(retyped).is_ok_and(|r| r.canonical() == new_email.canonical());
-            check_retyped(&mut errors, "email", same);
+            check_retyped(&mut errors, Retyped::Email, same);
         }
         self.check_current_password(user, &request.current_password, &mut errors)
             .await?;
@@ -67,8 +68,9 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
-    use crate::accounts::INVALID_PASSWORD;
+    use crate::email::EmailError;
     use crate::user::fixtures::user;
+    use crate::FieldError;
     use crate::{UserId, UserStatus};
 
     fn request(current: &str, new: &str) -> ChangeEmailRequest {
@@ -118,10 +120,13 @@ mod tests {
         else {
             panic!("expected field errors");
         };
-        assert_eq!(errors.fields()["current_password"], [INVALID_PASSWORD]);
+        assert_eq!(
+            errors.fields()["current_password"],
+            [FieldError::WrongPassword]
+        );
         assert_eq!(
             errors.fields()["new_email"],
-            ["Enter a valid email address."]
+            [FieldError::Email(EmailError::Invalid)]
         );
     }
 
@@ -139,7 +144,7 @@ mod tests {
         };
         assert_eq!(
             errors.fields()["non_field_errors"],
-            ["The two email fields didn't match."]
+            [FieldError::Mismatch(Retyped::Email)]
         );
     }
 

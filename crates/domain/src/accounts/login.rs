@@ -1,5 +1,6 @@
+use super::ports::HashingError;
 use crate::password::MAX_PASSWORD_BYTES;
-use crate::ports::{HashingError, RepositoryError};
+use crate::storage::RepositoryError;
 use crate::throttling::{AdmitError, ClientAddress, Throttled};
 use crate::{Email, User, UserStatus};
 

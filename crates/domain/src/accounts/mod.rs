@@ -8,40 +8,40 @@ mod directory;
 mod email_change;
 mod login;
 mod password_change;
+mod ports;
 mod profile;
 mod registration;
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::notification::Language;
-use crate::ports::{Clock, HashingError, PasswordHasher, UserRepository};
 use crate::throttling::Throttle;
-use crate::{FieldErrors, User};
+use crate::{FieldError, FieldErrors, Retyped, User};
 
 pub use admin::{CreateAdminError, CreateAdminRequest};
 pub use approval::{DecideError, ListPendingError};
 pub use deletion::{DeleteAccountError, DeleteAccountRequest};
-pub use directory::{
-    ListUsersError, ListUsersRequest, ReadUserError, SearchTerm, SearchTermError, UserFilter,
-    MAX_SEARCH_CHARS,
-};
+pub use directory::{ListUsersError, ListUsersRequest, ReadUserError, UserFilter};
 pub use email_change::{ChangeEmailError, ChangeEmailRequest};
 pub use login::{LoginError, LoginRequest};
 pub use password_change::{ChangePasswordError, ChangePasswordRequest};
+pub use ports::{
+    EraseOutcome, HashingError, InsertUserError, NewUser, PasswordHasher, StoreEmailError,
+    UserRepository,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockPasswordHasher, MockUserRepository};
 pub use profile::{ProfileError, UpdateProfileRequest};
 pub use registration::{RegisterError, RegistrationRequest};
-
-/// djoser's answer to a wrong current password.
-pub const INVALID_PASSWORD: &str = "Invalid password.";
+// Where the filter of a user list has always been found.
+pub use crate::search_term::{SearchTerm, SearchTermError, MAX_SEARCH_CHARS};
 
 /// djoser's `*_RETYPE` settings: when the client sends the value a second
-/// time, the two must agree. `what` names the value ("password").
-pub fn check_retyped(errors: &mut FieldErrors, what: &str, same: bool) {
+/// time, the two must agree.
+pub fn check_retyped(errors: &mut FieldErrors, what: Retyped, same: bool) {
     if !same {
-        errors.add(
-            "non_field_errors",
-            format!("The two {what} fields didn't match."),
-        );
+        errors.add("non_field_errors", FieldError::Mismatch(what));
     }
 }
 
@@ -88,7 +88,7 @@ impl Accounts {
         errors: &mut FieldErrors,
     ) -> Result<(), HashingError> {
         if !self.hasher.verify(candidate, &user.password_hash).await? {
-            errors.add("current_password", INVALID_PASSWORD);
+            errors.add("current_password", FieldError::WrongPassword);
         }
         Ok(())
     }
@@ -97,7 +97,7 @@ impl Accounts {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
-    use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
+    use crate::clock::MockClock;
     use crate::user::fixtures::at;
 
     /// The mocks an operation test sets expectations on before building

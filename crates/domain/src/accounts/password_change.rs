@@ -1,6 +1,7 @@
+use super::ports::HashingError;
 use crate::password::PasswordContext;
-use crate::ports::{HashingError, RepositoryError};
-use crate::{FieldErrors, Password, User};
+use crate::storage::RepositoryError;
+use crate::{FieldErrors, Password, Retyped, User};
 
 use super::{check_retyped, Accounts};
 
@@ -43,7 +44,11 @@ impl Accounts {
             Password::parse(&request.new_password, PasswordContext::of(user)),
         );
         if let Some(retyped) = &request.re_new_password {
-            check_retyped(&mut errors, "password", *retyped == request.new_password);
+            check_retyped(
+                &mut errors,
+                Retyped::Password,
+                *retyped == request.new_password,
+            );
         }
         self.check_current_password(user, &request.current_password, &mut errors)
             .await?;
@@ -67,8 +72,9 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
-    use crate::accounts::INVALID_PASSWORD;
+    use crate::password::PasswordError;
     use crate::user::fixtures::{at, user};
+    use crate::FieldError;
     use crate::{PasswordHash, UserId, UserStatus};
 
     fn request(current: &str, new: &str) -> ChangePasswordRequest {
@@ -116,9 +122,12 @@ mod tests {
         else {
             panic!("expected field errors");
         };
-        assert_eq!(errors.fields()["current_password"], [INVALID_PASSWORD]);
+        assert_eq!(
+            errors.fields()["current_password"],
+            [FieldError::WrongPassword]
+        );
         assert!(errors.fields()["new_password"]
-            .contains(&"This password is entirely numeric.".to_owned()));
+            .contains(&FieldError::Password(PasswordError::EntirelyNumeric)));
     }
 
     #[tokio::test]
@@ -135,7 +144,7 @@ mod tests {
         };
         assert_eq!(
             errors.fields()["new_password"],
-            ["The password is too similar to the last name."]
+            [FieldError::Password(PasswordError::TooSimilar("last name"))]
         );
     }
 
@@ -153,7 +162,7 @@ mod tests {
         };
         assert_eq!(
             errors.fields()["non_field_errors"],
-            ["The two password fields didn't match."]
+            [FieldError::Mismatch(Retyped::Password)]
         );
     }
 
@@ -174,7 +183,7 @@ mod tests {
         };
         assert_eq!(
             errors.fields()["new_password"],
-            ["This password is too long. It must be at most 72 bytes."]
+            [FieldError::Password(PasswordError::TooLong)]
         );
     }
 

@@ -1,4 +1,4 @@
-use crate::ports::RepositoryError;
+use crate::storage::RepositoryError;
 use crate::{FieldErrors, PersonName, User, UserId};
 
 use super::Accounts;

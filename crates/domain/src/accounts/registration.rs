@@ -1,5 +1,6 @@
+use super::ports::{HashingError, InsertUserError, NewUser};
 use crate::password::PasswordContext;
-use crate::ports::{HashingError, InsertUserError, NewUser, RepositoryError};
+use crate::storage::RepositoryError;
 use crate::throttling::{AdmitError, ClientAddress, Throttled};
 use crate::{Email, FieldErrors, Money, Password, PersonName, User, UserStatus};
 
@@ -123,7 +124,9 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::test_support::Ports;
+    use crate::password::PasswordError;
     use crate::user::fixtures::at;
+    use crate::FieldError;
     use crate::{PasswordHash, UserId};
     use mockall::predicate::always;
 
@@ -201,7 +204,9 @@ mod tests {
         };
         assert_eq!(
             errors.fields()["password"],
-            ["The password is too similar to the email address."]
+            [FieldError::Password(PasswordError::TooSimilar(
+                "email address"
+            ))]
         );
     }
 

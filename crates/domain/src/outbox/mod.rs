@@ -3,13 +3,20 @@
 //! in its own transaction (a transactional outbox), so none is lost and none
 //! holds a request back.
 
+mod ports;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::clock::Clock;
 use crate::notification::OutgoingEmail;
-use crate::ports::{Clock, Mailer, OutboxRepository, RepositoryError};
+use crate::storage::RepositoryError;
+
+pub use ports::{Mailer, MailerError, OutboxBacklog, OutboxEntry, OutboxRepository};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::{MockMailer, MockOutboxRepository};
 
 /// A queued message, as claimed for one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,11 +203,11 @@ impl OutboxDelivery {
                 Ok(()) => AttemptOutcome::Sent,
                 Err(error) => match self.policy.delay_after(attempt) {
                     Some(delay) if !error.permanent => AttemptOutcome::Retry {
-                        error: error.message,
+                        error: error.chain(),
                         next_attempt_at: self.clock.now() + delay,
                     },
                     _ => AttemptOutcome::Failed {
-                        error: error.message,
+                        error: error.chain(),
                     },
                 },
             };

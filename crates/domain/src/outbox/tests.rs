@@ -1,5 +1,5 @@
 use super::*;
-use crate::ports::{MailerError, MockClock, MockMailer, MockOutboxRepository};
+use crate::clock::MockClock;
 use crate::user::fixtures::at;
 use crate::Email;
 
@@ -102,14 +102,17 @@ async fn a_transient_failure_is_retried_later() {
         .withf(|_, _, attempt, _, outcome| {
             *attempt == 2
                 && matches!(outcome, AttemptOutcome::Retry { next_attempt_at, error }
-                    if *next_attempt_at == at(20) && error == "connection refused")
+                    if *next_attempt_at == at(20) && error == "connecting: connection refused")
         })
         .times(1)
         .returning(|_, _, _, _, _| Ok(AttemptRecord::Recorded));
     let mut mailer = MockMailer::new();
-    mailer
-        .expect_send()
-        .returning(|_, _| Err(MailerError::transient("connection refused")));
+    mailer.expect_send().returning(|_, _| {
+        Err(MailerError::transient(
+            "connecting",
+            std::io::Error::other("connection refused"),
+        ))
+    });
     let delivery = delivery(outbox, mailer);
     let report = delivery.deliver_due().await.unwrap();
     assert_eq!(report.retried, 1);
@@ -129,11 +132,12 @@ async fn the_last_attempt_and_permanent_refusals_fail_for_good() {
         .returning(|_, _, _, _, _| Ok(AttemptRecord::Recorded));
     let mut mailer = MockMailer::new();
     mailer.expect_send().returning(|message_id, _| {
-        Err(MailerError {
-            message: "550 no such user".into(),
+        Err(MailerError::new(
+            "sending",
             // The first has used its attempts; the second is refused for good.
-            permanent: message_id == "<m2@authusers>",
-        })
+            message_id == "<m2@authusers>",
+            std::io::Error::other("550 no such user"),
+        ))
     });
     let delivery = delivery(outbox, mailer);
     let report = delivery.deliver_due().await.unwrap();

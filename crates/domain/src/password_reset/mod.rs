@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::accounts::{HashingError, PasswordHasher, UserRepository};
+use crate::clock::Clock;
 use crate::notification::{Language, OutgoingEmail};
 use crate::password::PasswordContext;
-use crate::ports::{Clock, HashingError, PasswordHasher, RepositoryError, UserRepository};
+use crate::storage::RepositoryError;
 use crate::throttling::{Check, CounterKey, Limit, RESET_MAIL_WINDOW};
-use crate::{Email, FieldErrors, Password, User};
+use crate::{Email, FieldError, FieldErrors, Password, Retyped, User};
 
 pub use link::{ResetLinkTemplate, ResetLinkTemplateError};
 pub use ports::{
@@ -27,10 +29,6 @@ pub use ports::{
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockPasswordResetRepository, MockResetTokenSource};
 pub use token::{decode_uid, encode_uid, AddressDigest, ResetToken, TokenDigest, TOKEN_BYTES};
-
-/// djoser's messages for a link that does not work.
-pub const INVALID_UID: &str = "Invalid user id or user doesn't exist.";
-pub const INVALID_TOKEN: &str = "Invalid token for given user.";
 
 /// How reset links are made and mailed.
 #[derive(Debug, Clone)]
@@ -81,11 +79,11 @@ pub enum ConfirmResetError {
 
 impl ConfirmResetError {
     fn uid() -> Self {
-        Self::Invalid(FieldErrors::single("uid", INVALID_UID))
+        Self::Invalid(FieldErrors::single("uid", FieldError::UnknownUid))
     }
 
     fn token() -> Self {
-        Self::Invalid(FieldErrors::single("token", INVALID_TOKEN))
+        Self::Invalid(FieldErrors::single("token", FieldError::InvalidToken))
     }
 
     /// Whether the link itself is at fault (rather than the new password):
@@ -136,7 +134,7 @@ impl PasswordResets {
     #[tracing::instrument(name = "request_password_reset", skip_all)]
     pub async fn request(&self, request: ResetRequest) -> Result<(), RequestResetError> {
         let email = Email::parse(&request.email)
-            .map_err(|e| RequestResetError::Invalid(FieldErrors::single("email", e.to_string())))?;
+            .map_err(|e| RequestResetError::Invalid(FieldErrors::single("email", e)))?;
         let user = self
             .users
             .find_by_email(&email)
@@ -227,7 +225,7 @@ impl PasswordResets {
         if let Some(retyped) = &request.re_new_password {
             crate::accounts::check_retyped(
                 &mut errors,
-                "password",
+                Retyped::Password,
                 *retyped == request.new_password,
             );
         }

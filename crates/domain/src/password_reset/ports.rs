@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::token::{AddressDigest, ResetToken, TokenDigest};
 use crate::notification::OutgoingEmail;
-use crate::ports::RepositoryError;
+use crate::storage::RepositoryError;
 use crate::throttling::Check;
 use crate::{PasswordHash, UserId};
 

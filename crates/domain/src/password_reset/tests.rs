@@ -4,7 +4,9 @@ use chrono::Duration;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::ports::{MockClock, MockPasswordHasher, MockUserRepository};
+use crate::accounts::{MockPasswordHasher, MockUserRepository};
+use crate::clock::MockClock;
+use crate::password::PasswordError;
 use crate::user::fixtures::{at, user};
 use crate::{PasswordHash, UserId, UserStatus};
 
@@ -240,7 +242,7 @@ async fn malformed_and_unknown_uids_are_uid_errors() {
                 .confirm(confirm_request(uid, &token(2), "quartz-lantern-61"))
                 .await,
         );
-        assert_eq!(errors.fields()["uid"], [INVALID_UID], "{uid:?}");
+        assert_eq!(errors.fields()["uid"], [FieldError::UnknownUid], "{uid:?}");
     }
 }
 
@@ -255,13 +257,13 @@ async fn a_wrong_malformed_used_or_expired_token_is_a_token_error() {
             .confirm(confirm_request("Mg", &token(3), "quartz-lantern-61"))
             .await,
     );
-    assert_eq!(errors.fields()["token"], [INVALID_TOKEN]);
+    assert_eq!(errors.fields()["token"], [FieldError::InvalidToken]);
 
     let ports = Ports::new().with_user(Some(user(2, UserStatus::Approved)));
     let mut malformed = confirm_request("Mg", &token(1), "quartz-lantern-61");
     malformed.token.push('=');
     let errors = field_errors(ports.into_resets().confirm(malformed).await);
-    assert_eq!(errors.fields()["token"], [INVALID_TOKEN]);
+    assert_eq!(errors.fields()["token"], [FieldError::InvalidToken]);
 }
 
 #[tokio::test]
@@ -277,7 +279,7 @@ async fn a_weak_new_password_keeps_the_link_live() {
     );
     assert_eq!(
         errors.fields()["new_password"],
-        ["The password is too similar to the last name."]
+        [FieldError::Password(PasswordError::TooSimilar("last name"))]
     );
 }
 
@@ -290,7 +292,7 @@ async fn a_mismatched_retype_is_refused() {
     let errors = field_errors(ports.into_resets().confirm(request).await);
     assert_eq!(
         errors.fields()["non_field_errors"],
-        ["The two password fields didn't match."]
+        [FieldError::Mismatch(Retyped::Password)]
     );
 }
 
@@ -312,7 +314,7 @@ async fn losing_a_race_for_the_link_is_a_token_error() {
             .confirm(confirm_request("Mg", &token(1), "quartz-lantern-61"))
             .await,
     );
-    assert_eq!(errors.fields()["token"], [INVALID_TOKEN]);
+    assert_eq!(errors.fields()["token"], [FieldError::InvalidToken]);
 }
 
 #[tokio::test]
@@ -324,7 +326,7 @@ async fn a_user_who_is_not_approved_has_no_working_link() {
             .confirm(confirm_request("Mg", &token(1), "quartz-lantern-61"))
             .await,
     );
-    assert_eq!(errors.fields()["token"], [INVALID_TOKEN]);
+    assert_eq!(errors.fields()["token"], [FieldError::InvalidToken]);
 }
 
 #[tokio::test]

@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::accounts::UserRepository;
+use crate::clock::Clock;
 use crate::email::EmailError;
-use crate::ports::{Clock, RepositoryError, UserRepository};
+use crate::storage::RepositoryError;
 use crate::{Email, User, UserId};
 
 pub use model::{

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::model::{AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionId};
-use crate::ports::RepositoryError;
+use crate::storage::RepositoryError;
 use crate::{User, UserId};
 
 #[cfg(any(test, feature = "mocks"))]

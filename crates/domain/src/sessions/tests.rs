@@ -4,7 +4,8 @@ use chrono::Duration;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::ports::{MockClock, MockUserRepository};
+use crate::accounts::MockUserRepository;
+use crate::clock::MockClock;
 use crate::user::fixtures::{admin, at, user};
 use crate::UserStatus;
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::ports::{Clock, RepositoryError};
+use crate::clock::Clock;
+use crate::storage::RepositoryError;
 
 pub use counters::ThrottleCounters;
 pub use model::{

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::model::{AttemptId, Check, Counter, CounterKey, Throttled};
-use crate::ports::RepositoryError;
+use crate::storage::RepositoryError;
 
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;

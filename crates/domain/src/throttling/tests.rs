@@ -4,7 +4,7 @@ use chrono::Duration;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::ports::MockClock;
+use crate::clock::MockClock;
 use crate::user::fixtures::at;
 
 fn client() -> ClientAddress {
@@ -191,9 +191,9 @@ async fn a_failing_reset_or_take_back_is_logged_and_never_fails_the_caller() {
     log.expect_record()
         .returning(|_, _| Ok(Recording::Recorded(vec![AttemptId(1), AttemptId(2)])));
     log.expect_clear()
-        .returning(|_| Err(crate::ports::RepositoryError::failed("down")));
+        .returning(|_| Err(crate::storage::RepositoryError::failed("down")));
     log.expect_take_back()
-        .returning(|_| Err(crate::ports::RepositoryError::failed("down")));
+        .returning(|_| Err(crate::storage::RepositoryError::failed("down")));
     let throttle = throttle(log, limits());
     let admission = throttle
         .admit_login("ann@example.com", client())

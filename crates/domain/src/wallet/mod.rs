@@ -1,45 +1,31 @@
 //! The balance operations: read the balances and the ledger, and apply
 //! `in`, `out` and `convert` exactly once per idempotency key.
 
+mod ports;
+
 use std::sync::Arc;
 
 use chrono::Duration;
 
 use crate::balance::{
-    BalanceAction, BalanceChange, BalanceKind, BalanceOperation, Balances, BonusPolicy,
-    IdempotencyKey, LedgerEntry,
+    BalanceChange, BalanceOperation, Balances, BonusPolicy, IdempotencyKey, LedgerEntry,
 };
-use crate::money::{Amount, MoneyError};
-use crate::ports::{
-    ApplyBalanceError, BalanceCommand, BalanceRepository, Clock, RecordedOutcome, RepositoryError,
+use crate::clock::Clock;
+use crate::money::MoneyError;
+use crate::storage::RepositoryError;
+use crate::{Page, PageRequest, User};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockBalanceRepository;
+pub use ports::{
+    ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
 };
-use crate::{FieldErrors, Page, PageRequest, User};
 
 /// How long an idempotency key is remembered, at least.
 pub const DEFAULT_KEY_RETENTION_HOURS: i64 = 24;
 
-/// The value of a request, as the client sent it: the exact text of a JSON
-/// number or string, or something that is neither.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValueInput {
-    Missing,
-    Text(String),
-    WrongType,
-}
-
-/// A `PATCH /balance/` request as received.
-#[derive(Debug, Clone)]
-pub struct BalanceRequest {
-    pub action: Option<String>,
-    pub value_type: Option<String>,
-    pub value: ValueInput,
-    pub idempotency_key: Option<String>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeBalanceError {
-    #[error(transparent)]
-    Invalid(FieldErrors),
     #[error("the idempotency key was used for a different request")]
     IdempotencyKeyReused,
     #[error("the user does not exist")]
@@ -107,15 +93,15 @@ impl Wallet {
         self.balances.ledger(user.id, page).await
     }
 
-    /// Validates the request, then applies it once.
+    /// Applies `operation` once: again under the same `idempotency_key`,
+    /// the recorded outcome is answered instead.
     #[tracing::instrument(name = "change_balance", skip_all, fields(user = %user.id))]
     pub async fn change(
         &self,
         user: &User,
-        request: BalanceRequest,
+        operation: BalanceOperation,
+        idempotency_key: Option<IdempotencyKey>,
     ) -> Result<RecordedOutcome, ChangeBalanceError> {
-        let (operation, idempotency_key) =
-            parse_request(&request).map_err(ChangeBalanceError::Invalid)?;
         let now = self.clock.now();
         let command = BalanceCommand {
             user: user.id,
@@ -128,73 +114,6 @@ impl Wallet {
         };
         Ok(self.balances.apply(command).await?)
     }
-}
-
-fn parse_request(
-    request: &BalanceRequest,
-) -> Result<(BalanceOperation, Option<IdempotencyKey>), FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let action = match request.action.as_deref() {
-        None => {
-            errors.add("action", "This field is required.");
-            None
-        }
-        Some(raw) => errors.collect(
-            "action",
-            BalanceAction::parse(raw).ok_or_else(|| {
-                format!("\"{raw}\" is not a valid choice: use \"in\", \"out\" or \"convert\".")
-            }),
-        ),
-    };
-    let kind = match (action, request.value_type.as_deref()) {
-        (Some(BalanceAction::Convert), None | Some("real")) => Some(BalanceKind::Real),
-        (Some(BalanceAction::Convert), Some(_)) => {
-            errors.add(
-                "value_type",
-                "A convert goes from \"real\"; omit value_type or send \"real\".",
-            );
-            None
-        }
-        (_, None) => {
-            errors.add("value_type", "This field is required.");
-            None
-        }
-        (_, Some(raw)) => errors.collect(
-            "value_type",
-            BalanceKind::parse(raw).ok_or_else(|| {
-                format!("\"{raw}\" is not a valid choice: use \"real\" or \"virtual\".")
-            }),
-        ),
-    };
-    let amount = match &request.value {
-        ValueInput::Missing => {
-            errors.add("value", "This field is required.");
-            None
-        }
-        ValueInput::WrongType => {
-            errors.add("value", "A valid number is required.");
-            None
-        }
-        ValueInput::Text(raw) => errors.collect("value", Amount::parse(raw)),
-    };
-    let key = match request.idempotency_key.as_deref() {
-        None => None,
-        Some(raw) => errors.collect("Idempotency-Key", IdempotencyKey::parse(raw)),
-    };
-    let operation = match (action, kind, amount) {
-        (Some(BalanceAction::In), Some(kind), Some(amount)) => {
-            BalanceOperation::Deposit { kind, amount }
-        }
-        (Some(BalanceAction::Out), Some(kind), Some(amount)) => {
-            BalanceOperation::Withdraw { kind, amount }
-        }
-        (Some(BalanceAction::Convert), Some(_), Some(amount)) => {
-            BalanceOperation::Convert { amount }
-        }
-        _ => return Err(errors),
-    };
-    errors.into_result()?;
-    Ok((operation, key))
 }
 
 #[cfg(test)]

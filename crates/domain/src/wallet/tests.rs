@@ -1,6 +1,7 @@
 use super::*;
-use crate::balance::BalanceRefusal;
-use crate::ports::{BalanceOutcome, MockBalanceRepository, MockClock};
+use crate::balance::{BalanceKind, BalanceRefusal};
+use crate::clock::MockClock;
+use crate::money::Amount;
 use crate::user::fixtures::{at, user};
 use crate::{Money, UserStatus};
 
@@ -15,13 +16,8 @@ fn wallet(repository: MockBalanceRepository) -> Wallet {
     )
 }
 
-fn request(action: &str, value_type: Option<&str>, value: &str) -> BalanceRequest {
-    BalanceRequest {
-        action: Some(action.into()),
-        value_type: value_type.map(Into::into),
-        value: ValueInput::Text(value.into()),
-        idempotency_key: None,
-    }
+fn amount(text: &str) -> Amount {
+    Amount::parse(text).unwrap()
 }
 
 fn applied(real: i64, virtual_: i64) -> RecordedOutcome {
@@ -31,13 +27,6 @@ fn applied(real: i64, virtual_: i64) -> RecordedOutcome {
             virtual_: Money::from_minor_units(virtual_).unwrap(),
         }),
         replayed: false,
-    }
-}
-
-fn invalid_fields(result: Result<RecordedOutcome, ChangeBalanceError>) -> Vec<String> {
-    match result {
-        Err(ChangeBalanceError::Invalid(errors)) => errors.fields().keys().cloned().collect(),
-        other => panic!("expected field errors, got {other:?}"),
     }
 }
 
@@ -60,7 +49,10 @@ async fn a_convert_is_sent_to_storage_with_its_bonus() {
     let outcome = wallet(repository)
         .change(
             &user(3, UserStatus::Approved),
-            request("convert", None, "1000"),
+            BalanceOperation::Convert {
+                amount: amount("1000"),
+            },
+            None,
         )
         .await
         .unwrap();
@@ -88,11 +80,25 @@ async fn in_and_out_name_their_balance() {
     let wallet = wallet(repository);
     let owner = user(3, UserStatus::Approved);
     wallet
-        .change(&owner, request("in", Some("virtual"), "10.5"))
+        .change(
+            &owner,
+            BalanceOperation::Deposit {
+                kind: BalanceKind::Virtual,
+                amount: amount("10.5"),
+            },
+            None,
+        )
         .await
         .unwrap();
     let refused = wallet
-        .change(&owner, request("out", Some("real"), "0.01"))
+        .change(
+            &owner,
+            BalanceOperation::Withdraw {
+                kind: BalanceKind::Real,
+                amount: amount("0.01"),
+            },
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -109,70 +115,18 @@ async fn the_key_travels_with_the_command() {
         .withf(|command| command.idempotency_key.as_ref().map(|k| k.as_str()) == Some("k-1"))
         .times(1)
         .returning(|_| Err(ApplyBalanceError::IdempotencyKeyReused));
-    let mut keyed = request("in", Some("real"), "1");
-    keyed.idempotency_key = Some("k-1".into());
+    let deposit = BalanceOperation::Deposit {
+        kind: BalanceKind::Real,
+        amount: amount("1"),
+    };
+    let key = IdempotencyKey::parse("k-1").unwrap();
     let result = wallet(repository)
-        .change(&user(3, UserStatus::Approved), keyed)
+        .change(&user(3, UserStatus::Approved), deposit, Some(key))
         .await;
     assert!(matches!(
         result,
         Err(ChangeBalanceError::IdempotencyKeyReused)
     ));
-}
-
-#[tokio::test]
-async fn bad_requests_name_every_field_and_touch_no_storage() {
-    let wallet = wallet(MockBalanceRepository::new());
-    let owner = user(3, UserStatus::Approved);
-    let cases: Vec<(BalanceRequest, Vec<&str>)> = vec![
-        (request("in", Some("real"), "-1"), vec!["value"]),
-        (request("in", Some("real"), "0"), vec!["value"]),
-        (request("in", Some("real"), "1.001"), vec!["value"]),
-        (request("in", Some("real"), "1000000000.01"), vec!["value"]),
-        (request("in", Some("real"), "1e309"), vec!["value"]),
-        (request("in", Some("real"), "NaN"), vec!["value"]),
-        (request("steal", Some("real"), "1"), vec!["action"]),
-        (request("in", Some("gold"), "1"), vec!["value_type"]),
-        (request("in", None, "1"), vec!["value_type"]),
-        (request("convert", Some("virtual"), "1"), vec!["value_type"]),
-        (
-            BalanceRequest {
-                action: None,
-                value_type: None,
-                value: ValueInput::WrongType,
-                idempotency_key: Some("with space".into()),
-            },
-            vec!["Idempotency-Key", "action", "value", "value_type"],
-        ),
-        (
-            BalanceRequest {
-                value: ValueInput::Missing,
-                ..request("out", Some("real"), "1")
-            },
-            vec!["value"],
-        ),
-    ];
-    for (bad, fields) in cases {
-        let described = format!("{bad:?}");
-        let got = invalid_fields(wallet.change(&owner, bad).await);
-        assert_eq!(got, fields, "{described}");
-    }
-}
-
-#[tokio::test]
-async fn convert_accepts_real_as_its_value_type() {
-    let mut repository = MockBalanceRepository::new();
-    repository
-        .expect_apply()
-        .times(1)
-        .returning(|_| Ok(applied(0, 105)));
-    wallet(repository)
-        .change(
-            &user(3, UserStatus::Approved),
-            request("convert", Some("real"), "1"),
-        )
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
