@@ -1,14 +1,12 @@
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use tokio::sync::Semaphore;
 
+use crate::blocking_threads::BlockingThreads;
 use crate::error::StorageError;
 use crate::pg_connections::PgManager;
 use crate::sqlite_writer::{OpenConnection, SqliteWriter, WriteGroups};
@@ -170,16 +168,15 @@ macro_rules! on_connection {
 }
 pub(crate) use on_connection;
 
-/// A connection pool, and the bounded set of blocking threads that use it:
-/// Diesel is synchronous, so every query runs off the async executor and at
-/// most `pool_size` of them wait for a connection at a time.
+/// A connection pool, and the fixed set of blocking threads that use it,
+/// one per connection: Diesel is synchronous, so every query runs off the
+/// async executor, and one that waits waits in the threads' queue, never on
+/// a thread.
 #[derive(Clone)]
 pub struct Database {
     pools: Pools,
-    permits: Arc<Semaphore>,
-    /// Queries waiting for a free connection.
-    waiting: Arc<AtomicUsize>,
-    /// How long a query waits for one.
+    threads: BlockingThreads,
+    /// How long a query waits for a thread (and so a connection).
     connect_timeout: Duration,
     backend: Backend,
     /// SQLite's one writing connection; PostgreSQL writes on the pool.
@@ -307,8 +304,7 @@ impl Database {
         };
         Ok(Self {
             pools,
-            permits: Arc::new(Semaphore::new(config.pool_size as usize)),
-            waiting: Arc::default(),
+            threads: BlockingThreads::start(config.pool_size as usize, "database")?,
             connect_timeout: config.connect_timeout,
             backend: config.url.backend(),
             sqlite_writer,
@@ -327,25 +323,13 @@ impl Database {
         F: FnOnce(&Pools) -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = {
-            // Counted while it waits, however the wait ends: a request
-            // dropped mid-wait (its client left) stops counting too.
-            let _waiting = Waiting::enter(&self.waiting);
-            tokio::time::timeout(self.connect_timeout, self.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| StorageError::Busy(self.connect_timeout))?
-                .map_err(|_| StorageError::TaskCancelled)?
-        };
         let pools = self.pools.clone();
         // The caller's span (the request's) goes with the work, so what the
         // blocking thread logs is the request's.
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            span.in_scope(|| work(&pools))
-        })
-        .await
-        .map_err(|_| StorageError::TaskCancelled)?
+        self.threads
+            .run(self.connect_timeout, move || span.in_scope(|| work(&pools)))
+            .await
     }
 
     /// Runs work that writes, and answers once it is committed. On SQLite
@@ -408,7 +392,7 @@ impl Database {
             max_size,
             connections: state.connections,
             idle: state.idle_connections,
-            waiting: self.waiting.load(Ordering::Relaxed),
+            waiting: self.threads.waiting(),
         }
     }
 
@@ -456,22 +440,6 @@ impl BackendMigrations for SqliteConnection {
 impl BackendMigrations for PgConnection {
     fn migrations(&self) -> EmbeddedMigrations {
         POSTGRES_MIGRATIONS
-    }
-}
-
-/// One query counted as waiting for a connection, until dropped.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn enter(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::Relaxed);
-        Self(count)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -9,6 +9,7 @@
 mod attempt_log;
 mod balance_repository;
 mod balance_statements;
+mod blocking_threads;
 mod canonical_emails;
 mod credentials;
 mod database;
