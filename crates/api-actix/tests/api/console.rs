@@ -294,7 +294,105 @@ async fn console_pages_are_counted_in_metrics(db: &TestDatabase) {
     }
 }
 
+/// Signing in to the console is a login: its failures count against the
+/// same limit as the API's, which then refuses the right password on both.
+async fn console_sign_in_is_throttled_like_a_login(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    app.admin_token().await;
+    let mut console = Console::new(&app);
+    for _ in 0..10 {
+        let wrong = console.sign_in(ADMIN_EMAIL, "not-the-password").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = console.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(set_cookie(&refused, "authusers_console").is_none());
+    assert_eq!(
+        app.log_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// The ledger pages by 20, newest first.
+async fn a_users_ledger_is_paginated(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin_token().await;
+    let (ann, token) = app.approved_user(&admin, "ann@example.com").await;
+    for value in 1..=25 {
+        let paid = app
+            .patch(
+                "/balance/",
+                json!({"action": "in", "value_type": "real", "value": value}),
+                &token,
+            )
+            .await;
+        assert_eq!(paid.status(), StatusCode::OK);
+    }
+    let mut console = Console::new(&app);
+    console.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let first = console
+        .get(&format!("/admin/users/{ann}/"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("325.00"), "the balance: 1 + 2 + ... + 25");
+    assert!(first.contains("Page 1 of 2 (25 in all)"));
+    assert!(first.contains(&format!("/admin/users/{ann}/?ledger=2#ledger")));
+    let second = console
+        .get(&format!("/admin/users/{ann}/?ledger=2"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("Page 2 of 2 (25 in all)"));
+    let rows = |page: &str| page.matches("<td>in real</td>").count();
+    assert_eq!((rows(&first), rows(&second)), (20, 5));
+}
+
+/// Mail that failed for good is listed with its error, and goes back in
+/// the queue on request.
+async fn failed_mail_is_shown_and_retried(db: &TestDatabase) {
+    let app = TestApp::spawn_with(db, |settings| {
+        crate::mail::smtp_to("smtp://127.0.0.1:1".into())(settings);
+        settings.mail.retry.max_attempts = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    app.approved_user(&admin, "ann@example.com").await;
+    let mut console = Console::new(&app);
+    console.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let page = loop {
+        let page = console
+            .get("/admin/mail/?status=failed")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if page.contains("ann@example.com") {
+            break page;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no failed mail");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("0 waiting to be sent, 1 failed."), "{page}");
+    assert!(
+        page.contains("Connection refused") || page.contains("connection"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let retried = console.post("/admin/mail/retry/", &[("csrf", &csrf)]).await;
+    assert_eq!(location(&retried), "/admin/mail/?done=retried&n=1");
+    let page = console.get(location(&retried)).await.text().await.unwrap();
+    assert!(page.contains("1 failed message queued again."));
+}
+
 on_both_backends!(
+    console_sign_in_is_throttled_like_a_login,
+    a_users_ledger_is_paginated,
+    failed_mail_is_shown_and_retried,
     console_refuses_a_signed_out_visitor,
     console_forms_need_their_csrf_token,
     console_sessions_are_the_administrators_sessions,
@@ -471,6 +569,11 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
         .set_window_size(390, 844)
         .await
         .expect("a phone's size");
+    browser
+        .client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .expect("scroll to the top");
     screenshot(&browser, backend, "user-phone").await;
     browser
         .client

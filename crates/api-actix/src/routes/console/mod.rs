@@ -226,8 +226,6 @@ fn refused_sign_in(
     problem: &Problem,
 ) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(problem);
-    // A pending or rejected account is no administrator: one message for
-    // every refusal of the credentials, as the form cannot do anything else.
     sign_in_answer(state, req, status, &form.email, Some(problem), None)
 }
 

@@ -27,6 +27,7 @@ background:#12355b;color:#fff}\
 .bar nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}\
 .bar nav a[aria-current]{font-weight:700;text-decoration-thickness:3px}\
 main{max-width:64rem;margin:0 auto;padding:1rem}\
+main a{color:#0b4fa0}main a:visited{color:#0b4fa0}\
 h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem;margin:1.75rem 0 .5rem}\
 .flash{padding:.6rem 1rem;border-left:4px solid #1d6b2f;background:#e7f4ea;color:#12401d}\
 .flash.warn{border-color:#8a5300;background:#fdf2dd;color:#4d2e00}\
