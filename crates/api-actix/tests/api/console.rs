@@ -203,6 +203,20 @@ async fn console_forms_need_their_csrf_token(db: &TestDatabase) {
 
 /// The console's session is one of the administrator's sessions: listed by
 /// `GET /auth/sessions/`, and ended with the others.
+/// Served over HTTPS (as `PUBLIC_URL` says, never a request header), the
+/// cookie is only ever sent back over HTTPS.
+async fn the_cookie_is_secure_behind_https(db: &TestDatabase) {
+    let app = TestApp::spawn_with(db, |settings| {
+        settings.public_url = Some("https://auth.example.com".parse().unwrap());
+    })
+    .await;
+    app.admin_token().await;
+    let mut console = Console::new(&app);
+    let signed_in = console.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, attributes) = set_cookie(&signed_in, "authusers_console").unwrap();
+    assert!(attributes.contains("; Secure"), "{attributes}");
+}
+
 async fn console_sessions_are_the_administrators_sessions(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let admin = app.admin_token().await;
@@ -224,6 +238,8 @@ async fn console_sessions_are_the_administrators_sessions(db: &TestDatabase) {
     let after = console.get("/admin/").await;
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&after), "/admin/login/");
+    let (cleared, _) = set_cookie(&after, "authusers_console").expect("the cookie cleared");
+    assert!(cleared.is_empty());
 
     // Signing out ends the console's session only.
     let admin = crate::helpers::access(&app.tokens_for(ADMIN_EMAIL, ADMIN_PASSWORD).await);
@@ -398,6 +414,7 @@ on_both_backends!(
     console_sessions_are_the_administrators_sessions,
     console_is_for_administrators_only,
     console_pages_are_counted_in_metrics,
+    the_cookie_is_secure_behind_https,
     console_works_in_a_browser,
 );
 

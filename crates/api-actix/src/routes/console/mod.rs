@@ -298,7 +298,15 @@ pub async fn decide(
     let decision = match form.action.as_str() {
         "accept" => Decision::Accept,
         "reject" => Decision::Reject,
-        _ => return Err(ConsoleError::NotFound("No such decision.")),
+        _ => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                "Invalid request",
+                "A registration is accepted or rejected.",
+            )
+            .into())
+        }
     };
     let done = match state.accounts.decide(&admin.user, id, decision).await {
         Ok(_) => {

@@ -84,7 +84,14 @@ impl ResponseError for ConsoleError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::SignedOut => redirect(SIGN_IN),
+            Self::SignedOut => {
+                // A cookie of an ended session is of no more use.
+                let mut response = redirect(SIGN_IN);
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE));
+                response
+            }
             Self::NotAdministrator => views::message_page(
                 StatusCode::FORBIDDEN,
                 "Administrators only",

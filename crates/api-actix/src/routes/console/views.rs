@@ -57,6 +57,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}\
 dt{font-weight:600}dd{margin:0}\
 .tabs{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin-bottom:1rem}\
 .tabs a[aria-current]{font-weight:700}\
+.skip{position:absolute;left:-100rem}.skip:focus{left:1rem;top:.5rem;padding:.4rem .8rem;\
+background:#fff;color:#12355b}\
 @media (max-width:40rem){th,td{padding:.4rem}dl{grid-template-columns:1fr}dt{margin-top:.5rem}}";
 
 /// The console's sections, for the navigation.
@@ -93,11 +95,12 @@ fn document(title: &str, nav: Option<Markup>, flash: Option<&Flash>, body: Marku
                 style { (PreEscaped(STYLE)) }
             }
             body {
+                a.skip href="#content" { "Skip to the content" }
                 header.bar {
                     a.brand href="/admin/" { "AuthUsers console" }
                     @if let Some(nav) = nav { (nav) }
                 }
-                main {
+                main id="content" {
                     h1 { (title) }
                     @if let Some(flash) = flash {
                         p.flash.warn[flash.warning] role="status" id="flash" { (flash.text) }
