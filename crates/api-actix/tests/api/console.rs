@@ -159,6 +159,13 @@ async fn console_forms_need_their_csrf_token(db: &TestDatabase) {
     let ann = app.register("ann@example.com").await["id"]
         .as_i64()
         .unwrap();
+    let eve = app
+        .post(
+            "/auth/users/",
+            json!({"email": "eve@example.com", "password": USER_PASSWORD, "first_name": "<i>Eve</i>"}),
+        )
+        .await;
+    assert_eq!(eve.status(), StatusCode::CREATED);
     let mut console = Console::new(&app);
     let signed_in = console.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
@@ -184,6 +191,9 @@ async fn console_forms_need_their_csrf_token(db: &TestDatabase) {
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
     let pending = console.get("/admin/").await.text().await.unwrap();
     assert!(pending.contains("ann@example.com"), "still pending");
+    // What people typed is shown as text, never as markup.
+    assert!(pending.contains("&lt;i&gt;Eve&lt;/i&gt;"), "{pending}");
+    assert!(!pending.contains("<i>Eve"));
 
     let csrf = console.csrf().await;
     let accepted = console

@@ -57,6 +57,11 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}\
 dt{font-weight:600}dd{margin:0}\
 .tabs{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin-bottom:1rem}\
 .tabs a[aria-current]{font-weight:700}\
+.badge{display:inline-block;padding:0 .55rem;border-radius:1rem;font-size:.85rem;\
+background:#e1e4e8;color:#1a1a1a}\
+.badge.sent,.badge.approved{background:#e7f4ea;color:#12401d}\
+.badge.pending{background:#fdf2dd;color:#4d2e00}\
+.badge.failed,.badge.rejected{background:#fdecec;color:#8b0000}\
 .skip{position:absolute;left:-100rem}.skip:focus{left:1rem;top:.5rem;padding:.4rem .8rem;\
 background:#fff;color:#12355b}\
 @media (max-width:40rem){th,td{padding:.4rem}dl{grid-template-columns:1fr}dt{margin-top:.5rem}}";
@@ -213,6 +218,12 @@ pub fn sign_in(
     document("Sign in", None, flash, body)
 }
 
+/// A status as a coloured label; the word itself says it, the colour only
+/// helps.
+fn badge(status: &str) -> Markup {
+    html! { span class={ "badge " (status) } { (status) } }
+}
+
 pub fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -325,7 +336,7 @@ pub fn users(
                                 tr {
                                     td { a href={ "/admin/users/" (user.id.0) "/" } { (user.email.as_str()) } }
                                     td { (full_name(user)) }
-                                    td { (user.status.as_str()) @if user.is_admin { " (administrator)" } }
+                                    td { (badge(user.status.as_str())) @if user.is_admin { " administrator" } }
                                     td.nowrap { (time(user.date_joined)) }
                                 }
                             }
@@ -359,7 +370,7 @@ pub fn user(view: &UserView<'_>) -> Markup {
             dl {
                 dt { "E-mail" } dd { (user.email.as_str()) }
                 dt { "Name" } dd { (full_name(user)) }
-                dt { "Status" } dd id="status" { (user.status.as_str()) }
+                dt { "Status" } dd id="status" { (badge(user.status.as_str())) }
                 dt { "Administrator" } dd { @if user.is_admin { "yes" } @else { "no" } }
                 dt { "Registered" } dd { (time(user.date_joined)) }
                 @if let Some(decision) = &user.decision {
@@ -470,7 +481,7 @@ fn mail_table(entries: &[OutboxEntry], with_recipient: bool) -> Markup {
                                 td.nowrap { (time(entry.created_at)) }
                                 @if with_recipient { td { (entry.recipient) } }
                                 td { (entry.subject) }
-                                td { (entry.status) }
+                                td { (badge(&entry.status)) }
                                 td { (entry.attempts) }
                                 td { (entry.last_error.as_deref().unwrap_or("—")) }
                                 td.nowrap { (entry.sent_at.map(time).unwrap_or_else(|| "—".to_owned())) }
