@@ -54,38 +54,85 @@ impl PageQuery {
     }
 
     fn flash(&self) -> Option<Flash> {
-        let n: u64 = self.n.as_deref().and_then(|n| n.parse().ok()).unwrap_or(0);
-        let plural = |one: &str, many: &str| {
-            if n == 1 {
-                one.to_owned()
-            } else {
-                many.to_owned()
-            }
-        };
-        let (text, warning) = match self.done.as_deref()? {
-            "accepted" => (
+        let done = Done::parse(self.done.as_deref()?)?;
+        let count = self.n.as_deref().and_then(|n| n.parse().ok()).unwrap_or(0);
+        Some(done.flash(count))
+    }
+}
+
+/// What an action did, named in the address of the page it redirects to
+/// (`?done=`), which says it in a sentence of its own: nothing a link
+/// carries is ever shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Accepted,
+    Rejected,
+    AlreadyApproved,
+    AlreadyRejected,
+    NoUser,
+    SessionsEnded,
+    Retried,
+    SignedOut,
+}
+
+impl Done {
+    const ALL: [Self; 8] = [
+        Self::Accepted,
+        Self::Rejected,
+        Self::AlreadyApproved,
+        Self::AlreadyRejected,
+        Self::NoUser,
+        Self::SessionsEnded,
+        Self::Retried,
+        Self::SignedOut,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::AlreadyApproved => "already_approved",
+            Self::AlreadyRejected => "already_rejected",
+            Self::NoUser => "no_user",
+            Self::SessionsEnded => "sessions_ended",
+            Self::Retried => "retried",
+            Self::SignedOut => "signed_out",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|done| done.as_str() == raw)
+    }
+
+    /// The message, with `count` things done where it has a count.
+    fn flash(self, count: u64) -> Flash {
+        let plural = |one: &str, many: &str| if count == 1 { one } else { many }.to_owned();
+        let (text, warning) = match self {
+            Self::Accepted => (
                 "Registration accepted; the e-mail that says so is queued.".to_owned(),
                 false,
             ),
-            "rejected" => (
+            Self::Rejected => (
                 "Registration rejected; the e-mail that says so is queued.".to_owned(),
                 false,
             ),
-            "already_approved" => ("That registration was already accepted.".to_owned(), true),
-            "already_rejected" => ("That registration was already rejected.".to_owned(), true),
-            "no_user" => ("That user no longer exists.".to_owned(), true),
-            "sessions_ended" => (
-                format!("{n} {} ended.", plural("session", "sessions")),
+            Self::AlreadyApproved => ("That registration was already accepted.".to_owned(), true),
+            Self::AlreadyRejected => ("That registration was already rejected.".to_owned(), true),
+            Self::NoUser => ("That user no longer exists.".to_owned(), true),
+            Self::SessionsEnded => (
+                format!("{count} {} ended.", plural("session", "sessions")),
                 false,
             ),
-            "retried" => (
-                format!("{n} failed {} queued again.", plural("message", "messages")),
+            Self::Retried => (
+                format!(
+                    "{count} failed {} queued again.",
+                    plural("message", "messages")
+                ),
                 false,
             ),
-            "signed_out" => ("You have signed out.".to_owned(), false),
-            _ => return None,
+            Self::SignedOut => ("You have signed out.".to_owned(), false),
         };
-        Some(Flash { text, warning })
+        Flash { text, warning }
     }
 }
 
@@ -250,7 +297,7 @@ pub async fn sign_out(
             return Err(Problem::storage(&e).into())
         }
     }
-    let mut response = redirect("/admin/login/?done=signed_out");
+    let mut response = redirect(&format!("/admin/login/?done={}", Done::SignedOut.as_str()));
     response
         .headers_mut()
         .append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE));
@@ -312,19 +359,19 @@ pub async fn decide(
         Ok(_) => {
             state.outbox_wake.notify_one();
             match decision {
-                Decision::Accept => "accepted",
-                Decision::Reject => "rejected",
+                Decision::Accept => Done::Accepted,
+                Decision::Reject => Done::Rejected,
             }
         }
-        Err(DecideError::AlreadyDecided(UserStatus::Rejected)) => "already_rejected",
-        Err(DecideError::AlreadyDecided(_)) => "already_approved",
-        Err(DecideError::NotFound) => "no_user",
+        Err(DecideError::AlreadyDecided(UserStatus::Rejected)) => Done::AlreadyRejected,
+        Err(DecideError::AlreadyDecided(_)) => Done::AlreadyApproved,
+        Err(DecideError::NotFound) => Done::NoUser,
         Err(other) => return Err(Problem::from(other).into()),
     };
     let back = if form.back.as_deref() == Some("user") {
-        format!("/admin/users/{}/?done={done}", id.0)
+        format!("/admin/users/{}/?done={}", id.0, done.as_str())
     } else {
-        format!("/admin/?done={done}")
+        format!("/admin/?done={}", done.as_str())
     };
     Ok(redirect(&back))
 }
@@ -441,8 +488,9 @@ pub async fn end_sessions(
         .await
         .map_err(Problem::from)?;
     Ok(redirect(&format!(
-        "/admin/users/{}/?done=sessions_ended&n={ended}#sessions",
-        user.id.0
+        "/admin/users/{}/?done={}&n={ended}#sessions",
+        user.id.0,
+        Done::SessionsEnded.as_str()
     )))
 }
 
@@ -491,7 +539,10 @@ pub async fn retry_failed(
     if requeued > 0 {
         state.outbox_wake.notify_one();
     }
-    Ok(redirect(&format!("/admin/mail/?done=retried&n={requeued}")))
+    Ok(redirect(&format!(
+        "/admin/mail/?done={}&n={requeued}",
+        Done::Retried.as_str()
+    )))
 }
 
 /// `GET /admin/login/` when already signed in goes to the console.
@@ -503,5 +554,32 @@ pub async fn sign_in_or_console(
     match admin {
         Ok(_) => redirect("/admin/"),
         Err(_) => sign_in_page(state, req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_reads_back_as_itself_and_nothing_else_shows() {
+        for done in Done::ALL {
+            assert_eq!(Done::parse(done.as_str()), Some(done));
+        }
+        assert_eq!(Done::parse("<script>"), None);
+        assert_eq!(Done::SessionsEnded.flash(1).text, "1 session ended.");
+        assert_eq!(
+            Done::Retried.flash(2).text,
+            "2 failed messages queued again."
+        );
+    }
+
+    #[test]
+    fn a_page_number_is_taken_leniently() {
+        assert_eq!(page_number(None).0, 1);
+        assert_eq!(page_number(Some("x")).0, 1);
+        assert_eq!(page_number(Some("0")).0, 1);
+        let (number, request) = page_number(Some("3"));
+        assert_eq!((number, request.offset(), request.limit()), (3, 40, 20));
     }
 }
