@@ -5,6 +5,7 @@ use authusers_domain::accounts::{
     ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, ListPendingError,
     ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
+use authusers_domain::outbox::MailroomError;
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
 use authusers_domain::ports::HashingError;
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
@@ -218,6 +219,15 @@ impl From<EndSessionError> for Problem {
         match error {
             EndSessionError::NotFound => Problem::not_found("No open session with this id."),
             EndSessionError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<MailroomError> for Problem {
+    fn from(error: MailroomError) -> Self {
+        match error {
+            MailroomError::Forbidden => Problem::permission_denied(),
+            MailroomError::Repository(e) => Problem::storage(&e),
         }
     }
 }

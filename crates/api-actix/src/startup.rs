@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::Accounts;
-use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery};
+use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxDelivery};
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
 use authusers_domain::ports::{
     Clock, HashingError, OutboxRepository, PasswordHasher, SystemClock, UserRepository,
@@ -283,6 +283,7 @@ impl Application {
             resets,
             sessions,
             wallet,
+            mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock)),
             tokens: TokenService::new(&settings.jwt),
             clock,
             language: settings.mail_language,

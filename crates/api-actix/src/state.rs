@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use authusers_domain::accounts::Accounts;
 use authusers_domain::notification::Language;
-use authusers_domain::outbox::DeliveryCounters;
+use authusers_domain::outbox::{DeliveryCounters, Mailroom};
 use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::ports::{Clock, OutboxRepository};
 use authusers_domain::sessions::Sessions;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub resets: PasswordResets,
     pub sessions: Sessions,
     pub wallet: Wallet,
+    /// The outbox as administrators see it (the console).
+    pub mailroom: Mailroom,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
     /// The language of the pages the service serves itself, as of its mail.

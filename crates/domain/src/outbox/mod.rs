@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+mod mailroom;
+
+pub use mailroom::{Mailroom, MailroomError};
+
 use crate::notification::OutgoingEmail;
 use crate::ports::{Clock, Mailer, OutboxRepository, RepositoryError};
 

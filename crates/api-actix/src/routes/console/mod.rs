@@ -433,8 +433,9 @@ pub async fn user(
         .await
         .map_err(Problem::from)?;
     let mail = state
-        .outbox
+        .mailroom
         .list(
+            &admin.user,
             OutboxFilter {
                 status: None,
                 user: Some(user.id),
@@ -442,7 +443,7 @@ pub async fn user(
             page_number(None).1,
         )
         .await
-        .map_err(|e| Problem::storage(&e))?;
+        .map_err(Problem::from)?;
     let body = views::user(&views::UserView {
         user: &user,
         balances,
@@ -504,15 +505,15 @@ pub async fn mail(
     let (number, request) = page_number(query.page.as_deref());
     let status = query.status.as_deref().and_then(MailStatus::parse);
     let page = state
-        .outbox
-        .list(OutboxFilter { status, user: None }, request)
+        .mailroom
+        .list(&admin.user, OutboxFilter { status, user: None }, request)
         .await
-        .map_err(|e| Problem::storage(&e))?;
+        .map_err(Problem::from)?;
     let backlog = state
-        .outbox
-        .backlog()
+        .mailroom
+        .backlog(&admin.user)
         .await
-        .map_err(|e| Problem::storage(&e))?;
+        .map_err(Problem::from)?;
     let body = views::mail(&page, number, status, backlog, &admin.csrf);
     Ok(views::page(
         frame(&admin, Some(Section::Mail), &query),
@@ -531,11 +532,10 @@ pub async fn retry_failed(
 ) -> Result<HttpResponse, ConsoleError> {
     let EmptyForm {} = admin.form(&req, &body)?;
     let requeued = state
-        .outbox
-        .requeue_failed(state.clock.now())
+        .mailroom
+        .retry_failed(&admin.user)
         .await
-        .map_err(|e| Problem::storage(&e))?;
-    tracing::info!(requeued, "failed mail queued again from the console");
+        .map_err(Problem::from)?;
     if requeued > 0 {
         state.outbox_wake.notify_one();
     }
