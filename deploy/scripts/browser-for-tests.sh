@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Says whether the browser tests (headless Chromium through chromedriver) can
-# run. Without the browser they are skipped, and this says so; under CI=true
+# Says whether the browser tests (headless Chromium through chromedriver: the
+# reset page and the administrator's console) can run. Without the browser they are skipped, and this says so; under CI=true
 # that is an error, because CI must run them.
 set -euo pipefail
 
@@ -14,5 +14,5 @@ elif [ "${CI:-}" = "true" ]; then
     echo "(install Debian's chromium and chromium-driver, as .ci/run does)" >&2
     exit 1
 else
-    echo "Browser tests: skipped: no chromium or chromedriver (install Debian's chromium and chromium-driver to run them)"
+    echo "Browser tests: skipped: no chromium or chromedriver, so neither the reset page nor the console is tried in a browser (install Debian's chromium and chromium-driver to run them)"
 fi

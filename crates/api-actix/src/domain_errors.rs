@@ -6,6 +6,7 @@ use authusers_domain::accounts::{
     ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, HashingError,
     ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
+use authusers_domain::outbox::MailroomError;
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
@@ -212,6 +213,15 @@ impl From<EndSessionError> for Problem {
         match error {
             EndSessionError::NotFound => Problem::not_found("No open session with this id."),
             EndSessionError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<MailroomError> for Problem {
+    fn from(error: MailroomError) -> Self {
+        match error {
+            MailroomError::Forbidden => Problem::permission_denied(),
+            MailroomError::Repository(e) => Problem::storage(&e),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! Pages the service serves to people: one small stylesheet, no scripts,
 //! nothing from elsewhere, and headers that keep them from being framed,
 //! cached or leaking their address.
+//!
+//! The administrator's console (`routes/console/`) renders its pages with
+//! maud, whose templates escape every value themselves, and answers them
+//! through [`styled_page`] with its own stylesheet: the same headers and
+//! the same policy.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;

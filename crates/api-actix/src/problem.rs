@@ -186,6 +186,26 @@ impl Problem {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    pub fn title(&self) -> &'static str {
+        self.title
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The messages of every field at fault, for a page to list.
+    pub fn field_messages(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .flat_map(|errors| errors.fields().values().flatten().cloned())
+            .collect()
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
 }
 
 /// An error and each of its sources, `: `-separated; a source whose text

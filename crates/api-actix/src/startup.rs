@@ -8,7 +8,7 @@ use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::{Accounts, HashingError, PasswordHasher, UserRepository};
 use authusers_domain::clock::Clock;
-use authusers_domain::outbox::{DeliveryCounters, OutboxDelivery, OutboxRepository};
+use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxDelivery, OutboxRepository};
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
 use authusers_domain::sessions::Sessions;
 use authusers_domain::throttling::Throttle;
@@ -282,6 +282,7 @@ impl Application {
             resets,
             sessions,
             wallet,
+            mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock)),
             tokens: TokenService::new(&settings.jwt),
             clock,
             language: settings.mail_language,

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use authusers_domain::accounts::Accounts;
 use authusers_domain::clock::Clock;
 use authusers_domain::notification::Language;
-use authusers_domain::outbox::{DeliveryCounters, OutboxRepository};
+use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
 use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::sessions::Sessions;
 use authusers_domain::wallet::Wallet;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub resets: PasswordResets,
     pub sessions: Sessions,
     pub wallet: Wallet,
+    /// The outbox as administrators see it (the console).
+    pub mailroom: Mailroom,
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
     /// The language of the pages the service serves itself, as of its mail.

@@ -1,15 +1,17 @@
 use async_trait::async_trait;
 use authusers_domain::outbox::{
-    AttemptOutcome, AttemptRecord, LeaseToken, OutboxBacklog, OutboxEntry, OutboxRepository,
-    QueuedEmail,
+    AttemptOutcome, AttemptRecord, LeaseToken, OutboxBacklog, OutboxEntry, OutboxFilter,
+    OutboxRepository, QueuedEmail,
 };
 use authusers_domain::storage::RepositoryError;
+use authusers_domain::{Page, PageRequest};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::database::{on_connection, with_connection, Database};
 use crate::outbox_row::OutboxRow;
+use crate::paging::limit_offset;
 use crate::schema::{outbox_attempts, outbox_messages};
 use crate::write_transaction::WriteTransaction;
 
@@ -64,6 +66,22 @@ impl LockDueMessages for SqliteConnection {
     fn lock_due_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
         due_ids_query!(now, limit).load(self)
     }
+}
+
+/// The messages an `OutboxFilter` selects, as a boxed query for the
+/// connection's backend (used twice: for the page and for the count).
+macro_rules! filtered_messages {
+    ($filter:expr) => {{
+        let filter: &OutboxFilter = $filter;
+        let mut query = outbox_messages::table.into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(outbox_messages::status.eq(status.as_str()));
+        }
+        if let Some(user) = filter.user {
+            query = query.filter(outbox_messages::user_id.eq(user.0));
+        }
+        query
+    }};
 }
 
 #[async_trait]
@@ -259,5 +277,36 @@ impl OutboxRepository for DieselOutboxRepository {
             })
             .await?;
         Ok(entries)
+    }
+
+    async fn list(
+        &self,
+        filter: OutboxFilter,
+        page: PageRequest,
+    ) -> Result<Page<OutboxEntry>, RepositoryError> {
+        let (limit, offset) = limit_offset(page);
+        let listed = self
+            .db
+            .run(move |pools| {
+                let (rows, total): (Vec<OutboxRow>, i64) = with_connection!(pools, |conn| {
+                    conn.transaction(|conn| {
+                        let rows = filtered_messages!(&filter)
+                            .order(outbox_messages::id.desc())
+                            .limit(limit)
+                            .offset(offset)
+                            .select(OutboxRow::as_select())
+                            .load(conn)?;
+                        let total = filtered_messages!(&filter).count().get_result(conn)?;
+                        Ok::<_, diesel::result::Error>((rows, total))
+                    })?
+                });
+                Ok(Page {
+                    items: rows.into_iter().map(OutboxEntry::from).collect(),
+                    total: u64::try_from(total).unwrap_or_default(),
+                    request: page,
+                })
+            })
+            .await?;
+        Ok(listed)
     }
 }

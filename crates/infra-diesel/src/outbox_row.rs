@@ -20,6 +20,7 @@ pub(crate) struct OutboxRow {
     next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
     created_at: NaiveDateTime,
+    sent_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -91,6 +92,7 @@ impl From<OutboxRow> for OutboxEntry {
             next_attempt_at: pending.then(|| row.next_attempt_at.and_utc()),
             last_error: row.last_error,
             created_at: row.created_at.and_utc(),
+            sent_at: row.sent_at.map(|at| at.and_utc()),
         }
     }
 }

@@ -4,14 +4,16 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
+use authusers_domain::accounts::UserRepository;
 use authusers_domain::clock::Clock;
 use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::outbox::{
-    AttemptOutcome, AttemptRecord, Mailer, MailerError, OutboxDelivery, OutboxRepository,
-    RetryPolicy,
+    AttemptOutcome, AttemptRecord, MailStatus, Mailer, MailerError, OutboxDelivery, OutboxFilter,
+    OutboxRepository, RetryPolicy,
 };
+use authusers_domain::{Email, PageRequest};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
-use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository};
+use authusers_infra_diesel::{on_both_backends, DieselOutboxRepository, DieselUserRepository};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// A moment `seconds` after a base just ahead of the queued messages, in
@@ -118,6 +120,103 @@ async fn a_failed_message_stays_visible(db: &TestDatabase) {
     let requeued = again.iter().find(|m| m.id == claimed[0].id).unwrap();
     assert_eq!(requeued.attempts, 0);
     assert_eq!(outbox.requeue_failed(at(11)).await.unwrap(), 0);
+}
+
+/// What the console shows: one page of messages by status or by user,
+/// newest first, with the count of them all.
+async fn messages_are_listed_by_status_and_by_user(db: &TestDatabase) {
+    let database = db.connect().await;
+    test_support::queue_decision_emails(&database, 3).await;
+    let outbox = DieselOutboxRepository::new(database.clone());
+    let claimed = outbox.claim_due(at(2), at(62), 10).await.unwrap();
+    let failed = AttemptOutcome::Failed {
+        error: "550 mailbox unavailable".into(),
+    };
+    outbox
+        .record_attempt(
+            claimed[0].id,
+            &claimed[0].lease,
+            1,
+            at(3),
+            &AttemptOutcome::Sent,
+        )
+        .await
+        .unwrap();
+    outbox
+        .record_attempt(claimed[1].id, &claimed[1].lease, 1, at(4), &failed)
+        .await
+        .unwrap();
+
+    let everything = outbox
+        .list(OutboxFilter::default(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(everything.total, 3);
+    let ids: Vec<i64> = everything.items.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [claimed[2].id, claimed[1].id, claimed[0].id]);
+
+    let of = |status| OutboxFilter {
+        status: Some(status),
+        user: None,
+    };
+    let sent = outbox
+        .list(of(MailStatus::Sent), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!((sent.total, sent.items[0].id), (1, claimed[0].id));
+    assert_eq!(sent.items[0].sent_at, Some(at(3)));
+    let failed = outbox
+        .list(of(MailStatus::Failed), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(failed.total, 1);
+    assert_eq!(
+        failed.items[0].last_error.as_deref(),
+        Some("550 mailbox unavailable")
+    );
+    let pending = outbox
+        .list(of(MailStatus::Pending), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!((pending.total, pending.items[0].id), (1, claimed[2].id));
+
+    let users = DieselUserRepository::new(database);
+    let user1 = users
+        .find_by_email(&Email::parse("user1@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let about = outbox
+        .list(
+            OutboxFilter {
+                status: None,
+                user: Some(user1.id),
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(about.total, 1);
+    assert_eq!(about.items[0].recipient, "user1@example.com");
+
+    let first = outbox
+        .list(
+            OutboxFilter::default(),
+            PageRequest::new(Some(2), None).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.items.len(), first.total), (2, 3));
+    assert!(first.has_next());
+    let second = outbox
+        .list(
+            OutboxFilter::default(),
+            PageRequest::new(Some(2), Some(2)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].id, claimed[0].id);
 }
 
 async fn two_workers_never_claim_the_same_message(db: &TestDatabase) {
@@ -286,4 +385,5 @@ on_both_backends!(
     attempts_are_recorded_until_sent,
     a_failed_message_stays_visible,
     two_workers_never_claim_the_same_message,
+    messages_are_listed_by_status_and_by_user,
 );

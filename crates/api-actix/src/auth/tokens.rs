@@ -17,7 +17,14 @@ use crate::config::JwtSettings;
 pub enum TokenKind {
     Access,
     Refresh,
+    /// The administrator's console cookie: refused wherever an access or a
+    /// refresh token is expected, as they are in the cookie's place.
+    Console,
 }
+
+/// How long a console cookie lasts at most, whatever its session's age:
+/// a working day's sign-in.
+pub const CONSOLE_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// The claims simplejwt puts in its tokens (`token_type`, `exp`, `iat`,
 /// `jti`, `user_id`), the standard `sub`, and the session: `sid` in both
@@ -152,6 +159,7 @@ impl TokenService {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
+            TokenKind::Console => CONSOLE_TTL,
         };
         let ttl_seconds = i64::try_from(ttl.as_secs()).map_err(|_| TokenError::Signing)?;
         let exp = (now.timestamp() + ttl_seconds).min(grant.expires_at.timestamp());
@@ -196,7 +204,25 @@ impl TokenService {
         }
     }
 
-    /// A valid, unexpired token of either kind (simplejwt's `verify`).
+    /// The session and user of a valid, unexpired console cookie.
+    pub fn verify_console(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaim, TokenError> {
+        let claims = self.decode(token, now)?;
+        if claims.token_type != TokenKind::Console || claims.gen.is_some() {
+            return Err(TokenError::WrongType);
+        }
+        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
+        Ok(AccessClaim {
+            session,
+            user: UserId(claims.user_id),
+        })
+    }
+
+    /// A valid, unexpired token of either kind (simplejwt's `verify`); a
+    /// console cookie is neither.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
         let claims = self.decode(token, now)?;
         let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
@@ -306,6 +332,25 @@ mod tests {
             tokens.verify(&pair.refresh, Utc::now()),
             Ok(VerifiedToken::Refresh(_))
         ));
+    }
+
+    #[test]
+    fn a_console_cookie_is_no_bearer_token_and_no_bearer_token_a_cookie() {
+        let tokens = service("secret");
+        let cookie = tokens
+            .issue(&grant(3600), TokenKind::Console, Utc::now())
+            .unwrap();
+        let claim = tokens.verify_console(&cookie, Utc::now()).unwrap();
+        assert_eq!(claim.session, SessionId::from_bytes([7; 16]));
+        assert!(tokens.verify(&cookie, Utc::now()).is_err());
+        assert!(tokens.verify_access(&cookie, Utc::now()).is_err());
+        let pair = tokens.issue_pair(&grant(3600), Utc::now()).unwrap();
+        for token in [&pair.access, &pair.refresh] {
+            assert_eq!(
+                tokens.verify_console(token, Utc::now()),
+                Err(TokenError::WrongType)
+            );
+        }
     }
 
     #[test]

@@ -36,6 +36,12 @@ impl FromStr for PublicUrl {
 }
 
 impl PublicUrl {
+    /// Whether clients reach the service over HTTPS (cookies are then
+    /// `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
     /// The absolute link to `path_and_query` (which starts with `/`).
     pub fn join(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.0)

@@ -3,6 +3,7 @@
 
 mod approvals;
 pub(crate) mod balance;
+pub(crate) mod console;
 mod credentials;
 mod docs;
 pub(crate) mod operations;
@@ -187,6 +188,59 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             route(Method::GET).to(docs::openapi_json),
         ),
         ("/docs/", Method::GET, route(Method::GET).to(docs::page)),
+        // The administrator's console: pages for people, signed in with a
+        // cookie rather than a bearer token, so not part of the API's
+        // OpenAPI document (see CONSOLE_PREFIX).
+        (
+            "/admin/",
+            Method::GET,
+            route(Method::GET).to(console::pending),
+        ),
+        (
+            "/admin/login/",
+            Method::GET,
+            route(Method::GET).to(console::sign_in_or_console),
+        ),
+        (
+            "/admin/login/",
+            Method::POST,
+            route(Method::POST).to(console::sign_in),
+        ),
+        (
+            "/admin/logout/",
+            Method::POST,
+            route(Method::POST).to(console::sign_out),
+        ),
+        (
+            "/admin/registrations/{id}/",
+            Method::POST,
+            route(Method::POST).to(console::decide),
+        ),
+        (
+            "/admin/users/",
+            Method::GET,
+            route(Method::GET).to(console::users),
+        ),
+        (
+            "/admin/users/{id}/",
+            Method::GET,
+            route(Method::GET).to(console::user),
+        ),
+        (
+            "/admin/users/{id}/sessions/end/",
+            Method::POST,
+            route(Method::POST).to(console::end_sessions),
+        ),
+        (
+            "/admin/mail/",
+            Method::GET,
+            route(Method::GET).to(console::mail),
+        ),
+        (
+            "/admin/mail/retry/",
+            Method::POST,
+            route(Method::POST).to(console::retry_failed),
+        ),
         (
             "/.well-known/jwks.json/",
             Method::GET,
@@ -199,6 +253,11 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
         ),
     ]
 }
+
+/// Where the administrator's console is served: its pages are in the
+/// table (routed, logged and counted like every route) but not in the
+/// OpenAPI document, which describes the API.
+pub const CONSOLE_PREFIX: &str = "/admin/";
 
 /// Each endpoint as `(METHOD, path)`, the path as registered.
 pub fn endpoint_list() -> Vec<(String, String)> {

@@ -94,7 +94,7 @@ pub async fn create(
 
 /// What the client says about itself, for the user's list of sessions: its
 /// `User-Agent` and the address it connects from.
-fn client_info(req: &HttpRequest, client: ClientAddress) -> ClientInfo {
+pub(crate) fn client_info(req: &HttpRequest, client: ClientAddress) -> ClientInfo {
     // Not only ASCII: a client may name itself in UTF-8, and any other
     // byte is kept as a replacement character rather than losing the name.
     let agent = req

@@ -37,16 +37,16 @@ fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 
 /// A chromedriver process on a free port and its browser profile, both
 /// gone when dropped.
-struct Browser {
+pub struct Browser {
     driver: Child,
     profile: PathBuf,
-    client: Client,
+    pub client: Client,
 }
 
 impl Browser {
     /// `None` (with a note on stderr) when no browser is installed outside
     /// CI.
-    async fn start() -> Option<Self> {
+    pub async fn start() -> Option<Self> {
         let driver = find(
             CHROMEDRIVER_ENV,
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
@@ -115,7 +115,7 @@ impl Browser {
         })
     }
 
-    async fn heading(&self) -> String {
+    pub async fn heading(&self) -> String {
         self.client
             .find(Locator::Css("h1"))
             .await
@@ -125,7 +125,7 @@ impl Browser {
             .expect("its text")
     }
 
-    async fn type_into(&self, id: &str, text: &str) {
+    pub async fn type_into(&self, id: &str, text: &str) {
         let field = self.client.find(Locator::Id(id)).await.expect("the field");
         field.clear().await.expect("clear it");
         field.send_keys(text).await.expect("type");
@@ -145,6 +145,11 @@ impl Browser {
             .click()
             .await
             .expect("click");
+        self.wait_for_new_page(page).await;
+    }
+
+    /// Waits until `page` (the old document's root) has been replaced.
+    pub async fn wait_for_new_page(&self, page: fantoccini::elements::Element) {
         // The old document goes stale once the answer replaces it.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while page.tag_name().await.is_ok() {
@@ -158,7 +163,7 @@ impl Browser {
             .expect("the answer page");
     }
 
-    async fn body_text(&self) -> String {
+    pub async fn body_text(&self) -> String {
         self.client
             .find(Locator::Css("body"))
             .await

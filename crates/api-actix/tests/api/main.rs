@@ -5,6 +5,7 @@ mod abuse;
 mod approvals;
 mod balance;
 mod browser;
+mod console;
 mod conventions;
 mod helpers;
 mod logs;

@@ -10,11 +10,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+mod mailroom;
+
+pub use mailroom::{Mailroom, MailroomError};
+
 use crate::clock::Clock;
 use crate::notification::OutgoingEmail;
 use crate::storage::RepositoryError;
 
-pub use ports::{Mailer, MailerError, OutboxBacklog, OutboxEntry, OutboxRepository};
+pub use ports::{
+    MailStatus, Mailer, MailerError, OutboxBacklog, OutboxEntry, OutboxFilter, OutboxRepository,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockMailer, MockOutboxRepository};
 

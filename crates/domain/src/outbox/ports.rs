@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{AttemptOutcome, AttemptRecord, LeaseToken, QueuedEmail};
 use crate::notification::OutgoingEmail;
 use crate::storage::{BoxedError, RepositoryError};
+use crate::{Page, PageRequest, UserId};
 
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;
@@ -89,6 +90,39 @@ pub struct OutboxEntry {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Where a message stands in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailStatus {
+    Pending,
+    Failed,
+    Sent,
+}
+
+impl MailStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Failed, Self::Sent];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Sent => "sent",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == raw)
+    }
+}
+
+/// Which outbox messages a list holds: of one status, about one user, or
+/// both; everything when empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxFilter {
+    pub status: Option<MailStatus>,
+    pub user: Option<UserId>,
 }
 
 #[cfg_attr(any(test, feature = "mocks"), automock)]
@@ -124,4 +158,11 @@ pub trait OutboxRepository: Send + Sync {
 
     /// Messages not yet sent (pending or failed), oldest first.
     async fn unsent(&self, limit: u32) -> Result<Vec<OutboxEntry>, RepositoryError>;
+
+    /// The messages `filter` selects, newest first, one page of them.
+    async fn list(
+        &self,
+        filter: OutboxFilter,
+        page: PageRequest,
+    ) -> Result<Page<OutboxEntry>, RepositoryError>;
 }

@@ -266,6 +266,22 @@ impl Sessions {
         Ok(ended)
     }
 
+    /// An administrator looks at the open sessions of `target`, newest
+    /// first.
+    pub async fn list_of(
+        &self,
+        administrator: &User,
+        target: UserId,
+    ) -> Result<Vec<Session>, EndUserSessionsError> {
+        if !administrator.may_decide() {
+            return Err(EndUserSessionsError::Forbidden);
+        }
+        Ok(self
+            .sessions
+            .open_sessions(target, self.clock.now())
+            .await?)
+    }
+
     /// The user with this e-mail and their open sessions, for an operator
     /// at the command line.
     pub async fn of_user_by_email(

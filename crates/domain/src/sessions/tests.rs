@@ -336,6 +336,30 @@ async fn only_an_administrator_ends_another_users_sessions() {
 }
 
 #[tokio::test]
+async fn only_an_administrator_sees_another_users_sessions() {
+    let ports = Ports::new();
+    let refused = ports
+        .into_sessions()
+        .list_of(&user(3, UserStatus::Approved), UserId(2))
+        .await;
+    assert!(matches!(refused, Err(EndUserSessionsError::Forbidden)));
+
+    let mut ports = Ports::new();
+    ports
+        .sessions
+        .expect_open_sessions()
+        .with(eq(UserId(2)), eq(at(3600)))
+        .times(1)
+        .returning(|_, _| Ok(Vec::new()));
+    let listed = ports
+        .into_sessions()
+        .list_of(&admin(1), UserId(2))
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+}
+
+#[tokio::test]
 async fn pruning_forgets_what_ended_before_the_retention() {
     let mut ports = Ports::new();
     ports
