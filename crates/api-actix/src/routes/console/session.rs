@@ -118,14 +118,21 @@ pub fn redirect(location: &str) -> HttpResponse {
 }
 
 /// The value of the cookie `name`, if the request has exactly that one.
+/// Two of the same name (one planted by a sibling host, say) leave no way
+/// to tell which is ours: neither is taken.
 pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
+    let mut values = req
+        .headers()
         .get_all(header::COOKIE)
         .filter_map(|value| value.to_str().ok())
         .flat_map(|line| line.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+        .filter(|(key, _)| *key == name)
+        .map(|(_, value)| value);
+    match (values.next(), values.next()) {
+        (Some(value), None) => Some(value.to_owned()),
+        _ => None,
+    }
 }
 
 /// `Set-Cookie` for a console cookie: never readable by scripts, never
@@ -241,6 +248,28 @@ impl FromRequest for ConsoleAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cookie_is_believed_only_when_sent_once() {
+        let request = |lines: &[&str]| {
+            let mut request = actix_web::test::TestRequest::default();
+            for line in lines {
+                request = request.append_header((header::COOKIE, *line));
+            }
+            request.to_http_request()
+        };
+        let one = request(&["theme=dark; authusers_console=abc"]);
+        assert_eq!(cookie(&one, "authusers_console").as_deref(), Some("abc"));
+        // A second cookie of the same name (set by a sibling host, say)
+        // makes both doubtful: neither is taken.
+        for twice in [
+            request(&["authusers_console=abc; authusers_console=planted"]),
+            request(&["authusers_console=planted", "authusers_console=abc"]),
+        ] {
+            assert_eq!(cookie(&twice, "authusers_console"), None);
+        }
+        assert_eq!(cookie(&request(&[]), "authusers_console"), None);
+    }
 
     #[test]
     fn the_csrf_token_is_bound_to_its_cookie() {
