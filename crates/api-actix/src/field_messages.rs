@@ -13,6 +13,9 @@ use authusers_domain::password::{PasswordError, MAX_PASSWORD_BYTES, MIN_PASSWORD
 use authusers_domain::person_name::{PersonNameError, MAX_NAME_CHARS};
 use authusers_domain::{FieldError, FieldErrors};
 
+/// DRF's key for errors about a request as a whole, not one field.
+pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+
 /// Messages per request field, so that one answer names every bad field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldMessages(BTreeMap<String, Vec<String>>);
@@ -61,8 +64,14 @@ impl From<FieldErrors> for FieldMessages {
     fn from(errors: FieldErrors) -> Self {
         let mut messages = Self::new();
         for (field, errors) in errors {
+            // DRF's key for errors about the request as a whole.
+            let field = if field == FieldErrors::WHOLE_REQUEST {
+                NON_FIELD_ERRORS
+            } else {
+                &field
+            };
             for error in errors {
-                messages.add(&field, error);
+                messages.add(field, error);
             }
         }
         messages
@@ -206,7 +215,10 @@ mod tests {
         errors.add("email", EmailError::Invalid);
         errors.add("password", PasswordError::TooSimilar("email address"));
         errors.add("password", PasswordError::TooShort);
-        errors.add("non_field_errors", FieldError::Mismatch(Retyped::Password));
+        errors.add(
+            FieldErrors::WHOLE_REQUEST,
+            FieldError::Mismatch(Retyped::Password),
+        );
         let messages = FieldMessages::from(errors);
         assert_eq!(messages.fields()["email"], ["Enter a valid email address."]);
         assert_eq!(

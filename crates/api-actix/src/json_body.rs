@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::field_messages::FieldMessages;
+use crate::field_messages::{FieldMessages, NON_FIELD_ERRORS};
 use actix_web::http::{header, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
@@ -324,7 +324,7 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
     let Some(object) = value.as_object() else {
         return Err(Problem::field_errors(
             "validation_failed",
-            FieldMessages::single("non_field_errors", "Expected a JSON object."),
+            FieldMessages::single(NON_FIELD_ERRORS, "Expected a JSON object."),
         ));
     };
     let mut unknown = FieldMessages::new();
@@ -338,7 +338,7 @@ fn parse_value<T: RequestBody>(value: serde_json::Value) -> Result<T, Problem> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let field = error.path().to_string();
         let field = if field == "." {
-            "non_field_errors".to_owned()
+            NON_FIELD_ERRORS.to_owned()
         } else {
             field
         };

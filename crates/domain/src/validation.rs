@@ -62,6 +62,10 @@ impl std::fmt::Display for Retyped {
 pub struct FieldErrors(BTreeMap<String, Vec<FieldError>>);
 
 impl FieldErrors {
+    /// The key of errors about the request as a whole rather than one of
+    /// its fields (two values that should match and do not).
+    pub const WHOLE_REQUEST: &'static str = "request";
+
     pub fn new() -> Self {
         Self::default()
     }

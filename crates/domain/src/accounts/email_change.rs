@@ -143,7 +143,7 @@ mod tests {
             panic!("expected field errors");
         };
         assert_eq!(
-            errors.fields()["non_field_errors"],
+            errors.fields()[FieldErrors::WHOLE_REQUEST],
             [FieldError::Mismatch(Retyped::Email)]
         );
     }

@@ -41,7 +41,7 @@ pub use crate::search_term::{SearchTerm, SearchTermError, MAX_SEARCH_CHARS};
 /// time, the two must agree.
 pub fn check_retyped(errors: &mut FieldErrors, what: Retyped, same: bool) {
     if !same {
-        errors.add("non_field_errors", FieldError::Mismatch(what));
+        errors.add(FieldErrors::WHOLE_REQUEST, FieldError::Mismatch(what));
     }
 }
 

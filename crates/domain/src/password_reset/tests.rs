@@ -291,7 +291,7 @@ async fn a_mismatched_retype_is_refused() {
     request.re_new_password = Some("quartz-lantern-16".into());
     let errors = field_errors(ports.into_resets().confirm(request).await);
     assert_eq!(
-        errors.fields()["non_field_errors"],
+        errors.fields()[FieldErrors::WHOLE_REQUEST],
         [FieldError::Mismatch(Retyped::Password)]
     );
 }
