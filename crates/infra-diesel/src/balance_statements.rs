@@ -1,7 +1,9 @@
 //! The guarded balance update and its ledger row, in as few statements as
 //! each backend allows.
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::{PgConnection, SqliteConnection};
 
@@ -64,56 +66,90 @@ impl ChangeAndRecord for SqliteConnection {
     }
 }
 
-#[derive(QueryableByName)]
-struct BalancesAfter {
-    #[diesel(sql_type = BigInt)]
-    real_balance_after_cents: i64,
-    #[diesel(sql_type = BigInt)]
-    virtual_balance_after_cents: i64,
-}
-
 impl ChangeAndRecord for PgConnection {
     /// One statement, so one round trip and atomic without a transaction:
-    /// the update in a data-modifying CTE feeds the ledger insert.
+    /// the update in a data-modifying CTE feeds the ledger insert. Built as
+    /// a query of its own (not `sql_query`) so that each connection
+    /// prepares it once and PostgreSQL does not plan it at every call.
     fn change_and_record(
         &mut self,
         real_delta: i64,
         virtual_delta: i64,
         ledger: &NewLedgerRow<'_>,
     ) -> QueryResult<Option<(i64, i64)>> {
-        let after: Option<BalancesAfter> = diesel::sql_query(
-            "WITH changed AS ( \
-               UPDATE users \
-                  SET real_balance_cents = real_balance_cents + $2, \
-                      virtual_balance_cents = virtual_balance_cents + $3 \
-                WHERE id = $1 AND erased_at IS NULL \
-                  AND real_balance_cents + $2 BETWEEN 0 AND $4 \
-                  AND virtual_balance_cents + $3 BETWEEN 0 AND $4 \
-               RETURNING real_balance_cents, virtual_balance_cents) \
-             INSERT INTO balance_transactions (user_id, action, value_type, amount_cents, \
-                 bonus_cents, real_balance_after_cents, virtual_balance_after_cents, \
-                 created_at, idempotency_key) \
-             SELECT $1, $5, $6, $7, $8, real_balance_cents, virtual_balance_cents, $9, $10 \
-               FROM changed \
-             RETURNING real_balance_after_cents, virtual_balance_after_cents",
-        )
-        .bind::<BigInt, _>(ledger.user_id)
-        .bind::<BigInt, _>(real_delta)
-        .bind::<BigInt, _>(virtual_delta)
-        .bind::<BigInt, _>(MAX_MONEY_MINOR_UNITS)
-        .bind::<Text, _>(ledger.action)
-        .bind::<Text, _>(ledger.value_type)
-        .bind::<BigInt, _>(ledger.amount_cents)
-        .bind::<BigInt, _>(ledger.bonus_cents)
-        .bind::<Timestamp, _>(ledger.created_at)
-        .bind::<Nullable<Text>, _>(ledger.idempotency_key)
+        ChangeAndRecordQuery {
+            real_delta,
+            virtual_delta,
+            max: MAX_MONEY_MINOR_UNITS,
+            ledger,
+        }
         .get_result(self)
-        .optional()?;
-        Ok(after.map(|row| {
-            (
-                row.real_balance_after_cents,
-                row.virtual_balance_after_cents,
-            )
-        }))
+        .optional()
+    }
+}
+
+/// The guarded update and its ledger row as one PostgreSQL statement.
+struct ChangeAndRecordQuery<'a> {
+    real_delta: i64,
+    virtual_delta: i64,
+    max: i64,
+    ledger: &'a NewLedgerRow<'a>,
+}
+
+/// Its SQL is the same at every call, so a connection's prepared-statement
+/// cache may keep it by this type.
+impl QueryId for ChangeAndRecordQuery<'_> {
+    type QueryId = ChangeAndRecordQuery<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ChangeAndRecordQuery<'_> {
+    type SqlType = (BigInt, BigInt);
+}
+
+impl RunQueryDsl<PgConnection> for ChangeAndRecordQuery<'_> {}
+
+impl QueryFragment<Pg> for ChangeAndRecordQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let ledger = self.ledger;
+        out.push_sql(
+            "WITH changed AS (UPDATE users SET real_balance_cents = real_balance_cents + ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.real_delta)?;
+        out.push_sql(", virtual_balance_cents = virtual_balance_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.virtual_delta)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&ledger.user_id)?;
+        out.push_sql(" AND erased_at IS NULL AND real_balance_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.real_delta)?;
+        out.push_sql(" BETWEEN 0 AND ");
+        out.push_bind_param::<BigInt, _>(&self.max)?;
+        out.push_sql(" AND virtual_balance_cents + ");
+        out.push_bind_param::<BigInt, _>(&self.virtual_delta)?;
+        out.push_sql(" BETWEEN 0 AND ");
+        out.push_bind_param::<BigInt, _>(&self.max)?;
+        out.push_sql(
+            " RETURNING real_balance_cents, virtual_balance_cents) \
+             INSERT INTO balance_transactions (user_id, action, value_type, amount_cents, \
+             bonus_cents, real_balance_after_cents, virtual_balance_after_cents, created_at, \
+             idempotency_key) SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&ledger.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(ledger.action)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(ledger.value_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&ledger.amount_cents)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&ledger.bonus_cents)?;
+        out.push_sql(", real_balance_cents, virtual_balance_cents, ");
+        out.push_bind_param::<Timestamp, _>(&ledger.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&ledger.idempotency_key)?;
+        out.push_sql(
+            " FROM changed RETURNING real_balance_after_cents, virtual_balance_after_cents",
+        );
+        Ok(())
     }
 }
