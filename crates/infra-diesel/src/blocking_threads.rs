@@ -9,13 +9,14 @@
 //! the next piece of work waiting.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use crate::error::StorageError;
+use crate::queued_work;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -27,10 +28,6 @@ pub(crate) struct BlockingThreads {
     /// Work queued and not yet started.
     waiting: Arc<AtomicUsize>,
 }
-
-const QUEUED: u8 = 0;
-const STARTED: u8 = 1;
-const ABANDONED: u8 = 2;
 
 impl BlockingThreads {
     pub(crate) fn start(threads: usize, name: &str) -> Result<Self, StorageError> {
@@ -67,68 +64,17 @@ impl BlockingThreads {
         F: FnOnce() -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
-        let state = Arc::new(AtomicU8::new(QUEUED));
-        let (answer, mut answered) = oneshot::channel();
-        let queued = Queued {
-            state: Arc::clone(&state),
-            waiting: Arc::clone(&self.waiting),
-        };
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let job_state = Arc::clone(&state);
-        let waiting = Arc::clone(&self.waiting);
+        let (ticket, claim) = queued_work::issue(&self.waiting);
+        let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move || {
-            if job_state
-                .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                return;
+            if claim.start() {
+                let _ = answer.send(work());
             }
-            waiting.fetch_sub(1, Ordering::Relaxed);
-            let _ = answer.send(work());
         });
         self.jobs
             .send(job)
             .map_err(|_| StorageError::TaskCancelled)?;
-        tokio::select! {
-            outcome = &mut answered => {
-                drop(queued);
-                return outcome.map_err(|_| StorageError::TaskCancelled)?;
-            }
-            () = tokio::time::sleep(start_within) => {}
-        }
-        if queued.abandon() {
-            return Err(StorageError::Busy(start_within));
-        }
-        // Started just in time: its answer comes.
-        answered.await.map_err(|_| StorageError::TaskCancelled)?
-    }
-}
-
-/// The caller's hold on queued work: dropped before the work starts (the
-/// caller gave up, or went away), the work is abandoned and no longer
-/// counted as waiting.
-struct Queued {
-    state: Arc<AtomicU8>,
-    waiting: Arc<AtomicUsize>,
-}
-
-impl Queued {
-    /// Whether the work was still queued, and is now abandoned.
-    fn abandon(&self) -> bool {
-        let abandoned = self
-            .state
-            .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if abandoned {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-        abandoned
-    }
-}
-
-impl Drop for Queued {
-    fn drop(&mut self) {
-        self.abandon();
+        ticket.answer(answered, start_within).await
     }
 }
 

@@ -392,7 +392,8 @@ impl Database {
             max_size,
             connections: state.connections,
             idle: state.idle_connections,
-            waiting: self.threads.waiting(),
+            waiting: self.threads.waiting()
+                + self.sqlite_writer.as_ref().map_or(0, SqliteWriter::waiting),
         }
     }
 

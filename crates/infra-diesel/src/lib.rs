@@ -21,6 +21,7 @@ mod outbox_row;
 mod paging;
 mod password_reset_repository;
 mod pg_connections;
+mod queued_work;
 mod schema;
 mod session_repository;
 mod sqlite_writer;

@@ -14,7 +14,7 @@
 //! its group's commit returned: an acknowledged write is on the disk.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,13 +23,15 @@ use diesel::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::StorageError;
+use crate::queued_work;
 
 /// The most writes committed together; bounds how long the first of them
 /// waits for the last.
 const MAX_GROUP: usize = 64;
 
 /// Writes that may wait in the queue; a request beyond them waits for a
-/// place (bounded by the connect timeout).
+/// place. Both waits, for a place and then for its turn, are bounded by the
+/// connect timeout: a write that has not started by then never runs.
 const QUEUE_CAPACITY: usize = 1024;
 
 /// A queued write. Given the writer's connection, it runs inside the
@@ -47,9 +49,12 @@ pub(crate) type OpenConnection = Box<dyn Fn() -> Result<SqliteConnection, Storag
 #[derive(Clone)]
 pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
-    /// How long a write waits for a place in a full queue.
+    /// How long a write waits for a place in a full queue, then for its
+    /// turn.
     queue_timeout: Duration,
     counts: Arc<GroupCounts>,
+    /// Writes queued and not yet started.
+    waiting: Arc<AtomicUsize>,
 }
 
 /// Writes committed, and the commits that held them: their ratio is the
@@ -85,6 +90,7 @@ impl SqliteWriter {
             jobs,
             queue_timeout,
             counts,
+            waiting: Arc::default(),
         })
     }
 
@@ -103,18 +109,24 @@ impl SqliteWriter {
         F: FnOnce(&mut SqliteConnection) -> Result<T, StorageError> + Send + 'static,
         T: Send + 'static,
     {
+        let (ticket, claim) = queued_work::issue(&self.waiting);
         let (answer, answered) = oneshot::channel();
         // The request's span goes with the work, as with pooled work.
         let span = tracing::Span::current();
         let job: Job = Box::new(move |conn| {
-            let outcome = conn.map(|conn| span.in_scope(|| conn.transaction(work)));
-            Box::new(move |group| {
-                let outcome = match (group, outcome) {
-                    (Ok(()), Some(outcome)) => outcome,
-                    (Err(failed), _) => Err(StorageError::NotCommitted(failed.to_string())),
-                    (Ok(()), None) => {
-                        Err(StorageError::NotCommitted("the write did not run".into()))
+            // A write whose caller gave up waiting (or left) never runs.
+            let Some(conn) = conn.filter(|_| claim.start()) else {
+                return Box::new(move |group: Result<(), &StorageError>| {
+                    if let Err(failed) = group {
+                        let _ = answer.send(Err(StorageError::NotCommitted(failed.to_string())));
                     }
+                });
+            };
+            let outcome = span.in_scope(|| conn.transaction(work));
+            Box::new(move |group| {
+                let outcome = match group {
+                    Ok(()) => outcome,
+                    Err(failed) => Err(StorageError::NotCommitted(failed.to_string())),
                 };
                 // The caller may have gone (its client left): nothing to do.
                 let _ = answer.send(outcome);
@@ -124,7 +136,12 @@ impl SqliteWriter {
             .await
             .map_err(|_| StorageError::Busy(self.queue_timeout))?
             .map_err(|_| StorageError::TaskCancelled)?;
-        answered.await.map_err(|_| StorageError::TaskCancelled)?
+        ticket.answer(answered, self.queue_timeout).await
+    }
+
+    /// Writes queued and not yet started.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 }
 
@@ -233,6 +250,10 @@ mod tests {
     /// A writer on a new database file with one table, and a path to read
     /// it from another connection.
     fn writer() -> (SqliteWriter, String) {
+        writer_waiting_at_most(Duration::from_secs(5))
+    }
+
+    fn writer_waiting_at_most(wait: Duration) -> (SqliteWriter, String) {
         let path = std::env::temp_dir()
             .join(format!("authusers-writer-{}.db", uuid::Uuid::new_v4()))
             .display()
@@ -246,10 +267,7 @@ mod tests {
             .unwrap();
         let open_path = path.clone();
         let open: OpenConnection = Box::new(move || Ok(SqliteConnection::establish(&open_path)?));
-        (
-            SqliteWriter::start(open, Duration::from_secs(5)).unwrap(),
-            path,
-        )
+        (SqliteWriter::start(open, wait).unwrap(), path)
     }
 
     fn insert(conn: &mut SqliteConnection, v: i64) -> Result<(), StorageError> {
@@ -384,6 +402,20 @@ mod tests {
         assert_eq!(stored(&path), vec![0]);
         writer.write(|conn| insert(conn, 4)).await.unwrap();
         assert_eq!(stored(&path), vec![0, 4]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_cannot_start_in_time_is_refused_and_never_runs() {
+        let (writer, path) = writer_waiting_at_most(Duration::from_millis(200));
+        let (release, holder) = hold_the_writer(&writer).await;
+        let late = writer.write(|conn| insert(conn, 1)).await;
+        assert!(matches!(late, Err(StorageError::Busy(_))), "{late:?}");
+        assert_eq!(writer.waiting(), 0);
+        release.send(()).unwrap();
+        holder.await.unwrap();
+        writer.write(|conn| insert(conn, 2)).await.unwrap();
+        assert_eq!(stored(&path), vec![0, 2]);
         let _ = std::fs::remove_file(path);
     }
 
