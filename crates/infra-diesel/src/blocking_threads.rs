@@ -43,7 +43,7 @@ impl BlockingThreads {
                         let _ = catch_unwind(AssertUnwindSafe(job));
                     }
                 })
-                .map_err(|e| StorageError::Writer(e.to_string()))?;
+                .map_err(StorageError::ThreadStart)?;
         }
         Ok(Self {
             jobs,

@@ -315,9 +315,9 @@ impl Database {
         self.backend
     }
 
-    /// Runs blocking database work on a blocking thread, once a pool
-    /// connection is free for it; waiting longer than
-    /// `DATABASE_CONNECT_TIMEOUT_SECONDS` for one is [`StorageError::Busy`].
+    /// Runs blocking database work on one of the database threads (one per
+    /// pool connection); work that has not started within
+    /// `DATABASE_CONNECT_TIMEOUT_SECONDS` is [`StorageError::Busy`].
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StorageError>
     where
         F: FnOnce(&Pools) -> Result<T, StorageError> + Send + 'static,

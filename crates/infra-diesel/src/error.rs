@@ -17,8 +17,9 @@ pub enum StorageError {
     TaskCancelled,
     #[error("no database connection came free within {0:?} (DATABASE_CONNECT_TIMEOUT_SECONDS)")]
     Busy(std::time::Duration),
-    #[error("the SQLite writer could not start: {0}")]
-    Writer(String),
+    /// The database threads or SQLite's writer thread could not start.
+    #[error("a database thread could not start: {0}")]
+    ThreadStart(#[source] std::io::Error),
     /// The write ran, but its group's transaction was not committed:
     /// nothing of it was kept.
     #[error("the write was not committed: {0}")]

@@ -15,63 +15,54 @@ const QUEUED: u8 = 0;
 const STARTED: u8 = 1;
 const ABANDONED: u8 = 2;
 
-/// The caller's hold on queued work. Dropped before the work started, it
-/// abandons it.
-pub(crate) struct Ticket {
+/// One piece of work's place in a queue, seen from either side.
+struct Place {
     state: Arc<AtomicU8>,
     waiting: Arc<AtomicUsize>,
 }
 
-/// The work's side: it may start only if its caller still waits.
-pub(crate) struct Claim {
-    state: Arc<AtomicU8>,
-    waiting: Arc<AtomicUsize>,
+impl Place {
+    /// Moves the work out of the queue to `to` (started or abandoned), if
+    /// the other side has not moved it first; then it no longer waits.
+    fn leave_queue(&self, to: u8) -> bool {
+        let left = self
+            .state
+            .compare_exchange(QUEUED, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if left {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        left
+    }
 }
+
+/// The caller's hold on queued work. Dropped before the work started, it
+/// abandons it.
+pub(crate) struct Ticket(Place);
+
+/// The work's side: it may start only if its caller still waits.
+pub(crate) struct Claim(Place);
 
 /// A ticket and its claim for one piece of work, counted in `waiting`
 /// until it starts or is abandoned.
 pub(crate) fn issue(waiting: &Arc<AtomicUsize>) -> (Ticket, Claim) {
     let state = Arc::new(AtomicU8::new(QUEUED));
     waiting.fetch_add(1, Ordering::Relaxed);
-    (
-        Ticket {
-            state: Arc::clone(&state),
-            waiting: Arc::clone(waiting),
-        },
-        Claim {
-            state,
-            waiting: Arc::clone(waiting),
-        },
-    )
+    let place = || Place {
+        state: Arc::clone(&state),
+        waiting: Arc::clone(waiting),
+    };
+    (Ticket(place()), Claim(place()))
 }
 
 impl Claim {
     /// Whether the work may run: its caller has not given up.
     pub(crate) fn start(self) -> bool {
-        let started = self
-            .state
-            .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if started {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-        started
+        self.0.leave_queue(STARTED)
     }
 }
 
 impl Ticket {
-    /// Whether the work was still queued, and is now abandoned.
-    fn abandon(&self) -> bool {
-        let abandoned = self
-            .state
-            .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if abandoned {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-        abandoned
-    }
-
     /// The work's answer; [`StorageError::Busy`] if it has not started
     /// within `start_within` (it then never runs).
     pub(crate) async fn answer<T>(
@@ -85,7 +76,7 @@ impl Ticket {
             }
             () = tokio::time::sleep(start_within) => {}
         }
-        if self.abandon() {
+        if self.0.leave_queue(ABANDONED) {
             return Err(StorageError::Busy(start_within));
         }
         // Started just in time: its answer comes.
@@ -95,6 +86,6 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.abandon();
+        self.0.leave_queue(ABANDONED);
     }
 }

@@ -85,7 +85,7 @@ impl SqliteWriter {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || write_groups(conn, open, queue, &thread_counts))
-            .map_err(|e| StorageError::Writer(e.to_string()))?;
+            .map_err(StorageError::ThreadStart)?;
         Ok(Self {
             jobs,
             queue_timeout,
@@ -115,18 +115,15 @@ impl SqliteWriter {
         let span = tracing::Span::current();
         let job: Job = Box::new(move |conn| {
             // A write whose caller gave up waiting (or left) never runs.
-            let Some(conn) = conn.filter(|_| claim.start()) else {
-                return Box::new(move |group: Result<(), &StorageError>| {
-                    if let Err(failed) = group {
-                        let _ = answer.send(Err(StorageError::NotCommitted(failed.to_string())));
-                    }
-                });
-            };
-            let outcome = span.in_scope(|| conn.transaction(work));
+            let outcome = conn
+                .filter(|_| claim.start())
+                .map(|conn| span.in_scope(|| conn.transaction(work)));
             Box::new(move |group| {
-                let outcome = match group {
-                    Ok(()) => outcome,
-                    Err(failed) => Err(StorageError::NotCommitted(failed.to_string())),
+                let outcome = match (group, outcome) {
+                    (Err(failed), _) => Err(StorageError::NotCommitted(failed.to_string())),
+                    (Ok(()), Some(outcome)) => outcome,
+                    // Never started: nobody waits for an answer.
+                    (Ok(()), None) => return,
                 };
                 // The caller may have gone (its client left): nothing to do.
                 let _ = answer.send(outcome);
@@ -315,39 +312,51 @@ mod tests {
         (release, holder)
     }
 
-    async fn until_queued(writer: &SqliteWriter, writes: usize) {
-        while QUEUE_CAPACITY - writer.jobs.capacity() < writes {
+    /// Runs `write` once for each of `values`, all queued behind a held
+    /// writer before it is let go, so that they run as one group; their
+    /// answers, in the order of `values`.
+    async fn as_one_group<F>(
+        writer: &SqliteWriter,
+        values: std::ops::RangeInclusive<i64>,
+        write: F,
+    ) -> Vec<Result<i64, StorageError>>
+    where
+        F: Fn(&mut SqliteConnection, i64) -> Result<i64, StorageError> + Clone + Send + 'static,
+    {
+        let (release, holder) = hold_the_writer(writer).await;
+        let writes: Vec<_> = values
+            .map(|v| {
+                let (writer, write) = (writer.clone(), write.clone());
+                tokio::spawn(async move { writer.write(move |conn| write(conn, v)).await })
+            })
+            .collect();
+        while QUEUE_CAPACITY - writer.jobs.capacity() < writes.len() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        release.send(()).unwrap();
+        holder.await.unwrap();
+        let mut answers = Vec::new();
+        for write in writes {
+            answers.push(write.await.unwrap());
+        }
+        answers
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queued_writes_commit_together_and_a_failing_one_is_undone_alone() {
         let (writer, path) = writer();
-        let (release, holder) = hold_the_writer(&writer).await;
-        let writes: Vec<_> = (1..=10)
-            .map(|v| {
-                let writer = writer.clone();
-                tokio::spawn(async move {
-                    writer
-                        .write(move |conn| {
-                            insert(conn, v)?;
-                            if v == 5 {
-                                // Wrote, then failed: what it wrote must go.
-                                return Err(StorageError::CorruptRow("refused".into()));
-                            }
-                            Ok(v)
-                        })
-                        .await
-                })
-            })
-            .collect();
-        until_queued(&writer, 10).await;
-        release.send(()).unwrap();
-        holder.await.unwrap();
+        let answers = as_one_group(&writer, 1..=10, |conn, v| {
+            insert(conn, v)?;
+            if v == 5 {
+                // Wrote, then failed: what it wrote must go.
+                return Err(StorageError::CorruptRow("refused".into()));
+            }
+            Ok(v)
+        })
+        .await;
         let mut answered = Vec::new();
-        for write in writes {
-            match write.await.unwrap() {
+        for answer in answers {
+            match answer {
                 Ok(v) => answered.push(v),
                 Err(error) => assert!(matches!(error, StorageError::CorruptRow(_)), "{error}"),
             }
@@ -371,26 +380,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_write_keeps_its_whole_group_out_and_the_writer_goes_on() {
         let (writer, path) = writer();
-        let (release, holder) = hold_the_writer(&writer).await;
-        let writes: Vec<_> = (1..=3)
-            .map(|v| {
-                let writer = writer.clone();
-                tokio::spawn(async move {
-                    writer
-                        .write(move |conn| {
-                            insert(conn, v)?;
-                            assert_ne!(v, 2, "a bug in one write");
-                            Ok(v)
-                        })
-                        .await
-                })
-            })
-            .collect();
-        until_queued(&writer, 3).await;
-        release.send(()).unwrap();
-        holder.await.unwrap();
-        for write in writes {
-            let refused = write.await.unwrap();
+        let answers = as_one_group(&writer, 1..=3, |conn, v| {
+            insert(conn, v)?;
+            assert_ne!(v, 2, "a bug in one write");
+            Ok(v)
+        })
+        .await;
+        for refused in answers {
             assert!(
                 matches!(
                     refused,
