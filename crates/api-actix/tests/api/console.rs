@@ -110,6 +110,17 @@ impl<'a> Console<'a> {
     }
 }
 
+/// The sessions `token`'s user has open, as `GET /auth/sessions/` lists them.
+async fn open_sessions(app: &TestApp, token: &str) -> Vec<Value> {
+    let listed: Value = app
+        .get("/auth/sessions/", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    listed.as_array().expect("a list of sessions").clone()
+}
+
 fn location(response: &Response) -> &str {
     response
         .headers()
@@ -233,13 +244,8 @@ async fn console_sessions_are_the_administrators_sessions(db: &TestDatabase) {
     let mut console = Console::new(&app);
     console.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(console.get("/admin/").await.status(), StatusCode::OK);
-    let sessions: Value = app
-        .get("/auth/sessions/", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(sessions.as_array().unwrap().len(), 2, "{sessions}");
+    let sessions = open_sessions(&app, &admin).await;
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
 
     let ended = app
         .request(Method::DELETE, "/auth/sessions/", None, Some(&admin))
@@ -258,13 +264,8 @@ async fn console_sessions_are_the_administrators_sessions(db: &TestDatabase) {
     let out = console.post("/admin/logout/", &[("csrf", &csrf)]).await;
     assert_eq!(location(&out), "/admin/login/?done=signed_out");
     assert_eq!(console.get("/admin/").await.status(), StatusCode::SEE_OTHER);
-    let sessions: Value = app
-        .get("/auth/sessions/", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    let sessions = open_sessions(&app, &admin).await;
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
 }
 
 async fn console_is_for_administrators_only(db: &TestDatabase) {
@@ -281,8 +282,7 @@ async fn console_is_for_administrators_only(db: &TestDatabase) {
         .unwrap()
         .contains("Administrators only"));
     // No session was opened for the refused sign-in.
-    let sessions: Value = app.get("/auth/sessions/", &ann).await.json().await.unwrap();
-    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert_eq!(open_sessions(&app, &ann).await.len(), 1);
 
     let wrong = console.sign_in(ADMIN_EMAIL, "not-the-password").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
@@ -528,15 +528,8 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
     // The console's session is among the administrator's.
-    let sessions: Value = app
-        .get("/auth/sessions/", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let sessions = open_sessions(&app, &admin).await;
     assert!(sessions
-        .as_array()
-        .unwrap()
         .iter()
         .any(|s| s["user_agent"].as_str().unwrap_or("").contains("Chrome")));
 
