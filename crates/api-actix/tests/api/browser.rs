@@ -133,19 +133,38 @@ impl Browser {
 
     /// Submits the form and waits for the page that answers it.
     async fn submit(&self) {
+        self.click("button[type=submit]").await;
+    }
+
+    /// Clicks `selector` and waits for the page that answers.
+    pub async fn click(&self, selector: &str) {
         let page = self
             .client
             .find(Locator::Css("html"))
             .await
             .expect("a page");
         self.client
-            .find(Locator::Css("button[type=submit]"))
+            .find(Locator::Css(selector))
             .await
-            .expect("the button")
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
             .click()
             .await
             .expect("click");
         self.wait_for_new_page(page).await;
+    }
+
+    /// The background colour the browser computed for the first element
+    /// `selector` finds: whether a stylesheet applied.
+    pub async fn background_colour(&self, selector: &str) -> serde_json::Value {
+        self.client
+            .execute(
+                &format!(
+                    "return getComputedStyle(document.querySelector('{selector}')).backgroundColor"
+                ),
+                vec![],
+            )
+            .await
+            .expect("read a style")
     }
 
     /// Waits until `page` (the old document's root) has been replaced.
@@ -216,15 +235,10 @@ async fn the_reset_page_works_in_a_browser(db: &TestDatabase) {
     assert_eq!(browser.heading().await, "Choose a new password");
     // The stylesheet applied: the page's own Content-Security-Policy let
     // exactly it through.
-    let colour = browser
-        .client
-        .execute(
-            "return getComputedStyle(document.querySelector('button')).backgroundColor",
-            vec![],
-        )
-        .await
-        .expect("read a style");
-    assert_eq!(colour, json!("rgb(26, 95, 180)"));
+    assert_eq!(
+        browser.background_colour("button").await,
+        json!("rgb(26, 95, 180)")
+    );
 
     browser.type_into("new_password", "12345678").await;
     browser.type_into("re_new_password", "12345678").await;

@@ -444,24 +444,6 @@ async fn screenshot(browser: &Browser, backend: &str, name: &str) {
     std::fs::write(dir.join(format!("{backend}-{name}.png")), png).expect("write a screenshot");
 }
 
-/// Clicks `selector` and waits for the page that answers.
-async fn click(browser: &Browser, selector: &str) {
-    let page = browser
-        .client
-        .find(Locator::Css("html"))
-        .await
-        .expect("a page");
-    browser
-        .client
-        .find(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
-        .await
-        .expect("click");
-    browser.wait_for_new_page(page).await;
-}
-
 /// An administrator's round, in Chromium: sign in, see Ann waiting, accept
 /// her, see her leave the queue and her mail in the outbox, find her, end
 /// her sessions, sign out; Ann herself is refused, and so is a form
@@ -494,19 +476,14 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
     screenshot(&browser, backend, "sign-in").await;
     browser.type_into("email", ADMIN_EMAIL).await;
     browser.type_into("password", ADMIN_PASSWORD).await;
-    click(&browser, "#sign-in").await;
+    browser.click("#sign-in").await;
     assert_eq!(browser.heading().await, "Pending registrations");
     assert!(browser.body_text().await.contains("ann@example.com"));
     // The stylesheet applied under the page's Content-Security-Policy.
-    let colour = browser
-        .client
-        .execute(
-            "return getComputedStyle(document.querySelector('.bar')).backgroundColor",
-            vec![],
-        )
-        .await
-        .expect("read a style");
-    assert_eq!(colour, json!("rgb(18, 53, 91)"));
+    assert_eq!(
+        browser.background_colour(".bar").await,
+        json!("rgb(18, 53, 91)")
+    );
     screenshot(&browser, backend, "pending").await;
 
     // The cookie is out of scripts' reach and never sent cross-site.
@@ -533,14 +510,16 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
         .iter()
         .any(|s| s["user_agent"].as_str().unwrap_or("").contains("Chrome")));
 
-    click(&browser, &format!("#pending-{ann} button[value=accept]")).await;
+    browser
+        .click(&format!("#pending-{ann} button[value=accept]"))
+        .await;
     assert_eq!(browser.heading().await, "Pending registrations");
     let text = browser.body_text().await;
     assert!(text.contains("Registration accepted"), "{text}");
     assert!(!text.contains("ann@example.com"), "{text}");
     screenshot(&browser, backend, "accepted").await;
 
-    click(&browser, "a[href='/admin/mail/']").await;
+    browser.click("a[href='/admin/mail/']").await;
     assert_eq!(browser.heading().await, "Mail");
     let text = browser.body_text().await;
     assert!(text.contains("ann@example.com"), "{text}");
@@ -552,14 +531,16 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
 
     // Ann logs in (a session of hers); the administrator finds her.
     let ann_token = crate::helpers::access(&app.tokens_for("ann@example.com", USER_PASSWORD).await);
-    click(&browser, "a[href='/admin/users/']").await;
+    browser.click("a[href='/admin/users/']").await;
     assert_eq!(browser.heading().await, "Users");
     browser.type_into("q", "ANN@").await;
-    click(&browser, "#search").await;
+    browser.click("#search").await;
     let text = browser.body_text().await;
     assert!(text.contains("ann@example.com"), "{text}");
     screenshot(&browser, backend, "users").await;
-    click(&browser, &format!("a[href='/admin/users/{ann}/']")).await;
+    browser
+        .click(&format!("a[href='/admin/users/{ann}/']"))
+        .await;
     assert_eq!(browser.heading().await, "ann@example.com");
     let text = browser.body_text().await;
     assert!(text.contains("approved"), "{text}");
@@ -577,7 +558,7 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
         1
     );
     screenshot(&browser, backend, "user").await;
-    click(&browser, "#end-sessions").await;
+    browser.click("#end-sessions").await;
     assert!(browser.body_text().await.contains("1 session ended."));
     assert_eq!(
         app.get("/auth/users/me/", &ann_token).await.status(),
@@ -601,7 +582,7 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
         .await
         .expect("a window size");
 
-    click(&browser, "#sign-out").await;
+    browser.click("#sign-out").await;
     assert_eq!(browser.heading().await, "Sign in");
     assert!(browser.body_text().await.contains("You have signed out."));
     browser
@@ -614,7 +595,7 @@ async fn console_works_in_a_browser(db: &TestDatabase) {
     // Ann is no administrator.
     browser.type_into("email", "ann@example.com").await;
     browser.type_into("password", USER_PASSWORD).await;
-    click(&browser, "#sign-in").await;
+    browser.click("#sign-in").await;
     assert_eq!(browser.heading().await, "Administrators only");
     screenshot(&browser, backend, "refused").await;
     browser
