@@ -212,17 +212,7 @@ impl Problem {
 /// its error already ends with (`#[error("...: {0}")]` over `#[from]`) is
 /// not repeated.
 pub fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    authusers_domain::error_chain::describe(error.to_string(), error.source())
 }
 
 impl fmt::Display for Problem {

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod balance;
 pub mod clock;
 pub mod email;
+pub mod error_chain;
 pub mod money;
 pub mod notification;
 pub mod outbox;

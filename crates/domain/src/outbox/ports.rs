@@ -49,17 +49,7 @@ impl MailerError {
     /// logged; a cause whose text its error already ends with is not
     /// repeated.
     pub fn chain(&self) -> String {
-        let mut text = self.message.clone();
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self.source.as_ref());
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.ends_with(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        text
+        crate::error_chain::describe(self.message.clone(), Some(self.source.as_ref()))
     }
 }
 
