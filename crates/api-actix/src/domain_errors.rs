@@ -127,6 +127,7 @@ impl From<ChangePasswordError> for Problem {
         match error {
             ChangePasswordError::Invalid(errors) => Problem::validation(errors),
             ChangePasswordError::NotFound => Problem::token_not_valid(),
+            ChangePasswordError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             ChangePasswordError::Hashing(e) => hashing(e),
             ChangePasswordError::Repository(e) => Problem::storage(&e),
         }
@@ -139,6 +140,7 @@ impl From<ChangeEmailError> for Problem {
             ChangeEmailError::Invalid(errors) => Problem::validation(errors),
             ChangeEmailError::EmailTaken => email_taken("new_email"),
             ChangeEmailError::NotFound => Problem::token_not_valid(),
+            ChangeEmailError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             ChangeEmailError::Hashing(e) => hashing(e),
             ChangeEmailError::Repository(e) => Problem::storage(&e),
         }
@@ -156,6 +158,7 @@ impl From<DeleteAccountError> for Problem {
                 "Both balances must be zero before the account is deleted; nothing was changed.",
             ),
             DeleteAccountError::NotFound => Problem::token_not_valid(),
+            DeleteAccountError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             DeleteAccountError::Hashing(e) => hashing(e),
             DeleteAccountError::Repository(e) => Problem::storage(&e),
         }

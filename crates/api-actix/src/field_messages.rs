@@ -110,7 +110,6 @@ impl Wording for FieldError {
             }
             Self::WrongPassword => "Invalid password.".into(),
             Self::Mismatch(what) => format!("The two {what} fields didn't match."),
-            Self::UnknownUid => "Invalid user id or user doesn't exist.".into(),
             Self::InvalidToken => "Invalid token for given user.".into(),
         }
     }

@@ -123,12 +123,7 @@ fn read_body<T: RequestBody + 'static>(
     Box::pin(async move {
         let read = bytes.await;
         if media_type == MediaType::Other {
-            let refused = Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Unsupported media type",
-                "Send the body as application/json.",
-            );
+            let refused = Problem::unsupported_media_type("Send the body as application/json.");
             return (media_type, Err(refused));
         }
         let parsed = read
@@ -180,6 +175,12 @@ fn too_large() -> Problem {
         "Payload too large",
         format!("The request body must be at most {MAX_BODY_BYTES} bytes."),
     )
+}
+
+/// Whether the body is an HTML form (`application/x-www-form-urlencoded`),
+/// the only body a form route reads.
+pub fn is_form(req: &HttpRequest) -> bool {
+    media_type(req) == MediaType::Form
 }
 
 fn media_type(req: &HttpRequest) -> MediaType {

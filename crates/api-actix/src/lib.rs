@@ -2,6 +2,7 @@
 //! bcrypt and configuration. The only crate that knows every other one.
 
 pub mod auth;
+pub mod body_deadline;
 pub mod cli;
 pub mod client_address;
 pub mod config;

@@ -1,11 +1,7 @@
-use std::future::{ready, Future};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
 use async_trait::async_trait;
 use authusers_domain::accounts::{HashingError, PasswordHasher};
 use authusers_domain::password::MAX_PASSWORD_BYTES;
@@ -13,7 +9,6 @@ use authusers_domain::{Password, PasswordHash};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::problem::Problem;
-use crate::state::AppState;
 
 /// How many hashes run at once, and how many requests may wait for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +34,8 @@ impl HashingCapacity {
 }
 
 /// The bounded queue in front of bcrypt. A request that will hash (a
-/// login, a registration, a password change) takes a place at the HTTP
-/// edge, before it reads its body or touches the database, and holds it
+/// login, a registration, a password change) takes a place once its body
+/// has arrived and parsed, before it touches the database, and holds it
 /// until its answer is sent; with every place taken it is refused at once
 /// (503 `overloaded`), so that a storm of logins gets quick refusals
 /// instead of a wait that grows without bound, and costs nothing else. A
@@ -135,22 +130,17 @@ impl HashingQueue {
 /// once" to anyone else. The pause holds no thread and no place.
 pub const SHED_PAUSE: Duration = Duration::from_millis(20);
 
-/// Takes a place in the hashing queue before anything else of the request
-/// is read: the extractor to put first in a handler that hashes.
-impl FromRequest for HashingPlace {
-    type Error = Problem;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return Box::pin(ready(Err(Problem::internal(&"no application state"))));
-        };
-        match state.hashing.admit() {
-            Ok(place) => Box::pin(ready(Ok(place))),
-            Err(overloaded) => Box::pin(async move {
-                tokio::time::sleep(SHED_PAUSE).await;
-                Err(Problem::overloaded(overloaded.retry_after))
-            }),
+/// Takes a place in the hashing queue for a request whose body has arrived
+/// whole and parsed, right before the work that hashes: a client still
+/// sending its body holds no place, so slow bodies cannot fill the queue.
+/// With every place taken, the answer is 503 `overloaded`, after a short
+/// pause.
+pub async fn take_place(queue: &HashingQueue) -> Result<HashingPlace, Problem> {
+    match queue.admit() {
+        Ok(place) => Ok(place),
+        Err(overloaded) => {
+            tokio::time::sleep(SHED_PAUSE).await;
+            Err(Problem::overloaded(overloaded.retry_after))
         }
     }
 }

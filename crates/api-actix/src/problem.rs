@@ -86,6 +86,30 @@ impl Problem {
         .with_retry_after(retry_after)
     }
 
+    /// 415 `unsupported_media_type`: the body is not of a type the route
+    /// reads.
+    pub fn unsupported_media_type(detail: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            detail,
+        )
+    }
+
+    /// 408 `request_timeout`: the body did not arrive within `limit`.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request timeout",
+            format!(
+                "The request body did not arrive within {} seconds.",
+                limit.as_secs_f64()
+            ),
+        )
+    }
+
     /// Whole seconds, rounded up, at least one.
     fn with_retry_after(mut self, wait: chrono::Duration) -> Self {
         let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);

@@ -20,6 +20,7 @@ use authusers_infra_diesel::{
 use tokio::sync::Notify;
 
 use crate::auth::TokenService;
+use crate::body_deadline::{self, BodyDeadline};
 use crate::config::{AllowedOrigins, MetricsSettings, Settings};
 use crate::delivery_worker::{self, DeliveryWorker, Housekeeping, MailerSetupError, WorkerStopper};
 use crate::json_body::MAX_BODY_BYTES;
@@ -306,7 +307,14 @@ impl Application {
             (None, Some(token)) => MetricsGate::Token(token.clone()),
             _ => MetricsGate::Hidden,
         };
-        let server = run(listener, state, settings.cors.clone(), gate).map_err(bind_error)?;
+        let server = run(
+            listener,
+            state,
+            settings.cors.clone(),
+            gate,
+            BodyDeadline(settings.request_body_timeout),
+        )
+        .map_err(bind_error)?;
         let worker = DeliveryWorker::spawn(
             delivery,
             housekeeping,
@@ -439,9 +447,11 @@ fn run(
     state: AppState,
     origins: AllowedOrigins,
     gate: MetricsGate,
+    deadline: BodyDeadline,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let gate = web::Data::new(gate);
+    let deadline = web::Data::new(deadline);
     let server = HttpServer::new(move || {
         App::new()
             // Answers that set no caching of their own are never stored:
@@ -452,11 +462,14 @@ fn run(
                     .add((header::CACHE_CONTROL, "no-store")),
             )
             .wrap(cors(&origins))
+            // Inside the request's span, so that its 408 is logged there.
+            .wrap(middleware::from_fn(body_deadline::enforce))
             .wrap(middleware::from_fn(request_span::observe))
             // Outermost, so that logs and routing both see the slashed path.
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .app_data(state.clone())
             .app_data(gate.clone())
+            .app_data(deadline.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))

@@ -26,10 +26,8 @@ pub enum FieldError {
     /// A value sent twice to rule out a typo differs from the first.
     #[error("the two {0} values differ")]
     Mismatch(Retyped),
-    /// A reset link's user id decodes to no user.
-    #[error("the user id names no user")]
-    UnknownUid,
-    /// A reset link's token is malformed, wrong, used or expired.
+    /// A reset link is malformed, wrong, used or expired, or its user id
+    /// names no one: one error for all, so that ids are not told.
     #[error("the token is not valid for the user")]
     InvalidToken,
 }

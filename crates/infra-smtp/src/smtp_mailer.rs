@@ -17,6 +17,8 @@ pub struct SmtpUrlError(String);
 pub struct SmtpMailer {
     from: Mailbox,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// `SMTP_TIMEOUT_SECONDS`: the most a whole send may take.
+    timeout: Duration,
 }
 
 impl SmtpMailer {
@@ -36,7 +38,11 @@ impl SmtpMailer {
             .map_err(|e| SmtpUrlError(without_url(&e.to_string())))?
             .timeout(Some(timeout))
             .build();
-        Ok(Self { from, transport })
+        Ok(Self {
+            from,
+            transport,
+            timeout,
+        })
     }
 }
 
@@ -48,11 +54,22 @@ fn without_url(message: &str) -> String {
 impl Mailer for SmtpMailer {
     async fn send(&self, message_id: &str, email: &OutgoingEmail) -> Result<(), MailerError> {
         let message = message::build(&self.from, message_id, email)?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| MailerError::new("sending over SMTP", e.is_permanent(), e))
+        // lettre's own time-out covers connecting and some exchanges, not
+        // all: a server that accepts the connection and never greets would
+        // hold the send, and every message behind it, for good. The whole
+        // conversation is bounded here; running out is worth a retry.
+        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+            Ok(sent) => sent
+                .map(|_| ())
+                .map_err(|e| MailerError::new("sending over SMTP", e.is_permanent(), e)),
+            Err(elapsed) => Err(MailerError::transient(
+                format!(
+                    "the SMTP server did not finish the conversation within {} s",
+                    self.timeout.as_secs_f64()
+                ),
+                elapsed,
+            )),
+        }
     }
 }
 
@@ -77,6 +94,41 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    /// A server that accepts the connection and never says a word: the
+    /// send gives up at the time-out, as a failure worth a retry.
+    #[tokio::test]
+    async fn a_server_that_never_greets_fails_the_send_at_the_time_out() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = std::thread::spawn(move || {
+            let accepted: Vec<_> = silent.incoming().take(1).collect();
+            std::thread::sleep(Duration::from_secs(5));
+            drop(accepted);
+        });
+        let mailer = SmtpMailer::new(
+            &format!("smtp://127.0.0.1:{port}"),
+            from(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let email = OutgoingEmail {
+            to: authusers_domain::Email::parse("ann@example.com").unwrap(),
+            subject: "Hello".into(),
+            text_body: "Hello".into(),
+            html_body: "<p>Hello</p>".into(),
+        };
+        let started = std::time::Instant::now();
+        let error = mailer.send("<id@example.com>", &email).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(!error.permanent, "{error}");
+        assert!(error.to_string().contains("within 1 s"), "{error}");
+        held.join().unwrap();
     }
 
     #[tokio::test]

@@ -22,6 +22,10 @@ pub enum TokenKind {
     Console,
 }
 
+/// The `typ` header this service writes (jsonwebtoken's default); a token
+/// that names another is refused.
+const TOKEN_TYP: &str = "JWT";
+
 /// How long a console cookie lasts at most, whatever its session's age:
 /// a working day's sign-in.
 pub const CONSOLE_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -103,6 +107,7 @@ impl TokenService {
     pub fn new(settings: &JwtSettings) -> Self {
         let keys = Arc::clone(&settings.keys);
         let mut header = Header::new(keys.algorithm().jwt());
+        header.typ = Some(TOKEN_TYP.to_owned());
         header.kid = Some(keys.kid().to_owned());
         let validation = |algorithm: Algorithm| {
             let mut validation = Validation::new(algorithm);
@@ -241,7 +246,8 @@ impl TokenService {
     /// A token this service could have issued, valid at `now`: signed by
     /// the key its `kid` names (a token without one: the shared secret, if
     /// one verifies) with that key's algorithm, `iss` and `aud` as
-    /// configured (jsonwebtoken); `exp` not past and `nbf` and `iat` not in the future,
+    /// configured (jsonwebtoken; no `aud` when none is), `typ` absent or
+    /// `JWT`; `exp` not past and `nbf` and `iat` not in the future,
     /// each with the leeway; no `crit` header (no extension is understood
     /// here, so none may be required, RFC 7515 4.1.11); and `sub` equal to
     /// `user_id`.
@@ -275,6 +281,18 @@ impl TokenService {
         let data =
             decode::<Claims>(token, &verifier.key, validation).map_err(|_| TokenError::Invalid)?;
         if data.header.crit.is_some() || data.claims.sub != data.claims.user_id.to_string() {
+            return Err(TokenError::Invalid);
+        }
+        // A token for an audience this service was not told of is meant
+        // for another service; a `typ` other than ours is another kind of
+        // token (RFC 8725 3.11).
+        let foreign_audience = self.audience.is_none() && data.claims.aud.is_some();
+        let foreign_type = data
+            .header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| typ != TOKEN_TYP);
+        if foreign_audience || foreign_type {
             return Err(TokenError::Invalid);
         }
         Ok(data.claims)
@@ -498,6 +516,44 @@ mod tests {
             Err(TokenError::Invalid)
         );
         assert!(strict.verify_access(&not_before, at(60)).is_ok());
+    }
+
+    /// As PyJWT and simplejwt refuse them: an audience the service did not
+    /// ask for, and a `typ` other than the one it writes.
+    #[test]
+    fn an_audience_not_asked_for_or_another_typ_is_invalid() {
+        let tokens = service("secret");
+        let now = Utc::now().timestamp();
+        let mut with_audience = claims(now);
+        with_audience["aud"] = "another-service".into();
+        assert_eq!(
+            tokens.verify_access(&signed(with_audience), Utc::now()),
+            Err(TokenError::Invalid)
+        );
+        let typed = |typ: Option<&str>| {
+            let mut header = Header::new(Algorithm::HS256);
+            header.typ = typ.map(str::to_owned);
+            encode(&header, &claims(now), &EncodingKey::from_secret(b"secret")).unwrap()
+        };
+        assert!(tokens
+            .verify_access(&typed(Some("JWT")), Utc::now())
+            .is_ok());
+        assert!(tokens.verify_access(&typed(None), Utc::now()).is_ok());
+        for other in ["at+jwt", "jwt", "JOSE", ""] {
+            assert_eq!(
+                tokens.verify_access(&typed(Some(other)), Utc::now()),
+                Err(TokenError::Invalid),
+                "{other}"
+            );
+        }
+        // With an audience configured, a token for it passes.
+        let audience = TokenService::new(&JwtSettings {
+            audience: Some("this-service".into()),
+            ..settings("secret")
+        });
+        let mut for_us = claims(now);
+        for_us["aud"] = "this-service".into();
+        assert!(audience.verify_access(&signed(for_us), Utc::now()).is_ok());
     }
 
     #[test]

@@ -78,6 +78,10 @@ impl Settings {
                     ToString::to_string,
                 ),
             ),
+            (
+                "REQUEST_BODY_TIMEOUT_SECONDS",
+                self.request_body_timeout.as_secs().to_string(),
+            ),
             ("DATABASE_URL", self.database.url.to_string()),
             ("DATABASE_POOL_SIZE", self.database.pool_size.to_string()),
             (

@@ -74,6 +74,9 @@ pub struct Settings {
     pub port: u16,
     /// The base of absolute links; without it links are relative.
     pub public_url: Option<PublicUrl>,
+    /// `REQUEST_BODY_TIMEOUT_SECONDS`: how long a request's body may take
+    /// to arrive whole after its head.
+    pub request_body_timeout: Duration,
     pub database: DatabaseConfig,
     pub jwt: JwtSettings,
     pub bcrypt_cost: u32,
@@ -153,6 +156,7 @@ pub const VARIABLES: &[&str] = &[
     "AUTHUSERS_HOST",
     "AUTHUSERS_PORT",
     "PUBLIC_URL",
+    "REQUEST_BODY_TIMEOUT_SECONDS",
     "DATABASE_URL",
     "DATABASE_POOL_SIZE",
     "DATABASE_CONNECT_TIMEOUT_SECONDS",
@@ -327,6 +331,13 @@ impl Settings {
                 .ok()
         });
 
+        let request_body_timeout = Duration::from_secs(env.number(
+            "REQUEST_BODY_TIMEOUT_SECONDS",
+            crate::body_deadline::BodyDeadline::DEFAULT.0.as_secs(),
+            1,
+            600,
+        ));
+
         let raw_url = env
             .raw("DATABASE_URL")
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
@@ -416,6 +427,7 @@ impl Settings {
                 host,
                 port,
                 public_url,
+                request_body_timeout,
                 database,
                 jwt,
                 bcrypt_cost,

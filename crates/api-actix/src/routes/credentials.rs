@@ -7,8 +7,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
+use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::password_hasher::HashingPlace;
+use crate::password_hasher::take_place;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -47,13 +48,15 @@ impl RequestBody for SetEmailBody {}
         (status = 204, description = "Changed; every reset link of the account ends"),
         (status = 400, description = "Wrong `current_password`, or `new_password` fails the rules; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this account from this address, counted with failed logins (`too_many_attempts`); nothing was checked. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
         (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn set_password(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
-    _place: HashingPlace,
+    Client(client): Client,
     body: JsonBody<SetPasswordBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
@@ -61,10 +64,12 @@ pub async fn set_password(
     let current_password = required.field("current_password", body.current_password);
     let new_password = required.field("new_password", body.new_password);
     required.check()?;
+    let _place = take_place(&state.hashing).await?;
     let request = ChangePasswordRequest {
         current_password,
         new_password,
         re_new_password: body.re_new_password,
+        client,
     };
     state.accounts.change_password(&user, request).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -77,13 +82,15 @@ pub async fn set_password(
         (status = 204, description = "Changed; the old address is told"),
         (status = 400, description = "Wrong `current_password`, invalid `new_email` (`validation_failed`), or the address is taken (`email_taken`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this account from this address, counted with failed logins (`too_many_attempts`); nothing was checked. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
         (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn set_email(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
-    _place: HashingPlace,
+    Client(client): Client,
     body: JsonBody<SetEmailBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
@@ -91,10 +98,12 @@ pub async fn set_email(
     let current_password = required.field("current_password", body.current_password);
     let new_email = required.field("new_email", body.new_email);
     required.check()?;
+    let _place = take_place(&state.hashing).await?;
     let request = ChangeEmailRequest {
         current_password,
         new_email,
         re_new_email: body.re_new_email,
+        client,
     };
     state.accounts.change_email(&user, request).await?;
     state.outbox_wake.notify_one();

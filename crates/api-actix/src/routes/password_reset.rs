@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::reset_page;
 use crate::json_body::{JsonBody, JsonOrFormBody, RequestBody};
-use crate::password_hasher::HashingPlace;
+use crate::password_hasher::take_place;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -85,17 +85,17 @@ pub async fn request(
     responses(
         (status = 204, description = "The password is changed; the link and every other one end"),
         (status = 200, description = "From the HTML form: a page saying the password is changed", content_type = "text/html"),
-        (status = 400, description = "Bad, expired or used link (`errors.uid` or `errors.token`), or a new password that fails the rules (`errors.new_password`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Bad, expired or used link, whether its `uid` or its token is at fault (`errors.token`), or a new password that fails the rules (`errors.new_password`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn confirm(
-    _place: HashingPlace,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonOrFormBody<ResetConfirmBody>,
 ) -> Result<HttpResponse, Problem> {
     if body.from_form() && accepts_html(&req) {
+        let _place = take_place(&state.hashing).await?;
         return reset_page::answer_form(&state, body.parsed()).await;
     }
     let body = body.parsed()?;
@@ -107,6 +107,7 @@ pub async fn confirm(
         re_new_password: body.re_new_password,
     };
     required.check()?;
+    let _place = take_place(&state.hashing).await?;
     state.resets.confirm(request).await?;
     Ok(HttpResponse::NoContent().finish())
 }

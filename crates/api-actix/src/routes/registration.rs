@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use super::ProfileBody;
 use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::password_hasher::HashingPlace;
+use crate::password_hasher::take_place;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -41,7 +41,6 @@ impl RequestBody for RegistrationBody {}
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn register(
-    _place: HashingPlace,
     state: web::Data<AppState>,
     Client(client): Client,
     body: JsonBody<RegistrationBody>,
@@ -51,6 +50,7 @@ pub async fn register(
     let email = required.field("email", body.email);
     let password = required.field("password", body.password);
     required.check()?;
+    let _place = take_place(&state.hashing).await?;
     let request = RegistrationRequest {
         email,
         password,

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::{TokenPair, VerifiedToken};
 use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::password_hasher::HashingPlace;
+use crate::password_hasher::take_place;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -61,7 +61,6 @@ impl RequestBody for VerifyBody {}
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn create(
-    _place: HashingPlace,
     state: web::Data<AppState>,
     req: HttpRequest,
     Client(client): Client,
@@ -72,6 +71,7 @@ pub async fn create(
     let email = required.field("email", body.email);
     let password = required.field("password", body.password);
     required.check()?;
+    let _place = take_place(&state.hashing).await?;
     let user = state
         .accounts
         .log_in(LoginRequest {

@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 use super::pagination::{page_body, page_request, query, PageBody, PageQuery};
 use super::{path_id, ProfileBody};
 use crate::auth::AuthenticatedUser;
+use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
-use crate::password_hasher::HashingPlace;
+use crate::password_hasher::take_place;
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -117,20 +118,26 @@ pub async fn show(
         (status = 400, description = "Wrong or missing `current_password`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "A balance is not zero (`balance_not_empty`); nothing changed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this account from this address, counted with failed logins (`too_many_attempts`); nothing was checked. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
         (status = 503, description = "The password-hashing queue is full (`overloaded`); nothing was done. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds after which to try again"))),
     ))]
 pub async fn delete_me(
     state: web::Data<AppState>,
     AuthenticatedUser(user): AuthenticatedUser,
-    _place: HashingPlace,
+    Client(client): Client,
     body: JsonBody<CurrentPasswordBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.parsed()?;
     let mut required = Required::new();
     let current_password = required.field("current_password", body.current_password);
     required.check()?;
-    let request = DeleteAccountRequest { current_password };
+    let _place = take_place(&state.hashing).await?;
+    let request = DeleteAccountRequest {
+        current_password,
+        client,
+    };
     state.accounts.delete_account(&user, request).await?;
     Ok(HttpResponse::NoContent().finish())
 }

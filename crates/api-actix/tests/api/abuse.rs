@@ -265,6 +265,73 @@ async fn with_every_limit_off_nothing_is_refused(db: &TestDatabase) {
     app.tokens_for(ANN, USER_PASSWORD).await;
 }
 
+/// `current_password` on `set_password`, `set_email` and
+/// `DELETE /auth/users/me/` counts as a login of the account: ten wrong
+/// ones, in any mix with failed logins, and the eleventh check is 429, the
+/// right password too; a right one clears the count as a login does.
+async fn wrong_current_passwords_count_against_the_accounts_login_limit(db: &TestDatabase) {
+    let app = spawn(db, AbuseLimits::standard(), "").await;
+    with_users(&app).await;
+    let ann = access(&app.tokens_for(ANN, USER_PASSWORD).await);
+    let check = |method: reqwest::Method, path: &'static str, current: &'static str| {
+        let body = match path {
+            "/auth/users/set_password/" => {
+                json!({"current_password": current, "new_password": "12345678"})
+            }
+            "/auth/users/set_email/" => {
+                json!({"current_password": current, "new_email": "ann.new@example.com"})
+            }
+            _ => json!({ "current_password": current }),
+        };
+        app.send(method, path, body, &ann)
+    };
+    let routes = [
+        (reqwest::Method::POST, "/auth/users/set_password/"),
+        (reqwest::Method::POST, "/auth/users/set_email/"),
+        (reqwest::Method::DELETE, "/auth/users/me/"),
+    ];
+    // Nine wrong checks, spread over the three routes...
+    for n in 0..9 {
+        let (method, path) = routes[n % 3].clone();
+        let wrong = check(method, path, WRONG).await;
+        let body = assert_problem(wrong, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert!(body["errors"]["current_password"].is_array(), "{body}");
+    }
+    // ...then the right password (with a weak new one) clears the count:
+    // only the new password is wrong.
+    let right = check(routes[0].0.clone(), routes[0].1, USER_PASSWORD).await;
+    let body = assert_problem(right, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(body["errors"]["current_password"].is_null(), "{body}");
+    assert!(body["errors"]["new_password"].is_array(), "{body}");
+    // Five failed logins and five wrong checks make ten failures...
+    for _ in 0..5 {
+        assert_eq!(
+            app.log_in(ANN, WRONG).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for n in 0..5 {
+        let (method, path) = routes[n % 3].clone();
+        assert_eq!(
+            check(method, path, WRONG).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // ...and the eleventh check is refused on every route, the right
+    // password too, and so is a login.
+    for (method, path) in routes {
+        let retry_after = throttled(check(method.clone(), path, USER_PASSWORD).await).await;
+        assert!((1..=900).contains(&retry_after), "{path}: {retry_after}");
+    }
+    throttled(app.log_in(ANN, USER_PASSWORD).await).await;
+    // Nothing changed meanwhile, and Bob is untouched.
+    assert_eq!(
+        app.get("/auth/users/me/", &ann).await.status(),
+        StatusCode::OK
+    );
+    app.tokens_for(BOB, USER_PASSWORD).await;
+}
+
 /// Waits until `/metrics` shows `running` hashes running.
 async fn until_hashing(app: &TestApp, running: f64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -358,4 +425,5 @@ on_both_backends!(
     registrations_are_limited_per_address_and_a_taken_address_counts,
     with_every_limit_off_nothing_is_refused,
     a_full_hashing_queue_answers_503_at_once,
+    wrong_current_passwords_count_against_the_accounts_login_limit,
 );

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{on_both_backends, DatabaseUrl};
 use fantoccini::Locator;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -207,6 +207,30 @@ async fn console_forms_need_their_csrf_token(db: &TestDatabase) {
     assert!(!pending.contains("<i>Eve"));
 
     let csrf = console.csrf().await;
+    // The right token in a body that is not a form is refused: only
+    // application/x-www-form-urlencoded is read as a form.
+    for content_type in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/json",
+    ] {
+        let not_a_form = console
+            .client
+            .post(format!("{}{path}", app.address))
+            .header(COOKIE, &console.cookies)
+            .header(CONTENT_TYPE, content_type)
+            .body(format!("action=accept&csrf={csrf}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            not_a_form.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+    }
+    let pending = console.get("/admin/").await.text().await.unwrap();
+    assert!(pending.contains("ann@example.com"), "still pending");
     let accepted = console
         .post(&path, &[("action", "accept"), ("csrf", &csrf)])
         .await;

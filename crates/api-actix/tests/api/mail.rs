@@ -116,6 +116,63 @@ async fn a_mail_outage_delays_the_message_but_never_the_decision(db: &TestDataba
     assert_eq!(outbox.backlog().await.unwrap().pending, 0);
 }
 
+/// A mail server that accepts connections and never greets: each attempt
+/// ends at `SMTP_TIMEOUT_SECONDS` and is recorded as a retry, every queued
+/// message gets its attempts, and all arrive once a real server answers.
+async fn a_mail_server_that_never_greets_is_retried_not_waited_for(db: &TestDatabase) {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    silent.set_nonblocking(true).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let holder = std::thread::spawn({
+        let stop = Arc::clone(&stop);
+        move || {
+            // Accept and hold every connection, saying nothing.
+            let mut held = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok((stream, _)) = silent.accept() {
+                    held.push(stream);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    });
+    let app = TestApp::spawn_with(db, |settings| {
+        smtp_to(format!("smtp://127.0.0.1:{port}"))(settings);
+        settings.mail.smtp_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let admin = app.admin_token().await;
+    decide(&app, &admin, "ann@example.com", "accept").await;
+    decide(&app, &admin, "bob@example.com", "reject").await;
+
+    let outbox = DieselOutboxRepository::new(db.connect().await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let unsent = outbox.unsent(10).await.unwrap();
+        if unsent.len() == 2 && unsent.iter().all(|m| m.attempts >= 2) {
+            for message in &unsent {
+                let error = message.last_error.as_deref().unwrap_or_default();
+                assert!(error.contains("within 1 s"), "{error}");
+            }
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "attempts were not recorded: {unsent:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    holder.join().unwrap();
+    let smtp = TestSmtpServer::start_on(port);
+    let received = smtp.wait_for(2, WAIT).await;
+    assert_eq!(received.len(), 2);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.received().len(), 2);
+}
+
 async fn the_file_transport_writes_the_decision_as_eml(db: &TestDatabase) {
     let folder = std::env::temp_dir().join(format!("authusers-eml-{}", unique_suffix()));
     let target = folder.clone();
@@ -197,6 +254,7 @@ on_both_backends!(
     mail_goes_to_the_stored_address,
     accept_and_reject_each_deliver_one_message,
     a_mail_outage_delays_the_message_but_never_the_decision,
+    a_mail_server_that_never_greets_is_retried_not_waited_for,
     the_file_transport_writes_the_decision_as_eml,
     two_workers_deliver_a_hundred_messages_without_duplicates,
 );

@@ -18,5 +18,6 @@ mod registration;
 mod self_service;
 mod sessions;
 mod signing;
+mod slow_bodies;
 mod startup;
 mod tokens;

@@ -250,6 +250,62 @@ async fn a_malformed_request_is_a_warning_not_an_error() {
     );
 }
 
+/// A body cut off by `REQUEST_BODY_TIMEOUT_SECONDS` is the client's doing:
+/// a warning in the log, never an error.
+#[tokio::test]
+async fn a_body_cut_off_by_its_deadline_is_a_warning() {
+    use std::io::{Read, Write as _};
+    let db = TestDatabase::sqlite();
+    let settings = [
+        ("BCRYPT_COST", "4"),
+        ("LOG_FORMAT", "json"),
+        ("REQUEST_BODY_TIMEOUT_SECONDS", "1"),
+    ];
+    let (mut child, port) = serve(&db, &settings, Stdio::piped()).await;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(
+            b"POST /auth/jwt/create/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 60000\r\n\r\n{",
+        )
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 408");
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert!(
+        events.iter().all(|event| event["level"] != "ERROR"),
+        "an error was logged: {stderr}"
+    );
+    assert!(
+        events.iter().any(|event| event["level"] == "WARN"
+            && event
+                .to_string()
+                .contains("request body not received in time")),
+        "no warning: {stderr}"
+    );
+}
+
 const SECRET: &str = "a-secret-both-servers-share-0123456789";
 const ADMIN: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "tangerine-orbit-77";

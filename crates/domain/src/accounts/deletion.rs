@@ -1,13 +1,18 @@
+use super::current_password::PasswordCheckError;
 use super::ports::{EraseOutcome, HashingError};
 use crate::storage::RepositoryError;
+use crate::throttling::{ClientAddress, Throttled};
 use crate::{FieldErrors, User};
 
 use super::Accounts;
 
 /// djoser's `DELETE /users/me/`, as received.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeleteAccountRequest {
     pub current_password: String,
+    /// Where the request comes from: the check of the current password
+    /// counts against the account's login limits from there.
+    pub client: ClientAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,10 +25,23 @@ pub enum DeleteAccountError {
     BalanceNotEmpty,
     #[error("the user does not exist")]
     NotFound,
+    /// Too many wrong passwords for this account: nothing was checked.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+impl From<PasswordCheckError> for DeleteAccountError {
+    fn from(error: PasswordCheckError) -> Self {
+        match error {
+            PasswordCheckError::Throttled(t) => Self::Throttled(t),
+            PasswordCheckError::Hashing(e) => Self::Hashing(e),
+            PasswordCheckError::Repository(e) => Self::Repository(e),
+        }
+    }
 }
 
 impl Accounts {
@@ -37,7 +55,7 @@ impl Accounts {
         request: DeleteAccountRequest,
     ) -> Result<(), DeleteAccountError> {
         let mut errors = FieldErrors::new();
-        self.check_current_password(user, &request.current_password, &mut errors)
+        self.check_current_password(user, &request.current_password, request.client, &mut errors)
             .await?;
         errors.into_result().map_err(DeleteAccountError::Invalid)?;
         if user.holds_money() {
@@ -67,6 +85,7 @@ mod tests {
     fn request(password: &str) -> DeleteAccountRequest {
         DeleteAccountRequest {
             current_password: password.into(),
+            client: crate::throttling::ClientAddress::new([203, 0, 113, 9].into()),
         }
     }
 

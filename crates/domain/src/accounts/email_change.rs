@@ -1,18 +1,23 @@
+use super::current_password::PasswordCheckError;
 use super::ports::{HashingError, StoreEmailError};
 use crate::notification::OutgoingEmail;
 use crate::storage::RepositoryError;
+use crate::throttling::{ClientAddress, Throttled};
 use crate::{Email, FieldErrors, Retyped, User};
 
 use super::{check_retyped, Accounts};
 
 /// djoser's `set_email` (its `set_username` with the e-mail as the login
 /// field), as received.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChangeEmailRequest {
     pub current_password: String,
     pub new_email: String,
     /// djoser's `re_new_email`, when the client retypes it.
     pub re_new_email: Option<String>,
+    /// Where the request comes from: the check of the current password
+    /// counts against the account's login limits from there.
+    pub client: ClientAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +28,23 @@ pub enum ChangeEmailError {
     EmailTaken,
     #[error("the user does not exist")]
     NotFound,
+    /// Too many wrong passwords for this account: nothing was checked.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+impl From<PasswordCheckError> for ChangeEmailError {
+    fn from(error: PasswordCheckError) -> Self {
+        match error {
+            PasswordCheckError::Throttled(t) => Self::Throttled(t),
+            PasswordCheckError::Hashing(e) => Self::Hashing(e),
+            PasswordCheckError::Repository(e) => Self::Repository(e),
+        }
+    }
 }
 
 impl Accounts {
@@ -45,7 +63,7 @@ impl Accounts {
             let same = Email::parse(retyped).is_ok_and(|r| r.canonical() == new_email.canonical());
             check_retyped(&mut errors, Retyped::Email, same);
         }
-        self.check_current_password(user, &request.current_password, &mut errors)
+        self.check_current_password(user, &request.current_password, request.client, &mut errors)
             .await?;
         let Some(new_email) = new_email.filter(|_| errors.is_empty()) else {
             return Err(ChangeEmailError::Invalid(errors));
@@ -78,6 +96,7 @@ mod tests {
             current_password: current.into(),
             new_email: new.into(),
             re_new_email: None,
+            client: crate::throttling::ClientAddress::new([203, 0, 113, 9].into()),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod approval;
+mod current_password;
 mod deletion;
 mod directory;
 mod email_change;
@@ -17,10 +18,11 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::notification::Language;
 use crate::throttling::Throttle;
-use crate::{FieldError, FieldErrors, Retyped, User};
+use crate::{FieldError, FieldErrors, Retyped};
 
 pub use admin::{CreateAdminError, CreateAdminRequest};
 pub use approval::{DecideError, ListPendingError};
+pub use current_password::PasswordCheckError;
 pub use deletion::{DeleteAccountError, DeleteAccountRequest};
 pub use directory::{ListUsersError, ListUsersRequest, ReadUserError, UserFilter};
 pub use email_change::{ChangeEmailError, ChangeEmailRequest};
@@ -75,22 +77,6 @@ impl Accounts {
     pub fn with_throttle(mut self, throttle: Throttle) -> Self {
         self.throttle = Some(throttle);
         self
-    }
-}
-
-impl Accounts {
-    /// Records `current_password` as wrong in `errors` unless it is the
-    /// user's password. The hasher runs bcrypt off the async executor.
-    async fn check_current_password(
-        &self,
-        user: &User,
-        candidate: &str,
-        errors: &mut FieldErrors,
-    ) -> Result<(), HashingError> {
-        if !self.hasher.verify(candidate, &user.password_hash).await? {
-            errors.add("current_password", FieldError::WrongPassword);
-        }
-        Ok(())
     }
 }
 

@@ -1,17 +1,22 @@
+use super::current_password::PasswordCheckError;
 use super::ports::HashingError;
 use crate::password::PasswordContext;
 use crate::storage::RepositoryError;
+use crate::throttling::{ClientAddress, Throttled};
 use crate::{FieldErrors, Password, Retyped, User};
 
 use super::{check_retyped, Accounts};
 
 /// djoser's `set_password`, as received.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
     /// djoser's `re_new_password`, when the client retypes it.
     pub re_new_password: Option<String>,
+    /// Where the request comes from: the check of the current password
+    /// counts against the account's login limits from there.
+    pub client: ClientAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -22,10 +27,23 @@ pub enum ChangePasswordError {
     Invalid(FieldErrors),
     #[error("the user does not exist")]
     NotFound,
+    /// Too many wrong passwords for this account: nothing was checked.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error(transparent)]
     Hashing(#[from] HashingError),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+impl From<PasswordCheckError> for ChangePasswordError {
+    fn from(error: PasswordCheckError) -> Self {
+        match error {
+            PasswordCheckError::Throttled(t) => Self::Throttled(t),
+            PasswordCheckError::Hashing(e) => Self::Hashing(e),
+            PasswordCheckError::Repository(e) => Self::Repository(e),
+        }
+    }
 }
 
 impl Accounts {
@@ -50,7 +68,7 @@ impl Accounts {
                 *retyped == request.new_password,
             );
         }
-        self.check_current_password(user, &request.current_password, &mut errors)
+        self.check_current_password(user, &request.current_password, request.client, &mut errors)
             .await?;
         let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
             return Err(ChangePasswordError::Invalid(errors));
@@ -82,6 +100,7 @@ mod tests {
             current_password: current.into(),
             new_password: new.into(),
             re_new_password: None,
+            client: crate::throttling::ClientAddress::new([203, 0, 113, 9].into()),
         }
     }
 

@@ -68,7 +68,8 @@ pub struct ConfirmResetRequest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmResetError {
-    /// A bad `uid`, a bad `token`, or a new password that fails the rules.
+    /// A link that does not work (named under `token`, whether its `uid`
+    /// or its token is at fault), or a new password that fails the rules.
     #[error(transparent)]
     Invalid(FieldErrors),
     #[error(transparent)]
@@ -78,10 +79,9 @@ pub enum ConfirmResetError {
 }
 
 impl ConfirmResetError {
-    fn uid() -> Self {
-        Self::Invalid(FieldErrors::single("uid", FieldError::UnknownUid))
-    }
-
+    /// The one answer to a link that does not work, whatever is wrong with
+    /// it: a `uid` that names nobody reads the same as a wrong token for
+    /// someone, so that the route tells no one which ids exist.
     fn token() -> Self {
         Self::Invalid(FieldErrors::single("token", FieldError::InvalidToken))
     }
@@ -90,7 +90,7 @@ impl ConfirmResetError {
     /// a page then has no form left to show.
     pub fn is_bad_link(&self) -> bool {
         matches!(self, Self::Invalid(errors)
-            if errors.fields().contains_key("uid") || errors.fields().contains_key("token"))
+            if errors.fields().contains_key("token"))
     }
 }
 
@@ -183,12 +183,12 @@ impl PasswordResets {
     /// The user and the live link that `uid` and `token` name; nothing is
     /// used up.
     async fn find_link(&self, uid: &str, token: &str) -> Result<(User, i64), ConfirmResetError> {
-        let id = decode_uid(uid).ok_or_else(ConfirmResetError::uid)?;
+        let id = decode_uid(uid).ok_or_else(ConfirmResetError::token)?;
         let user = self
             .users
             .find_by_id(id)
             .await?
-            .ok_or_else(ConfirmResetError::uid)?;
+            .ok_or_else(ConfirmResetError::token)?;
         let token = ResetToken::parse(token).ok_or_else(ConfirmResetError::token)?;
         if !user.is_approved() {
             return Err(ConfirmResetError::token());

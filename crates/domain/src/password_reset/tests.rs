@@ -233,7 +233,7 @@ async fn a_live_link_sets_the_new_password_once() {
 }
 
 #[tokio::test]
-async fn malformed_and_unknown_uids_are_uid_errors() {
+async fn malformed_and_unknown_uids_read_as_a_wrong_token() {
     for uid in ["", "Mg==", "MDI", "not base64!", "OTk"] {
         let ports = Ports::new().with_user(Some(user(2, UserStatus::Approved)));
         let errors = field_errors(
@@ -242,7 +242,12 @@ async fn malformed_and_unknown_uids_are_uid_errors() {
                 .confirm(confirm_request(uid, &token(2), "quartz-lantern-61"))
                 .await,
         );
-        assert_eq!(errors.fields()["uid"], [FieldError::UnknownUid], "{uid:?}");
+        assert_eq!(
+            errors.fields()["token"],
+            [FieldError::InvalidToken],
+            "{uid:?}"
+        );
+        assert!(!errors.fields().contains_key("uid"), "{uid:?}");
     }
 }
 

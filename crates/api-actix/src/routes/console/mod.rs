@@ -27,7 +27,7 @@ use super::path_id;
 use super::tokens::client_info;
 use crate::auth::TokenKind;
 use crate::client_address::Client;
-use crate::password_hasher::HashingPlace;
+use crate::password_hasher::take_place;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -213,15 +213,14 @@ struct SignInForm {
 /// Signs in: a login through `Accounts::log_in` (throttled, in the bcrypt
 /// queue), for administrators only, that opens a session.
 pub async fn sign_in(
-    place: Result<HashingPlace, Problem>,
     state: web::Data<AppState>,
     req: HttpRequest,
     Client(client): Client,
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = cookie(&req, SIGN_IN_COOKIE).ok_or(ConsoleError::Forged)?;
-    let form: SignInForm = read_form(&secret, &body)?;
-    let _place = match place {
+    let form: SignInForm = read_form(&req, &secret, &body)?;
+    let _place = match take_place(&state.hashing).await {
         Ok(place) => place,
         Err(problem) => return Ok(refused_sign_in(&state, &req, &form, &problem)),
     };

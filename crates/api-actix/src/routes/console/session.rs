@@ -172,7 +172,24 @@ pub fn csrf_matches(secret: &str, sent: Option<&str>) -> bool {
 }
 
 /// A form body as `T` and its CSRF token, which must be that of `secret`.
-pub fn read_form<T: DeserializeOwned>(secret: &str, body: &[u8]) -> Result<T, ConsoleError> {
+/// A body of any other type is refused (415) before it is read: it could
+/// only come from something other than the console's own forms.
+pub fn read_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    secret: &str,
+    body: &[u8],
+) -> Result<T, ConsoleError> {
+    if !crate::json_body::is_form(req) {
+        return Err(Problem::unsupported_media_type(
+            "Send the form as application/x-www-form-urlencoded.",
+        )
+        .into());
+    }
+    parse_form(secret, body)
+}
+
+/// A form body as `T` and its CSRF token, which must be that of `secret`.
+fn parse_form<T: DeserializeOwned>(secret: &str, body: &[u8]) -> Result<T, ConsoleError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|_| ConsoleError::Forged)?;
     let sent = pairs
@@ -200,7 +217,7 @@ impl ConsoleAdmin {
         body: &[u8],
     ) -> Result<T, ConsoleError> {
         let secret = cookie(req, SESSION_COOKIE).ok_or(ConsoleError::SignedOut)?;
-        read_form(&secret, body)
+        read_form(req, &secret, body)
     }
 }
 
@@ -289,13 +306,13 @@ mod tests {
         }
         let token = csrf_token("secret");
         let good = format!("action=accept&csrf={token}");
-        assert!(read_form::<Form>("secret", good.as_bytes()).is_ok());
+        assert!(parse_form::<Form>("secret", good.as_bytes()).is_ok());
         assert!(matches!(
-            read_form::<Form>("secret", b"action=accept"),
+            parse_form::<Form>("secret", b"action=accept"),
             Err(ConsoleError::Forged)
         ));
         assert!(matches!(
-            read_form::<Form>("other", good.as_bytes()),
+            parse_form::<Form>("other", good.as_bytes()),
             Err(ConsoleError::Forged)
         ));
     }
