@@ -6,6 +6,7 @@ use authusers_domain::accounts::{
     ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, HashingError,
     ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
 };
+use authusers_domain::activation::{ActivateError, ResendError};
 use authusers_domain::outbox::MailroomError;
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
@@ -58,6 +59,12 @@ impl From<LoginError> for Problem {
                 "Account pending",
                 "The registration is waiting for an administrator's approval.",
             ),
+            LoginError::AccountNotActivated => Problem::new(
+                StatusCode::FORBIDDEN,
+                "account_not_activated",
+                "Account not activated",
+                "Confirm the e-mail address with the link mailed to it first.",
+            ),
             LoginError::AccountRejected => Problem::new(
                 StatusCode::FORBIDDEN,
                 "account_rejected",
@@ -100,6 +107,12 @@ impl From<DecideError> for Problem {
                 "already_decided",
                 "Already decided",
                 format!("This registration was already {}.", status.as_str()),
+            ),
+            DecideError::NotActivated => Problem::new(
+                StatusCode::CONFLICT,
+                "not_activated",
+                "Not activated",
+                "This registration's e-mail address is not confirmed yet.",
             ),
             DecideError::Repository(e) => Problem::storage(&e),
         }
@@ -187,6 +200,7 @@ impl From<RequestResetError> for Problem {
     fn from(error: RequestResetError) -> Self {
         match error {
             RequestResetError::Invalid(errors) => Problem::validation(errors),
+            RequestResetError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             RequestResetError::Repository(e) => Problem::storage(&e),
         }
     }
@@ -198,6 +212,37 @@ impl From<ConfirmResetError> for Problem {
             ConfirmResetError::Invalid(errors) => Problem::validation(errors),
             ConfirmResetError::Hashing(e) => hashing(e),
             ConfirmResetError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<ActivateError> for Problem {
+    fn from(error: ActivateError) -> Self {
+        match error {
+            ActivateError::Invalid(errors) => Problem::validation(errors),
+            ActivateError::Stale => Problem::new(
+                StatusCode::FORBIDDEN,
+                "stale_token",
+                "Stale token",
+                "Stale token for given user.",
+            ),
+            ActivateError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<ResendError> for Problem {
+    fn from(error: ResendError) -> Self {
+        match error {
+            ResendError::NotRequired => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "activation_not_required",
+                "Activation not required",
+                "Registrations need no activation here.",
+            ),
+            ResendError::Invalid(errors) => Problem::validation(errors),
+            ResendError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
+            ResendError::Repository(e) => Problem::storage(&e),
         }
     }
 }

@@ -173,10 +173,12 @@ impl Metrics {
         catch_up(&self.mail_sent, delivery.sent());
         catch_up(&self.mail_retried, delivery.retried());
         catch_up(&self.mail_failed, delivery.failed());
+        // The limits that answer 429; the mail limits refuse silently.
         for counter in [
             Counter::LoginAccount,
             Counter::LoginAddress,
             Counter::Registration,
+            Counter::ResetAddress,
         ] {
             catch_up(
                 &self.throttled.with_label_values(&[counter.as_str()]),

@@ -7,6 +7,7 @@ use actix_web::http::header;
 use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::{Accounts, HashingError, PasswordHasher, UserRepository};
+use authusers_domain::activation::{ActivationPolicy, Activations};
 use authusers_domain::clock::Clock;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxDelivery, OutboxRepository};
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
@@ -14,8 +15,9 @@ use authusers_domain::sessions::Sessions;
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::{
-    Database, DieselAttemptLog, DieselBalanceRepository, DieselOutboxRepository,
-    DieselPasswordResetRepository, DieselSessionRepository, DieselUserRepository, StorageError,
+    Database, DieselActivationRepository, DieselAttemptLog, DieselBalanceRepository,
+    DieselOutboxRepository, DieselPasswordResetRepository, DieselSessionRepository,
+    DieselUserRepository, StorageError,
 };
 use tokio::sync::Notify;
 
@@ -257,7 +259,25 @@ impl Application {
                 mails_per_hour: Some(settings.password_reset.mails_per_hour).filter(|n| *n > 0),
                 language: settings.mail_language,
             },
-        );
+        )
+        .with_throttle(throttle.clone());
+        let activations = Activations::new(
+            Arc::clone(&users),
+            Arc::new(DieselActivationRepository::new(database.clone())),
+            Arc::new(RandomResetTokens),
+            Arc::clone(&clock),
+            settings
+                .activation
+                .link
+                .clone()
+                .map(|link| ActivationPolicy {
+                    link,
+                    ttl: chrono::Duration::from_std(settings.activation.ttl)
+                        .unwrap_or_else(|_| chrono::Duration::days(3)),
+                    language: settings.mail_language,
+                }),
+        )
+        .with_throttle(throttle.clone());
         let sessions = sessions(
             settings,
             database.clone(),
@@ -277,10 +297,15 @@ impl Application {
             retention: settings.sessions.retention,
             every: settings.sessions.housekeeping_interval,
         };
+        let mut accounts = Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language)
+            .with_throttle(throttle.clone());
+        if activations.required() {
+            accounts = accounts.with_activation(activations.clone());
+        }
         let state = AppState {
-            accounts: Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language)
-                .with_throttle(throttle.clone()),
+            accounts,
             resets,
+            activations,
             sessions,
             wallet,
             mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock)),

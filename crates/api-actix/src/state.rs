@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use authusers_domain::accounts::Accounts;
+use authusers_domain::activation::Activations;
 use authusers_domain::clock::Clock;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
@@ -26,6 +27,8 @@ use crate::routes::well_known::WellKnown;
 pub struct AppState {
     pub accounts: Accounts,
     pub resets: PasswordResets,
+    /// djoser's activation (links work even with it turned off since).
+    pub activations: Activations,
     pub sessions: Sessions,
     pub wallet: Wallet,
     /// The outbox as administrators see it (the console).

@@ -7,6 +7,7 @@
 //! [`storage::RepositoryError`]).
 
 pub mod accounts;
+pub mod activation;
 pub mod balance;
 pub mod clock;
 pub mod email;

@@ -46,7 +46,11 @@ enum Paragraph<'a> {
 }
 
 impl OutgoingEmail {
-    /// A greeting by name, then `paragraphs`, as plain text and as HTML.
+    /// A greeting, then `paragraphs`, as plain text and as HTML. The
+    /// greeting names the user only when their address has proved itself:
+    /// anyone may register someone else's address with a "name" such as
+    /// "Visit evil.example now", and this service must not carry that text
+    /// to a stranger's inbox.
     fn compose(
         to: &Email,
         user: &User,
@@ -58,11 +62,14 @@ impl OutgoingEmail {
             Language::English => "Hello",
             Language::Russian => "Здравствуйте",
         };
-        let name = greeting_name(user);
-        let mut text_body = format!("{hello}, {name}!\n");
+        let greeting = match greeting_name(user) {
+            Some(name) => format!("{hello}, {name}!"),
+            None => format!("{hello}!"),
+        };
+        let mut text_body = format!("{greeting}\n");
         let mut html_body = format!(
-            "<!DOCTYPE html>\n<html><body><p>{hello}, {}!</p>",
-            escape_html(&name)
+            "<!DOCTYPE html>\n<html><body><p>{}</p>",
+            escape_html(&greeting)
         );
         for paragraph in paragraphs {
             match paragraph {
@@ -149,6 +156,43 @@ impl OutgoingEmail {
         )
     }
 
+    /// The link that confirms a new registration's address, valid for
+    /// `ttl`; only then does the registration reach the administrators.
+    pub fn activation(user: &User, link: &str, ttl: Duration, language: Language) -> Self {
+        let within = human_duration(ttl, language);
+        let (subject, asked, open, ignore) = match language {
+            Language::English => (
+                "Confirm your e-mail address",
+                "Someone, hopefully you, registered an account with this address.".to_owned(),
+                format!("To confirm the address, open this link within {within}:"),
+                "Once it is confirmed, an administrator will look at the registration. \
+                 If you did not register, ignore this message: nothing happens without \
+                 the link.",
+            ),
+            Language::Russian => (
+                "Подтвердите адрес электронной почты",
+                "Кто-то, надеемся, что вы, зарегистрировал учётную запись с этим адресом."
+                    .to_owned(),
+                format!("Чтобы подтвердить адрес, откройте эту ссылку в течение {within}:"),
+                "После подтверждения регистрацию рассмотрит администратор. Если вы не \
+                 регистрировались, не обращайте внимания на это письмо: без ссылки \
+                 ничего не произойдёт.",
+            ),
+        };
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[
+                Paragraph::Text(&asked),
+                Paragraph::Text(&open),
+                Paragraph::Link(link),
+                Paragraph::Text(ignore),
+            ],
+        )
+    }
+
     /// The notice to the old address of `user` that the account moved to
     /// `new_email`, shown masked: the old address may have changed hands.
     pub fn email_changed(user: &User, new_email: &Email, language: Language) -> Self {
@@ -220,15 +264,19 @@ fn human_duration(duration: Duration, language: Language) -> String {
     format!("{count} {word}")
 }
 
-/// First and last name when known, otherwise the e-mail's local part.
-fn greeting_name(user: &User) -> String {
+/// First and last name when known, otherwise the e-mail's local part; none
+/// for an address that has not proved itself.
+fn greeting_name(user: &User) -> Option<String> {
+    if !user.address_proven() {
+        return None;
+    }
     let full = format!("{} {}", user.first_name, user.last_name);
     let full = full.trim();
-    if full.is_empty() {
+    Some(if full.is_empty() {
         user.email.local_part().to_owned()
     } else {
         full.to_owned()
-    }
+    })
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -253,14 +301,64 @@ mod tests {
     use crate::user::fixtures::user;
     use crate::{PersonName, UserStatus};
 
+    /// A user whose address proved itself.
+    fn proven(mut user: User) -> User {
+        user.email_verified_at = Some(crate::user::fixtures::at(1));
+        user
+    }
+
     #[test]
-    fn acceptance_greets_the_user_by_name() {
-        let user = user(1, UserStatus::Approved);
+    fn acceptance_greets_a_user_whose_address_proved_itself_by_name() {
+        let user = proven(user(1, UserStatus::Approved));
         let mail = OutgoingEmail::registration_decision(&user, Decision::Accept, Language::English);
         assert_eq!(mail.to, user.email);
         assert_eq!(mail.subject, "Your registration has been accepted");
         assert!(mail.text_body.starts_with("Hello, Ada Lovelace!"));
         assert!(mail.html_body.contains("<p>Hello, Ada Lovelace!</p>"));
+    }
+
+    #[test]
+    fn mail_to_an_address_that_has_not_proved_itself_carries_no_typed_name() {
+        let mut stranger = user(1, UserStatus::Pending);
+        stranger.first_name = PersonName::parse("Visit https://evil.example/verify now").unwrap();
+        let link = "https://app.example.com/activate/MQ/abc";
+        for mail in [
+            OutgoingEmail::registration_decision(&stranger, Decision::Accept, Language::English),
+            OutgoingEmail::registration_decision(&stranger, Decision::Reject, Language::Russian),
+            OutgoingEmail::password_reset(&stranger, link, Duration::hours(1), Language::English),
+            OutgoingEmail::activation(&stranger, link, Duration::days(3), Language::English),
+            OutgoingEmail::activation(&stranger, link, Duration::days(3), Language::Russian),
+            OutgoingEmail::email_changed(
+                &stranger,
+                &Email::parse("new@example.org").unwrap(),
+                Language::English,
+            ),
+        ] {
+            for body in [&mail.text_body, &mail.html_body] {
+                assert!(!body.contains("evil"), "{body}");
+                assert!(!body.contains("Lovelace"), "{body}");
+            }
+            assert!(
+                mail.text_body.starts_with("Hello!\n")
+                    || mail.text_body.starts_with("Здравствуйте!\n"),
+                "{}",
+                mail.text_body
+            );
+        }
+    }
+
+    #[test]
+    fn an_activation_mail_carries_its_link() {
+        let user = user(1, UserStatus::Pending);
+        let link = "https://app.example.com/activate/MQ/abc?x=1&y=2";
+        let mail = OutgoingEmail::activation(&user, link, Duration::days(3), Language::English);
+        assert_eq!(mail.to, user.email);
+        assert_eq!(mail.subject, "Confirm your e-mail address");
+        assert!(mail.text_body.contains(&format!("\n{link}\n")));
+        assert!(mail.text_body.contains("within 3 days"));
+        assert!(mail
+            .html_body
+            .contains("href=\"https://app.example.com/activate/MQ/abc?x=1&amp;y=2\""));
     }
 
     #[test]
@@ -273,14 +371,14 @@ mod tests {
 
     #[test]
     fn falls_back_to_the_local_part_and_escapes_html() {
-        let mut nameless = user(7, UserStatus::Approved);
+        let mut nameless = proven(user(7, UserStatus::Approved));
         nameless.first_name = PersonName::default();
         nameless.last_name = PersonName::default();
         let mail =
             OutgoingEmail::registration_decision(&nameless, Decision::Accept, Language::English);
         assert!(mail.text_body.starts_with("Hello, user7!"));
 
-        let mut odd = user(8, UserStatus::Approved);
+        let mut odd = proven(user(8, UserStatus::Approved));
         odd.first_name = PersonName::parse("<b>Eve</b>").unwrap();
         let mail = OutgoingEmail::registration_decision(&odd, Decision::Accept, Language::English);
         assert!(mail.html_body.contains("&lt;b&gt;Eve&lt;/b&gt;"));

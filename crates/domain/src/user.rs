@@ -76,6 +76,13 @@ pub struct User {
     pub decision: Option<DecisionRecord>,
     pub real_balance: Money,
     pub virtual_balance: Money,
+    /// When the address proved itself: an activation link or a password
+    /// reset link followed, or an administrator made from the command
+    /// line. Until then, mail to it never carries what the registrant typed.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// A registration made with activation required, whose address has not
+    /// been confirmed yet: no administrator sees or decides it until then.
+    pub awaiting_activation: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +91,8 @@ pub enum DecisionRefused {
     NotAnAdministrator,
     #[error("this registration was already {}", .0.as_str())]
     AlreadyDecided(UserStatus),
+    #[error("this registration's address is not confirmed yet")]
+    NotActivated,
 }
 
 impl User {
@@ -101,6 +110,9 @@ impl User {
         if self.status != UserStatus::Pending {
             return Err(DecisionRefused::AlreadyDecided(self.status));
         }
+        if self.awaiting_activation {
+            return Err(DecisionRefused::NotActivated);
+        }
         self.status = decision.resulting_status();
         self.decision = Some(DecisionRecord {
             decided_by: Some(administrator.id),
@@ -115,6 +127,11 @@ impl User {
 
     pub fn is_approved(&self) -> bool {
         self.status == UserStatus::Approved
+    }
+
+    /// Whether the address has proved it reaches this user.
+    pub fn address_proven(&self) -> bool {
+        self.email_verified_at.is_some()
     }
 
     /// Whether either balance is above zero: such an account cannot be
@@ -146,6 +163,8 @@ pub(crate) mod fixtures {
             decision: None,
             real_balance: Money::ZERO,
             virtual_balance: Money::ZERO,
+            email_verified_at: None,
+            awaiting_activation: false,
         }
     }
 
@@ -217,6 +236,20 @@ mod tests {
         };
         let refused = target.decide(&not_approved, Decision::Accept, at(1));
         assert_eq!(refused, Err(DecisionRefused::NotAnAdministrator));
+    }
+
+    #[test]
+    fn a_registration_awaiting_activation_cannot_be_decided() {
+        let mut target = User {
+            awaiting_activation: true,
+            ..user(2, UserStatus::Pending)
+        };
+        let unchanged = target.clone();
+        for decision in [Decision::Accept, Decision::Reject] {
+            let refused = target.decide(&admin(1), decision, at(1));
+            assert_eq!(refused, Err(DecisionRefused::NotActivated));
+            assert_eq!(target, unchanged);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! is a bound value at every execution, which cost the request look-up
 //! half its throughput.
 
+mod activation_repository;
 mod attempt_log;
 mod balance_repository;
 mod balance_statements;
@@ -32,6 +33,7 @@ mod write_transaction;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+pub use activation_repository::DieselActivationRepository;
 pub use attempt_log::DieselAttemptLog;
 pub use balance_repository::DieselBalanceRepository;
 pub use database::{

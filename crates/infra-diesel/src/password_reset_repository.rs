@@ -176,8 +176,12 @@ impl PasswordResetRepository for DieselPasswordResetRepository {
                         if used == 0 {
                             return Ok(false);
                         }
+                        // Following the mailed link proved the address.
                         let changed = diesel::update(live_users().filter(users::id.eq(user.0)))
-                            .set(users::password_hash.eq(password_hash.as_str()))
+                            .set((
+                                users::password_hash.eq(password_hash.as_str()),
+                                users::email_verified_at.eq(Some(at)),
+                            ))
                             .execute(conn)?;
                         conn.revoke_credentials(user.0, at, EndReason::CredentialsChanged)?;
                         Ok::<_, diesel::result::Error>(changed == 1)

@@ -15,6 +15,19 @@ diesel::table! {
         virtual_balance_cents -> BigInt,
         erased_at -> Nullable<Timestamp>,
         email_canonical -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamp>,
+        awaiting_activation -> Bool,
+    }
+}
+
+diesel::table! {
+    activation_links (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_digest -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -167,6 +167,8 @@ pub fn new_user(email: &str) -> NewUser {
         decision: None,
         real_balance: Money::ZERO,
         virtual_balance: Money::ZERO,
+        email_verified_at: None,
+        awaiting_activation: false,
     }
 }
 

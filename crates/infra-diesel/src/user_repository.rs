@@ -18,7 +18,8 @@ use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
 use crate::paging::{limit_offset, page_of};
 use crate::schema::{
-    idempotency_keys, lower, outbox_attempts, outbox_messages, password_reset_requests, users,
+    activation_links, idempotency_keys, lower, outbox_attempts, outbox_messages,
+    password_reset_requests, users,
 };
 use crate::user_row::{NewUserRow, UserRow};
 use crate::write_transaction::WriteTransaction;
@@ -157,6 +158,7 @@ impl UserRepository for DieselUserRepository {
                     conn.transaction(|conn| {
                         let rows = live_users()
                             .filter(users::status.eq(pending))
+                            .filter(users::awaiting_activation.eq(false))
                             .order((users::date_joined.asc(), users::id.asc()))
                             .limit(limit)
                             .offset(offset)
@@ -164,6 +166,7 @@ impl UserRepository for DieselUserRepository {
                             .load(conn)?;
                         let total = live_users()
                             .filter(users::status.eq(pending))
+                            .filter(users::awaiting_activation.eq(false))
                             .count()
                             .get_result(conn)?;
                         Ok::<_, diesel::result::Error>((rows, total))
@@ -353,10 +356,12 @@ impl UserRepository for DieselUserRepository {
                     conn.write_transaction(|conn| {
                         // The unique index refuses an address another live
                         // account has, however close the race.
+                        // The new address has proved nothing yet.
                         let changed = diesel::update(live_users().filter(users::id.eq(id.0)))
                             .set((
                                 users::email.eq(email.as_str()),
                                 users::email_canonical.eq(email.canonical()),
+                                users::email_verified_at.eq(None::<NaiveDateTime>),
                             ))
                             .execute(conn)?;
                         if changed == 1 {
@@ -419,6 +424,7 @@ macro_rules! erase_in_transaction {
                 users::last_name.eq(""),
                 users::password_hash.eq("!erased"),
                 users::erased_at.eq(Some(at)),
+                users::email_verified_at.eq(None::<NaiveDateTime>),
             ))
             .execute($conn)?;
         $conn.revoke_credentials(id, at, EndReason::AccountErased)?;
@@ -427,6 +433,8 @@ macro_rules! erase_in_transaction {
         )
         .execute($conn)?;
         diesel::delete(idempotency_keys::table.filter(idempotency_keys::user_id.eq(id)))
+            .execute($conn)?;
+        diesel::delete(activation_links::table.filter(activation_links::user_id.eq(id)))
             .execute($conn)?;
         // Mail about the user: what is not sent yet (and not being sent
         // right now) is dropped; what was sent keeps its subject and dates

@@ -23,6 +23,8 @@ pub(crate) struct UserRow {
     decided_at: Option<NaiveDateTime>,
     real_balance_cents: i64,
     virtual_balance_cents: i64,
+    email_verified_at: Option<NaiveDateTime>,
+    awaiting_activation: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -40,6 +42,8 @@ pub(crate) struct NewUserRow {
     decided_at: Option<NaiveDateTime>,
     real_balance_cents: i64,
     virtual_balance_cents: i64,
+    email_verified_at: Option<NaiveDateTime>,
+    awaiting_activation: bool,
 }
 
 impl From<NewUser> for NewUserRow {
@@ -57,6 +61,8 @@ impl From<NewUser> for NewUserRow {
             decided_at: user.decision.map(|d| d.decided_at.naive_utc()),
             real_balance_cents: user.real_balance.minor_units(),
             virtual_balance_cents: user.virtual_balance.minor_units(),
+            email_verified_at: user.email_verified_at.map(|at| at.naive_utc()),
+            awaiting_activation: user.awaiting_activation,
         }
     }
 }
@@ -84,6 +90,8 @@ impl TryFrom<UserRow> for User {
                 .map_err(|_| corrupt("real balance"))?,
             virtual_balance: Money::from_minor_units(row.virtual_balance_cents)
                 .map_err(|_| corrupt("virtual balance"))?,
+            email_verified_at: row.email_verified_at.map(|at| at.and_utc()),
+            awaiting_activation: row.awaiting_activation,
         })
     }
 }

@@ -152,6 +152,10 @@ impl Settings {
                 limit_max(self.abuse.limits.registrations_per_address),
             ),
             (
+                "PASSWORD_RESETS_PER_ADDRESS_PER_HOUR",
+                limit_max(self.abuse.limits.resets_per_address),
+            ),
+            (
                 "TRUSTED_PROXIES",
                 if self.abuse.trusted_proxies.is_empty() {
                     "(none: the peer is the client)".to_owned()
@@ -178,6 +182,26 @@ impl Settings {
             (
                 "PASSWORD_RESET_MAILS_PER_HOUR",
                 self.password_reset.mails_per_hour.to_string(),
+            ),
+            (
+                "REGISTRATION_REQUIRES_ACTIVATION",
+                if self.activation.link.is_some() {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_owned(),
+            ),
+            (
+                "ACTIVATION_URL",
+                self.activation
+                    .link
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string),
+            ),
+            (
+                "ACTIVATION_TTL_SECONDS",
+                self.activation.ttl.as_secs().to_string(),
             ),
             ("CORS_ALLOWED_ORIGINS", cors),
             (

@@ -20,7 +20,8 @@ use authusers_domain::outbox::RetryPolicy;
 use authusers_domain::password_reset::ResetLinkTemplate;
 use authusers_domain::throttling::{
     AbuseLimits, DEFAULT_LOGIN_FAILURE_WINDOW, DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT,
-    DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS, DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
+    DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS, DEFAULT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR,
+    DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
 };
 use authusers_domain::wallet::DEFAULT_KEY_RETENTION_HOURS;
 use authusers_infra_diesel::{DatabaseConfig, DatabaseUrl, SqliteSynchronous};
@@ -87,6 +88,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub cors: AllowedOrigins,
     pub password_reset: PasswordResetSettings,
+    pub activation: ActivationSettings,
     pub metrics: MetricsSettings,
     pub sessions: SessionSettings,
     pub abuse: AbuseSettings,
@@ -96,7 +98,8 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct AbuseSettings {
     /// `LOGIN_MAX_FAILURES_PER_ACCOUNT`, `LOGIN_MAX_FAILURES_PER_ADDRESS`,
-    /// `LOGIN_FAILURE_WINDOW_SECONDS`, `REGISTRATIONS_PER_ADDRESS_PER_HOUR`.
+    /// `LOGIN_FAILURE_WINDOW_SECONDS`, `REGISTRATIONS_PER_ADDRESS_PER_HOUR`,
+    /// `PASSWORD_RESETS_PER_ADDRESS_PER_HOUR`.
     pub limits: AbuseLimits,
     /// `TRUSTED_PROXIES`.
     pub trusted_proxies: TrustedProxies,
@@ -140,6 +143,16 @@ pub struct PasswordResetSettings {
     pub mails_per_hour: u32,
 }
 
+/// djoser's activation: whether registrations confirm their address first.
+#[derive(Debug, Clone)]
+pub struct ActivationSettings {
+    /// `REGISTRATION_REQUIRES_ACTIVATION` and `ACTIVATION_URL`: the
+    /// frontend page links point at; `None` when activation is off.
+    pub link: Option<ResetLinkTemplate>,
+    /// `ACTIVATION_TTL_SECONDS`: how long a link works.
+    pub ttl: Duration,
+}
+
 /// Which browser origins may call the API (CORS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AllowedOrigins {
@@ -180,12 +193,16 @@ pub const VARIABLES: &[&str] = &[
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "LOGIN_FAILURE_WINDOW_SECONDS",
     "REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+    "PASSWORD_RESETS_PER_ADDRESS_PER_HOUR",
     "TRUSTED_PROXIES",
     "CONVERT_BONUS_RATE",
     "IDEMPOTENCY_KEY_RETENTION_HOURS",
     "PASSWORD_RESET_URL",
     "PASSWORD_RESET_TTL_SECONDS",
     "PASSWORD_RESET_MAILS_PER_HOUR",
+    "REGISTRATION_REQUIRES_ACTIVATION",
+    "ACTIVATION_URL",
+    "ACTIVATION_TTL_SECONDS",
     "CORS_ALLOWED_ORIGINS",
     "METRICS_TOKEN",
     "METRICS_ADDRESS",
@@ -396,6 +413,7 @@ impl Settings {
         );
 
         let password_reset = Self::password_reset(&mut env, environment);
+        let activation = Self::activation(&mut env);
         let mail = Self::mail(&mut env);
         let cors = Self::cors(&mut env);
         let metrics = Self::metrics(&mut env);
@@ -438,6 +456,7 @@ impl Settings {
                 mail,
                 cors,
                 password_reset,
+                activation,
                 metrics,
                 sessions,
                 abuse,
@@ -475,6 +494,40 @@ impl Settings {
         }
     }
 
+    fn activation<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> ActivationSettings {
+        let required = env.parsed(
+            "REGISTRATION_REQUIRES_ACTIVATION",
+            false,
+            "on or off (true or false, 1 or 0)",
+            |raw| match raw.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => Some(true),
+                "off" | "false" | "0" | "no" => Some(false),
+                _ => None,
+            },
+        );
+        let ttl = env.number("ACTIVATION_TTL_SECONDS", 3 * 86_400u64, 60, 30 * 86_400);
+        let link = match (env.raw("ACTIVATION_URL"), required) {
+            (Some(raw), true) => ResetLinkTemplate::parse(&raw)
+                .map_err(|e| {
+                    env.problems.push(format!(
+                        "ACTIVATION_URL={raw:?} is not valid: {e}, as in https://app.example.com/activate/{{uid}}/{{token}}"
+                    ))
+                })
+                .ok(),
+            (None, true) => {
+                env.problems.push(
+                    "ACTIVATION_URL is required when REGISTRATION_REQUIRES_ACTIVATION is on: the frontend page that takes {uid} and {token} and posts them to /auth/users/activation/".into(),
+                );
+                None
+            }
+            (_, false) => None,
+        };
+        ActivationSettings {
+            link,
+            ttl: Duration::from_secs(ttl),
+        }
+    }
+
     fn abuse<F: Fn(&str) -> Option<String>>(env: &mut Reader<F>) -> AbuseSettings {
         let per_account = env.number(
             "LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -500,6 +553,12 @@ impl Settings {
             0,
             1_000_000,
         );
+        let resets = env.number(
+            "PASSWORD_RESETS_PER_ADDRESS_PER_HOUR",
+            DEFAULT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR,
+            0,
+            1_000_000,
+        );
         let trusted_proxies = match env.raw("TRUSTED_PROXIES") {
             None => TrustedProxies::default(),
             Some(raw) => TrustedProxies::parse(&raw).unwrap_or_else(|e| {
@@ -518,7 +577,8 @@ impl Settings {
                 per_address,
                 chrono::Duration::seconds(window),
                 registrations,
-            ),
+            )
+            .with_resets_per_address(resets),
             trusted_proxies,
             hashing: HashingCapacity { threads, queue },
         }

@@ -13,8 +13,8 @@ use utoipa::openapi::{OpenApi as OpenApiDocument, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    approvals, balance, credentials, operations, pagination, password_reset, profile, registration,
-    reset_page, sessions, tokens, users, well_known,
+    activation, approvals, balance, credentials, operations, pagination, password_reset, profile,
+    registration, reset_page, sessions, tokens, users, well_known,
 };
 use crate::auth::TokenPair;
 use crate::html::{self, escape};
@@ -41,6 +41,8 @@ use crate::problem::{Problem, ProblemBody};
         credentials::set_email,
         password_reset::request,
         password_reset::confirm,
+        activation::activate,
+        activation::resend,
         reset_page::show,
         tokens::create,
         tokens::refresh,

@@ -1,6 +1,7 @@
 //! The HTTP routes: the contract's (`docs/api.md`) and the operators'.
 //! Handlers only translate: JSON in, a domain call, JSON or a problem out.
 
+mod activation;
 mod approvals;
 pub(crate) mod balance;
 pub(crate) mod console;
@@ -86,6 +87,16 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             "/auth/users/set_email/",
             Method::POST,
             route(Method::POST).to(credentials::set_email),
+        ),
+        (
+            "/auth/users/activation/",
+            Method::POST,
+            route(Method::POST).to(activation::activate),
+        ),
+        (
+            "/auth/users/resend_activation/",
+            Method::POST,
+            route(Method::POST).to(activation::resend),
         ),
         (
             "/auth/users/reset_password/",

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::reset_page;
+use crate::client_address::Client;
 use crate::json_body::{JsonBody, JsonOrFormBody, RequestBody};
 use crate::password_hasher::take_place;
 use crate::problem::{Problem, ProblemBody};
@@ -55,9 +56,12 @@ const RESET_REQUEST_FLOOR: Duration = Duration::from_millis(50);
     responses(
         (status = 204, description = "Accepted; a link is mailed if an approved account has the address"),
         (status = 400, description = "A missing or malformed `email`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address had its share of requests this hour, whatever the addresses they named (`too_many_attempts`); see `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
     ))]
 pub async fn request(
     state: web::Data<AppState>,
+    Client(client): Client,
     body: JsonBody<ResetPasswordBody>,
 ) -> Result<HttpResponse, Problem> {
     let answer_at = tokio::time::Instant::now() + RESET_REQUEST_FLOOR;
@@ -65,7 +69,7 @@ pub async fn request(
     let mut required = Required::new();
     let email = required.field("email", body.email);
     required.check()?;
-    let requested = state.resets.request(ResetRequest { email }).await;
+    let requested = state.resets.request(ResetRequest { email, client }).await;
     // Wakes the worker whether or not a mail was queued: it finds nothing
     // to do as fast as it finds something.
     state.outbox_wake.notify_one();

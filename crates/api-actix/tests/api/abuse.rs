@@ -332,6 +332,39 @@ async fn wrong_current_passwords_count_against_the_accounts_login_limit(db: &Tes
     app.tokens_for(BOB, USER_PASSWORD).await;
 }
 
+/// `reset_password` is limited per client address, whatever the e-mails
+/// named: known and unknown addresses count alike and are refused alike.
+async fn reset_requests_are_limited_per_client_address(db: &TestDatabase) {
+    let limits = AbuseLimits::standard().with_resets_per_address(3);
+    let app = spawn(db, limits, "127.0.0.1").await;
+    with_users(&app).await;
+    let ask = |email: &'static str, from: &'static str| {
+        app.client
+            .post(format!("{}/auth/users/reset_password/", app.address))
+            .header("X-Forwarded-For", from)
+            .json(&json!({ "email": email }))
+            .send()
+    };
+    for email in [ANN, "nobody@example.com", BOB] {
+        let asked = ask(email, "198.51.100.1").await.unwrap();
+        assert_eq!(asked.status(), StatusCode::NO_CONTENT, "{email}");
+    }
+    // A malformed address is refused for what it is and costs nothing.
+    let malformed = ask("not an address", "198.51.100.1").await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    for email in [ANN, "nobody@example.com"] {
+        let retry_after = throttled(ask(email, "198.51.100.1").await.unwrap()).await;
+        assert!((3_000..=3_600).contains(&retry_after), "{retry_after}");
+    }
+    // Another address asks as it likes.
+    let elsewhere = ask(ANN, "198.51.100.2").await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        metric(&app, r#"authusers_throttled_total{reason="reset_address"}"#).await,
+        2.0
+    );
+}
+
 /// Waits until `/metrics` shows `running` hashes running.
 async fn until_hashing(app: &TestApp, running: f64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -426,4 +459,5 @@ on_both_backends!(
     with_every_limit_off_nothing_is_refused,
     a_full_hashing_queue_answers_503_at_once,
     wrong_current_passwords_count_against_the_accounts_login_limit,
+    reset_requests_are_limited_per_client_address,
 );

@@ -2,6 +2,7 @@
 //! a fresh database (SQLite and PostgreSQL) and talks HTTP to it.
 
 mod abuse;
+mod activation;
 mod approvals;
 mod balance;
 mod browser;

@@ -58,6 +58,9 @@ impl Accounts {
             }),
             real_balance: Money::ZERO,
             virtual_balance: Money::ZERO,
+            // The operator typed the address on the server itself.
+            email_verified_at: Some(now),
+            awaiting_activation: false,
         };
         self.users.insert(new_user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => CreateAdminError::EmailTaken,

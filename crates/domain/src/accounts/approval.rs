@@ -21,6 +21,10 @@ pub enum DecideError {
     NotFound,
     #[error("this registration was already {}", .0.as_str())]
     AlreadyDecided(UserStatus),
+    /// The registration's address is not confirmed yet (activation is
+    /// required): there is nothing to decide on.
+    #[error("this registration's address is not confirmed yet")]
+    NotActivated,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -30,6 +34,7 @@ impl From<DecisionRefused> for DecideError {
         match refused {
             DecisionRefused::NotAnAdministrator => Self::Forbidden,
             DecisionRefused::AlreadyDecided(status) => Self::AlreadyDecided(status),
+            DecisionRefused::NotActivated => Self::NotActivated,
         }
     }
 }

@@ -23,6 +23,10 @@ pub enum LoginError {
     InvalidCredentials,
     #[error("the registration is waiting for an administrator")]
     AccountPending,
+    /// The registration's address is not confirmed yet (activation is
+    /// required): said only to the right password, as `AccountPending` is.
+    #[error("the registration's address is not confirmed yet")]
+    AccountNotActivated,
     #[error("the registration was rejected")]
     AccountRejected,
     /// Too many failures for this account from this address, or from this
@@ -57,9 +61,12 @@ impl Accounts {
         let admission = throttle.admit_login(&request.email, request.client).await?;
         let outcome = self.check_credentials(&request).await;
         match &outcome {
-            Ok(_) | Err(LoginError::AccountPending | LoginError::AccountRejected) => {
-                throttle.succeeded(admission).await
-            }
+            Ok(_)
+            | Err(
+                LoginError::AccountPending
+                | LoginError::AccountNotActivated
+                | LoginError::AccountRejected,
+            ) => throttle.succeeded(admission).await,
             Err(LoginError::InvalidCredentials) => throttle.counts(admission),
             Err(_) => throttle.withdraw(admission).await,
         }
@@ -85,6 +92,7 @@ impl Accounts {
         self.upgrade_hash(&user, &request.password).await;
         match user.status {
             UserStatus::Approved => Ok(user),
+            UserStatus::Pending if user.awaiting_activation => Err(LoginError::AccountNotActivated),
             UserStatus::Pending => Err(LoginError::AccountPending),
             UserStatus::Rejected => Err(LoginError::AccountRejected),
         }
@@ -299,6 +307,19 @@ mod tests {
             .log_in(request("user2@example.com", "right"))
             .await;
         assert!(matches!(result, Err(LoginError::AccountRejected)));
+
+        let not_activated = ports_with(
+            Some(User {
+                awaiting_activation: true,
+                ..user(2, UserStatus::Pending)
+            }),
+            true,
+        );
+        let result = not_activated
+            .into_accounts()
+            .log_in(request("user2@example.com", "right"))
+            .await;
+        assert!(matches!(result, Err(LoginError::AccountNotActivated)));
 
         let wrong = ports_with(Some(user(2, UserStatus::Pending)), false);
         let result = wrong

@@ -15,6 +15,7 @@ mod registration;
 
 use std::sync::Arc;
 
+use crate::activation::Activations;
 use crate::clock::Clock;
 use crate::notification::Language;
 use crate::throttling::Throttle;
@@ -55,6 +56,9 @@ pub struct Accounts {
     mail_language: Language,
     /// The limits on failed logins and on registrations; none without it.
     throttle: Option<Throttle>,
+    /// Set when registrations must confirm their address before an
+    /// administrator sees them.
+    activation: Option<Activations>,
 }
 
 impl Accounts {
@@ -70,12 +74,20 @@ impl Accounts {
             clock,
             mail_language,
             throttle: None,
+            activation: None,
         }
     }
 
     /// Holds logins and registrations to `throttle`'s limits.
     pub fn with_throttle(mut self, throttle: Throttle) -> Self {
         self.throttle = Some(throttle);
+        self
+    }
+
+    /// Has every registration confirm its address with a mailed link
+    /// before it reaches the administrators.
+    pub fn with_activation(mut self, activation: Activations) -> Self {
+        self.activation = Some(activation);
         self
     }
 }

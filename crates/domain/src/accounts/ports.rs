@@ -57,6 +57,8 @@ pub struct NewUser {
     pub decision: Option<DecisionRecord>,
     pub real_balance: Money,
     pub virtual_balance: Money,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub awaiting_activation: bool,
 }
 
 impl NewUser {
@@ -74,6 +76,8 @@ impl NewUser {
             decision: self.decision,
             real_balance: self.real_balance,
             virtual_balance: self.virtual_balance,
+            email_verified_at: self.email_verified_at,
+            awaiting_activation: self.awaiting_activation,
         }
     }
 }
@@ -91,7 +95,7 @@ pub trait UserRepository: Send + Sync {
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
-    /// Pending registrations, oldest first.
+    /// Pending registrations, oldest first; none still awaiting activation.
     async fn list_pending(&self, page: PageRequest) -> Result<Page<User>, RepositoryError>;
 
     /// The users `filter` selects, oldest first.

@@ -112,11 +112,22 @@ impl Accounts {
             decision: None,
             real_balance: Money::ZERO,
             virtual_balance: Money::ZERO,
+            email_verified_at: None,
+            awaiting_activation: self
+                .activation
+                .as_ref()
+                .is_some_and(crate::activation::Activations::required),
         };
-        self.users.insert(new_user).await.map_err(|e| match e {
+        let user = self.users.insert(new_user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => RegisterError::EmailTaken,
             InsertUserError::Repository(e) => RegisterError::Repository(e),
-        })
+        })?;
+        if let Some(activation) = &self.activation {
+            // Should this fail, the registration stands and waits for its
+            // address: resend_activation mails another link.
+            activation.send_link(&user).await?;
+        }
+        Ok(user)
     }
 }
 

@@ -18,7 +18,9 @@ use crate::clock::Clock;
 use crate::notification::{Language, OutgoingEmail};
 use crate::password::PasswordContext;
 use crate::storage::RepositoryError;
-use crate::throttling::{Check, CounterKey, Limit, RESET_MAIL_WINDOW};
+use crate::throttling::{
+    AdmitError, Check, ClientAddress, CounterKey, Limit, Throttle, Throttled, RESET_MAIL_WINDOW,
+};
 use crate::{Email, FieldError, FieldErrors, Password, Retyped, User};
 
 pub use link::{ResetLinkTemplate, ResetLinkTemplateError};
@@ -41,10 +43,12 @@ pub struct ResetPolicy {
     pub language: Language,
 }
 
-/// `reset_password`, as received.
-#[derive(Debug, Clone, Default)]
+/// `reset_password`, as received, and where from.
+#[derive(Debug, Clone)]
 pub struct ResetRequest {
     pub email: String,
+    /// Requests are limited per client address, whatever the e-mail.
+    pub client: ClientAddress,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +56,21 @@ pub enum RequestResetError {
     /// Only a malformed address: whether it has an account is never told.
     #[error(transparent)]
     Invalid(FieldErrors),
+    /// This client address has had its share of requests this hour,
+    /// whatever the e-mails they named.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+impl From<AdmitError> for RequestResetError {
+    fn from(error: AdmitError) -> Self {
+        match error {
+            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
+            AdmitError::Repository(error) => Self::Repository(error),
+        }
+    }
 }
 
 /// `reset_password_confirm`, as received.
@@ -102,6 +119,8 @@ pub struct PasswordResets {
     tokens: Arc<dyn ResetTokenSource>,
     clock: Arc<dyn Clock>,
     policy: ResetPolicy,
+    /// The limit on requests per client address; none without it.
+    throttle: Option<Throttle>,
 }
 
 impl PasswordResets {
@@ -120,7 +139,14 @@ impl PasswordResets {
             tokens,
             clock,
             policy,
+            throttle: None,
         }
+    }
+
+    /// Holds requests to `throttle`'s limit per client address.
+    pub fn with_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 
     pub fn policy(&self) -> &ResetPolicy {
@@ -128,13 +154,17 @@ impl PasswordResets {
     }
 
     /// Mails a reset link to `email` if an approved account has it and the
-    /// address is within its hourly limit. Every well-formed request takes
-    /// the same path through the database, account or not, and answers
-    /// the same.
+    /// address is within its hourly limit. Every well-formed request counts
+    /// against its client address's hourly limit and takes the same path
+    /// through the database, account or not, and answers the same.
     #[tracing::instrument(name = "request_password_reset", skip_all)]
     pub async fn request(&self, request: ResetRequest) -> Result<(), RequestResetError> {
         let email = Email::parse(&request.email)
             .map_err(|e| RequestResetError::Invalid(FieldErrors::single("email", e)))?;
+        if let Some(throttle) = &self.throttle {
+            let admission = throttle.admit_reset_request(request.client).await?;
+            throttle.counts(admission);
+        }
         let user = self
             .users
             .find_by_email(&email)

@@ -66,6 +66,7 @@ impl Ports {
 fn reset_request(email: &str) -> ResetRequest {
     ResetRequest {
         email: email.into(),
+        client: crate::throttling::ClientAddress::new([203, 0, 113, 9].into()),
     }
 }
 

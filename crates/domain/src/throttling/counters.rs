@@ -9,6 +9,8 @@ pub struct ThrottleCounters {
     login_address: AtomicU64,
     registration: AtomicU64,
     reset_mail: AtomicU64,
+    reset_address: AtomicU64,
+    activation_mail: AtomicU64,
 }
 
 impl ThrottleCounters {
@@ -18,6 +20,8 @@ impl ThrottleCounters {
             Counter::LoginAddress => &self.login_address,
             Counter::Registration => &self.registration,
             Counter::ResetMail => &self.reset_mail,
+            Counter::ResetAddress => &self.reset_address,
+            Counter::ActivationMail => &self.activation_mail,
         }
     }
 

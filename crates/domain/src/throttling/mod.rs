@@ -17,13 +17,15 @@ use chrono::Duration;
 
 use crate::clock::Clock;
 use crate::storage::RepositoryError;
+use crate::Email;
 
 pub use counters::ThrottleCounters;
 pub use model::{
     AbuseLimits, AttemptId, Check, ClientAddress, Counter, CounterKey, Limit, Throttled,
-    DEFAULT_LOGIN_FAILURE_WINDOW, DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT,
-    DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS, DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
-    REGISTRATION_WINDOW, RESET_MAIL_WINDOW,
+    ACTIVATION_MAILS_PER_HOUR, ACTIVATION_MAIL_WINDOW, DEFAULT_LOGIN_FAILURE_WINDOW,
+    DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT, DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS,
+    DEFAULT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR, DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
+    REGISTRATION_WINDOW, RESET_ADDRESS_WINDOW, RESET_MAIL_WINDOW,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAttemptLog;
@@ -108,16 +110,49 @@ impl Throttle {
     /// Admits a registration from `client`, unless the address has had its
     /// share this hour.
     pub async fn admit_registration(&self, client: ClientAddress) -> Result<Admission, AdmitError> {
-        let checks = self
-            .limits
-            .registrations_per_address
-            .map(|limit| Check {
-                key: CounterKey::registration(client),
+        let check = self.limits.registrations_per_address.map(|limit| Check {
+            key: CounterKey::registration(client),
+            limit,
+        });
+        self.admit_one(check, client).await
+    }
+
+    /// Admits a `reset_password` request from `client`, whatever the
+    /// e-mail it names, unless the address has had its share this hour.
+    pub async fn admit_reset_request(
+        &self,
+        client: ClientAddress,
+    ) -> Result<Admission, AdmitError> {
+        let check = self.limits.resets_per_address.map(|limit| Check {
+            key: CounterKey::reset_address(client),
+            limit,
+        });
+        self.admit_one(check, client).await
+    }
+
+    /// Admits one more activation mail to `email` this hour, asked for
+    /// from `client`.
+    pub async fn admit_activation_mail(
+        &self,
+        email: &Email,
+        client: ClientAddress,
+    ) -> Result<Admission, AdmitError> {
+        let check =
+            Limit::new(ACTIVATION_MAILS_PER_HOUR, ACTIVATION_MAIL_WINDOW).map(|limit| Check {
+                key: CounterKey::activation_mail(email),
                 limit,
-            })
-            .into_iter()
-            .collect();
-        let recorded = self.record(checks, client).await?;
+            });
+        self.admit_one(check, client).await
+    }
+
+    /// Admits an attempt held to at most one limit (none when it is off);
+    /// a success resets nothing.
+    async fn admit_one(
+        &self,
+        check: Option<Check>,
+        client: ClientAddress,
+    ) -> Result<Admission, AdmitError> {
+        let recorded = self.record(check.into_iter().collect(), client).await?;
         Ok(Admission {
             recorded,
             reset_on_success: None,

@@ -57,14 +57,20 @@ pub enum Counter {
     Registration,
     /// Password-reset mails to one e-mail address.
     ResetMail,
+    /// `reset_password` requests from one address, whatever the e-mail.
+    ResetAddress,
+    /// Activation mails sent again to one e-mail address.
+    ActivationMail,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 4] = [
+    pub const ALL: [Counter; 6] = [
         Counter::LoginAccount,
         Counter::LoginAddress,
         Counter::Registration,
         Counter::ResetMail,
+        Counter::ResetAddress,
+        Counter::ActivationMail,
     ];
 
     /// The stored name, also the `reason` of a throttled answer in metrics
@@ -75,6 +81,8 @@ impl Counter {
             Counter::LoginAddress => "login_address",
             Counter::Registration => "registration",
             Counter::ResetMail => "reset_mail",
+            Counter::ResetAddress => "reset_address",
+            Counter::ActivationMail => "activation_mail",
         }
     }
 
@@ -132,6 +140,14 @@ impl CounterKey {
         Self::of(Counter::ResetMail, &email.canonical())
     }
 
+    pub fn reset_address(client: ClientAddress) -> Self {
+        Self::of(Counter::ResetAddress, &client.network())
+    }
+
+    pub fn activation_mail(email: &Email) -> Self {
+        Self::of(Counter::ActivationMail, &email.canonical())
+    }
+
     pub fn counter(&self) -> Counter {
         self.counter
     }
@@ -183,8 +199,11 @@ pub struct AbuseLimits {
     pub login_per_account: Option<Limit>,
     /// `LOGIN_MAX_FAILURES_PER_ADDRESS` in `LOGIN_FAILURE_WINDOW_SECONDS`.
     pub login_per_address: Option<Limit>,
-    /// `REGISTRATIONS_PER_ADDRESS_PER_HOUR`.
+    /// `REGISTRATIONS_PER_ADDRESS_PER_HOUR`; `resend_activation` counts
+    /// here too, as the second half of a registration.
     pub registrations_per_address: Option<Limit>,
+    /// `PASSWORD_RESETS_PER_ADDRESS_PER_HOUR`.
+    pub resets_per_address: Option<Limit>,
 }
 
 /// The defaults of the contract.
@@ -192,6 +211,13 @@ pub const DEFAULT_LOGIN_FAILURE_WINDOW: Duration = Duration::seconds(900);
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT: u32 = 10;
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS: u32 = 100;
 pub const DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR: u32 = 30;
+pub const DEFAULT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR: u32 = 30;
+/// The window of `PASSWORD_RESETS_PER_ADDRESS_PER_HOUR`.
+pub const RESET_ADDRESS_WINDOW: Duration = Duration::hours(1);
+/// Activation mails sent again to one address in an hour, at most.
+pub const ACTIVATION_MAILS_PER_HOUR: u32 = 3;
+/// The window of [`ACTIVATION_MAILS_PER_HOUR`].
+pub const ACTIVATION_MAIL_WINDOW: Duration = Duration::hours(1);
 pub const REGISTRATION_WINDOW: Duration = Duration::hours(1);
 /// The window of `PASSWORD_RESET_MAILS_PER_HOUR`.
 pub const RESET_MAIL_WINDOW: Duration = Duration::hours(1);
@@ -207,6 +233,8 @@ impl AbuseLimits {
     }
 
     /// The limits from the numbers a deployment configures; 0 turns one off.
+    /// The reset requests per address take their default; see
+    /// [`Self::with_resets_per_address`].
     pub fn new(
         login_per_account: u32,
         login_per_address: u32,
@@ -217,7 +245,18 @@ impl AbuseLimits {
             login_per_account: Limit::new(login_per_account, login_window),
             login_per_address: Limit::new(login_per_address, login_window),
             registrations_per_address: Limit::new(registrations_per_hour, REGISTRATION_WINDOW),
+            resets_per_address: Limit::new(
+                DEFAULT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR,
+                RESET_ADDRESS_WINDOW,
+            ),
         }
+    }
+
+    /// At most `per_hour` `reset_password` requests from one address in
+    /// any hour; 0 turns the limit off.
+    pub fn with_resets_per_address(mut self, per_hour: u32) -> Self {
+        self.resets_per_address = Limit::new(per_hour, RESET_ADDRESS_WINDOW);
+        self
     }
 
     /// How long an attempt of `counter` matters; older ones can go. `None`
@@ -229,6 +268,8 @@ impl AbuseLimits {
             Counter::LoginAddress => self.login_per_address.map(|l| l.window),
             Counter::Registration => self.registrations_per_address.map(|l| l.window),
             Counter::ResetMail => Some(RESET_MAIL_WINDOW),
+            Counter::ResetAddress => self.resets_per_address.map(|l| l.window),
+            Counter::ActivationMail => Some(ACTIVATION_MAIL_WINDOW),
         }
     }
 }

@@ -181,8 +181,18 @@ async fn pruning_keeps_each_counter_for_its_window_and_nothing_of_a_limit_off() 
         .with(eq(Counter::ResetMail), eq(at(0)))
         .times(1)
         .returning(|_, _| Ok(1));
-    let throttle = throttle(log, AbuseLimits::new(10, 100, Duration::seconds(900), 0));
-    assert_eq!(throttle.prune().await.unwrap(), 6);
+    // Reset requests per address, an hour; that limit is off here too.
+    log.expect_prune()
+        .with(eq(Counter::ResetAddress), eq(at(3600)))
+        .times(1)
+        .returning(|_, _| Ok(0));
+    log.expect_prune()
+        .with(eq(Counter::ActivationMail), eq(at(0)))
+        .times(1)
+        .returning(|_, _| Ok(4));
+    let limits = AbuseLimits::new(10, 100, Duration::seconds(900), 0).with_resets_per_address(0);
+    let throttle = throttle(log, limits);
+    assert_eq!(throttle.prune().await.unwrap(), 10);
 }
 
 #[tokio::test]
