@@ -19,7 +19,10 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-cargo build --quiet --locked -p authusers-api-actix --bin authusers
+# The same build as `make test`'s (`--workspace --all-targets`), so that after
+# it this is a no-op: `-p authusers-api-actix` alone would resolve features
+# apart from the workspace's and compile the dependency tree a second time.
+cargo build --quiet --locked --workspace --all-targets
 binary="${CARGO_TARGET_DIR:-target}/debug/authusers"
 . deploy/scripts/serve-lib.sh
 
