@@ -17,19 +17,54 @@ pub struct HashingCapacity {
     /// per core).
     pub threads: usize,
     /// `PASSWORD_HASHING_QUEUE`: requests admitted beyond those, waiting
-    /// for a thread; past them, requests are refused at once.
-    pub queue: usize,
+    /// for a thread; past them, requests are refused at once. `None`: as
+    /// many as the threads hash within `max_wait`, from a hash timed at
+    /// start-up.
+    pub queue: Option<usize>,
+    /// `PASSWORD_HASHING_MAX_WAIT_MS`: the longest an admitted request
+    /// waits for a thread; past it, it is refused rather than hashed late.
+    pub max_wait: Duration,
 }
 
+/// The default of `PASSWORD_HASHING_MAX_WAIT_MS`: a burst of logins that
+/// the threads can serve within two seconds waits for them, as it did on
+/// the Django service (each such login took about a second there).
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// The most waiting places a fitted queue gets, however fast a hash.
+const MAX_FITTED_QUEUE: usize = 100_000;
+
 impl HashingCapacity {
-    /// One thread per core, and one request waiting per thread: an
-    /// admitted request waits at most about two hashes' time.
+    /// One thread per core, and a queue sized from the hash time and
+    /// [`DEFAULT_MAX_WAIT`].
     pub fn standard() -> Self {
         let threads = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             threads,
-            queue: threads,
+            queue: None,
+            max_wait: DEFAULT_MAX_WAIT,
         }
+    }
+
+    /// `threads` threads and exactly `queue` waiting places.
+    pub fn fixed(threads: usize, queue: usize) -> Self {
+        Self {
+            threads,
+            queue: Some(queue),
+            max_wait: DEFAULT_MAX_WAIT,
+        }
+    }
+
+    /// The waiting places that `threads` fill within `max_wait` when one
+    /// hash takes `hash_time`: past them, an admitted request would wait
+    /// longer than `max_wait`. At least one per thread.
+    pub fn queue_for(&self, hash_time: Duration) -> usize {
+        let threads = self.threads.max(1);
+        let rounds = self.max_wait.as_micros() / hash_time.as_micros().max(1);
+        let rounds = usize::try_from(rounds).unwrap_or(usize::MAX);
+        threads
+            .saturating_mul(rounds.saturating_sub(1))
+            .clamp(threads, MAX_FITTED_QUEUE)
     }
 }
 
@@ -43,6 +78,9 @@ impl HashingCapacity {
 #[derive(Debug)]
 pub struct HashingQueue {
     capacity: HashingCapacity,
+    /// The waiting places in force: `PASSWORD_HASHING_QUEUE`, or the
+    /// number fitted to the hash time at start-up.
+    queue: AtomicUsize,
     places: Arc<Semaphore>,
     running: AtomicUsize,
     shed: AtomicU64,
@@ -64,12 +102,15 @@ pub struct Overloaded {
 impl HashingQueue {
     pub fn new(capacity: HashingCapacity) -> Arc<Self> {
         let threads = capacity.threads.max(1);
+        // Until the hash time is known, one waiting place per thread.
+        let queue = capacity.queue.unwrap_or(threads);
         Arc::new(Self {
             capacity: HashingCapacity {
                 threads,
                 ..capacity
             },
-            places: Arc::new(Semaphore::new(threads + capacity.queue)),
+            queue: AtomicUsize::new(queue),
+            places: Arc::new(Semaphore::new(threads + queue)),
             running: AtomicUsize::new(0),
             shed: AtomicU64::new(0),
             last_hash_micros: AtomicU64::new(0),
@@ -89,10 +130,35 @@ impl HashingQueue {
         }
     }
 
+    /// Sizes a queue left to the default from one hash's time: as many
+    /// waiting places as the threads serve within the longest wait. A
+    /// queue set by `PASSWORD_HASHING_QUEUE` stays as set.
+    fn fit_to(&self, hash_time: Duration) {
+        if self.capacity.queue.is_some() {
+            return;
+        }
+        let fitted = self.capacity.queue_for(hash_time);
+        // At least one place per thread, as provisionally: only more.
+        let provisional = self.queue.swap(fitted, Ordering::Relaxed);
+        self.places.add_permits(fitted.saturating_sub(provisional));
+        tracing::info!(
+            threads = self.capacity.threads,
+            queue = fitted,
+            hash_ms = hash_time.as_secs_f64() * 1_000.0,
+            max_wait_ms = self.capacity.max_wait.as_millis() as u64,
+            "password-hashing queue sized"
+        );
+    }
+
+    /// The waiting places in force.
+    pub fn queue_places(&self) -> usize {
+        self.queue.load(Ordering::Relaxed)
+    }
+
     /// When a place is likely free again: the queue drains `threads`
     /// hashes at a time. Whole seconds, at least one.
     fn retry_after(&self) -> chrono::Duration {
-        let rounds = self.capacity.queue / self.capacity.threads + 1;
+        let rounds = self.queue_places() / self.capacity.threads + 1;
         let last = Duration::from_micros(self.last_hash_micros.load(Ordering::Relaxed));
         let wait = last.saturating_mul(u32::try_from(rounds).unwrap_or(u32::MAX));
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -107,7 +173,7 @@ impl HashingQueue {
     /// Admitted requests not hashing yet (waiting for a thread, or still
     /// before their hash): the queue's depth.
     pub fn waiting(&self) -> usize {
-        let total = self.capacity.threads + self.capacity.queue;
+        let total = self.capacity.threads + self.queue_places();
         let admitted = total.saturating_sub(self.places.available_permits());
         admitted.saturating_sub(self.running())
     }
@@ -169,10 +235,6 @@ impl Drop for Running {
 struct HashingThreads {
     jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
 }
-
-/// The longest an admitted request waits for a hashing thread; past it, it
-/// is answered 503 `overloaded` instead.
-pub const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// How much lower than the server's threads the hashing threads run.
 const HASHING_NICENESS: i32 = 10;
@@ -258,7 +320,9 @@ impl BcryptHasher {
         let decoy_secret = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let decoy = bcrypt::hash(decoy_secret, cost).map_err(failed)?;
-        queue.record(started.elapsed());
+        let took = started.elapsed();
+        queue.record(took);
+        queue.fit_to(took);
         Ok(Self {
             cost,
             queue,
@@ -282,7 +346,7 @@ impl BcryptHasher {
             // A request that waited this long is answered 503 rather than
             // hashed late: its client may be gone, and the ones behind it
             // would wait longer still.
-            if queued_at.elapsed() > MAX_WAIT {
+            if queued_at.elapsed() > queue.capacity.max_wait {
                 queue.shed.fetch_add(1, Ordering::Relaxed);
                 let retry_after = queue.retry_after();
                 let _ = done.send(Err(HashingError::Overloaded { retry_after }));
@@ -424,10 +488,7 @@ mod tests {
 
     #[test]
     fn past_the_running_and_waiting_places_requests_are_refused_at_once() {
-        let queue = HashingQueue::new(HashingCapacity {
-            threads: 1,
-            queue: 1,
-        });
+        let queue = HashingQueue::new(HashingCapacity::fixed(1, 1));
         let first = queue.admit().unwrap();
         let second = queue.admit().unwrap();
         assert_eq!(queue.waiting(), 2);
@@ -444,12 +505,36 @@ mod tests {
         assert_eq!(queue.shed(), 2);
     }
 
+    #[test]
+    fn a_default_queue_holds_what_the_threads_hash_within_the_longest_wait() {
+        let capacity = HashingCapacity {
+            threads: 2,
+            queue: None,
+            max_wait: Duration::from_secs(2),
+        };
+        // 250 ms a hash: eight rounds in two seconds, one of them running.
+        assert_eq!(capacity.queue_for(Duration::from_millis(250)), 14);
+        // A hash slower than the whole wait: still one place per thread.
+        assert_eq!(capacity.queue_for(Duration::from_secs(3)), 2);
+        assert_eq!(capacity.queue_for(Duration::ZERO), 100_000);
+
+        let queue = HashingQueue::new(capacity);
+        assert_eq!(queue.queue_places(), 2);
+        queue.fit_to(Duration::from_millis(250));
+        assert_eq!(queue.queue_places(), 14);
+        let admitted: Vec<_> = (0..16).map(|_| queue.admit().unwrap()).collect();
+        assert!(queue.admit().is_err());
+        drop(admitted);
+
+        // A queue set by PASSWORD_HASHING_QUEUE stays as set.
+        let fixed = HashingQueue::new(HashingCapacity::fixed(2, 3));
+        fixed.fit_to(Duration::from_millis(1));
+        assert_eq!(fixed.queue_places(), 3);
+    }
+
     #[tokio::test]
     async fn retry_after_follows_the_hash_time_and_the_queue_length() {
-        let queue = HashingQueue::new(HashingCapacity {
-            threads: 2,
-            queue: 4,
-        });
+        let queue = HashingQueue::new(HashingCapacity::fixed(2, 4));
         queue.record(Duration::from_millis(700));
         // Three rounds of two hashes: 2.1 s, rounded up.
         assert_eq!(queue.retry_after(), chrono::Duration::seconds(3));
@@ -459,10 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_most_threads_hashes_run_at_once() {
-        let queue = HashingQueue::new(HashingCapacity {
-            threads: 1,
-            queue: 4,
-        });
+        let queue = HashingQueue::new(HashingCapacity::fixed(1, 4));
         let hasher = Arc::new(BcryptHasher::new(10, Arc::clone(&queue)).unwrap());
         let verifications: Vec<_> = (0..3)
             .map(|_| {
@@ -486,10 +568,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_waited_too_long_for_a_thread_is_refused_not_hashed_late() {
-        let queue = HashingQueue::new(HashingCapacity {
-            threads: 1,
-            queue: 1,
-        });
+        let queue = HashingQueue::new(HashingCapacity::fixed(1, 1));
         let hasher = Arc::new(BcryptHasher::new(4, Arc::clone(&queue)).unwrap());
         // Work that holds the only thread past the longest wait...
         let slow = {
@@ -497,7 +576,7 @@ mod tests {
             tokio::spawn(async move {
                 hasher
                     .run(|| {
-                        std::thread::sleep(MAX_WAIT + Duration::from_millis(200));
+                        std::thread::sleep(DEFAULT_MAX_WAIT + Duration::from_millis(200));
                         Ok(())
                     })
                     .await
@@ -523,10 +602,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_that_panics_fails_its_caller_and_leaves_the_thread() {
-        let queue = HashingQueue::new(HashingCapacity {
-            threads: 1,
-            queue: 0,
-        });
+        let queue = HashingQueue::new(HashingCapacity::fixed(1, 0));
         let hasher = BcryptHasher::new(4, queue).unwrap();
         let panicked: Result<(), HashingError> = hasher.run(|| panic!("a bug")).await;
         assert!(matches!(panicked, Err(HashingError::Failed(_))));

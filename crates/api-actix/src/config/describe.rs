@@ -129,7 +129,17 @@ impl Settings {
             ),
             (
                 "PASSWORD_HASHING_QUEUE",
-                self.abuse.hashing.queue.to_string(),
+                self.abuse.hashing.queue.map_or_else(
+                    || {
+                        "(not set: what the threads hash within the wait, timed at start-up)"
+                            .to_owned()
+                    },
+                    |queue| queue.to_string(),
+                ),
+            ),
+            (
+                "PASSWORD_HASHING_MAX_WAIT_MS",
+                self.abuse.hashing.max_wait.as_millis().to_string(),
             ),
             (
                 "LOGIN_MAX_FAILURES_PER_ACCOUNT",

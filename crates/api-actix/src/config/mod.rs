@@ -189,6 +189,7 @@ pub const VARIABLES: &[&str] = &[
     "BCRYPT_COST",
     "PASSWORD_HASHING_THREADS",
     "PASSWORD_HASHING_QUEUE",
+    "PASSWORD_HASHING_MAX_WAIT_MS",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "LOGIN_FAILURE_WINDOW_SECONDS",
@@ -570,7 +571,15 @@ impl Settings {
         };
         let standard = HashingCapacity::standard();
         let threads = env.number("PASSWORD_HASHING_THREADS", standard.threads, 1, 1_024);
-        let queue = env.number("PASSWORD_HASHING_QUEUE", threads, 0, 100_000);
+        let queue = env
+            .raw("PASSWORD_HASHING_QUEUE")
+            .map(|_| env.number("PASSWORD_HASHING_QUEUE", threads, 0, 100_000));
+        let max_wait = Duration::from_millis(env.number(
+            "PASSWORD_HASHING_MAX_WAIT_MS",
+            crate::password_hasher::DEFAULT_MAX_WAIT.as_millis() as u64,
+            100,
+            60_000,
+        ));
         AbuseSettings {
             limits: AbuseLimits::new(
                 per_account,
@@ -580,7 +589,11 @@ impl Settings {
             )
             .with_resets_per_address(resets),
             trusted_proxies,
-            hashing: HashingCapacity { threads, queue },
+            hashing: HashingCapacity {
+                threads,
+                queue,
+                max_wait,
+            },
         }
     }
 

@@ -378,10 +378,7 @@ async fn a_full_hashing_queue_answers_503_at_once(db: &TestDatabase) {
     // One hash at a time and no waiting, at a cost slow enough to look at.
     let app = TestApp::spawn_with(db, |settings| {
         settings.bcrypt_cost = 13;
-        settings.abuse.hashing = HashingCapacity {
-            threads: 1,
-            queue: 0,
-        };
+        settings.abuse.hashing = HashingCapacity::fixed(1, 0);
         settings.metrics.token = Some(Secret::new(METRICS_TOKEN.into()));
     })
     .await;

@@ -78,7 +78,7 @@ impl TestApp {
         settings.database.pool_size = 8;
         // Tests race dozens of requests that hash at cost 4: room for them
         // all, unless a test of the queue itself says otherwise.
-        settings.abuse.hashing.queue = 64;
+        settings.abuse.hashing.queue = Some(64);
         configure(&mut settings);
         let clock = Arc::new(TestClock::default());
         let app = Application::build_with_clock(&settings, Migrations::Apply, clock.clone())

@@ -73,10 +73,7 @@ impl SlowBody {
 async fn slow_bodies_hold_no_place_in_the_hashing_queue(db: &TestDatabase) {
     const HOLD: Duration = Duration::from_secs(30);
     let app = TestApp::spawn_with(db, |settings| {
-        settings.abuse.hashing = HashingCapacity {
-            threads: 1,
-            queue: 1,
-        };
+        settings.abuse.hashing = HashingCapacity::fixed(1, 1);
         settings.request_body_timeout = Duration::from_secs(120);
     })
     .await;
