@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
 use authusers_domain::outbox::OutboxRepository;
-use authusers_infra_diesel::{Database, DieselOutboxRepository, DieselUserRepository};
+use authusers_infra_diesel::{
+    Database, DieselImportRepository, DieselOutboxRepository, DieselUserRepository,
+};
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
 use crate::auth::{write_new_key_file, SigningAlgorithm};
 use crate::config::{KeyOrigin, Settings};
+use crate::django_import;
 use crate::field_messages::FieldMessages;
 use crate::problem::causes;
 use crate::startup::{self, Application, Migrations};
@@ -79,6 +82,57 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Move users in from another service.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportSource {
+    /// Users, password hashes and balances from the output of `python
+    /// manage.py dumpdata <app>.<user model>` of the Django service, json or
+    /// jsonl. Ids, addresses, names, dates, statuses and administrators are
+    /// kept; each balance gets an opening ledger entry. Running it again
+    /// changes nothing; a run cut short goes on where it stopped. Exits
+    /// non-zero when a record was skipped (unless --allow-skips) or the
+    /// input stops before its end.
+    Django(DjangoImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DjangoImportArgs {
+    /// The dump; `-` for standard input.
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// json (one list) or jsonl (one record a line); detected when not given.
+    #[arg(long, value_parser = parse_format)]
+    format: Option<django_import::Format>,
+    /// The user model's label in the dump; records of others are counted
+    /// and passed over.
+    #[arg(long, default_value = "users.user")]
+    model: String,
+    /// A field the model names otherwise, as MEANING=NAME
+    /// (real_balance=wallet_real); repeat for several.
+    #[arg(long = "field", value_name = "MEANING=NAME")]
+    fields: Vec<String>,
+    /// Read and check everything, against the database too; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also write every skipped record and warning to FILE, as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
+    /// Exit 0 even when records were skipped.
+    #[arg(long)]
+    allow_skips: bool,
+    /// Users a transaction.
+    #[arg(long, default_value_t = django_import::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    batch_size: u32,
+}
+
+fn parse_format(raw: &str) -> Result<django_import::Format, String> {
+    django_import::Format::parse(raw).ok_or_else(|| "expected json or jsonl".into())
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,7 +232,93 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         } => Ok(serde_json::to_string_pretty(configured()?.jwt.keys.jwks())
             .map(|jwks| print_lines([jwks]))
             .map_err(|e| causes(&e))?),
+        Command::Import {
+            source: ImportSource::Django(args),
+        } => Ok(import_django(&configured()?, args).await?),
     }
+}
+
+async fn import_django(settings: &Settings, args: DjangoImportArgs) -> Result<(), String> {
+    let mut fields = django_import::FieldNames::default();
+    for field in &args.fields {
+        fields.rename(field)?;
+    }
+    let input = match args.file.as_str() {
+        "-" => django_import::Input::Stdin,
+        path => django_import::Input::File(path.into()),
+    };
+    let options = django_import::ImportOptions {
+        input: input.clone(),
+        format: args.format,
+        model: args.model,
+        fields,
+        batch_size: args.batch_size as usize,
+    };
+    let report_file = match &args.report {
+        Some(path) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write the report {}: {e}", path.display()))?,
+        )) as Box<dyn Write + Send>),
+        None => None,
+    };
+    let mut report = django_import::Report::new(report_file, Box::new(std::io::stderr()));
+    let database = migrated_database(settings).await?;
+    let importer = authusers_domain::import::Importer::new(
+        Arc::new(DieselImportRepository::new(database)),
+        Arc::new(SystemClock),
+    );
+    let progress = import_progress(&input);
+    let summary =
+        django_import::import(options, importer.run(args.dry_run), &mut report, &|read| {
+            progress.set_message(format!("{read} records"))
+        })
+        .await
+        .map_err(|e| causes(&e));
+    progress.finish_and_clear();
+    report
+        .flush()
+        .map_err(|e| format!("the report is incomplete: {e}"))?;
+    let summary = summary?;
+    print_lines([summary.line(args.dry_run)]);
+    if let Some(stopped) = summary.stopped {
+        return Err(format!(
+            "the input stops {stopped}; what came before was {}",
+            if args.dry_run { "checked" } else { "imported" }
+        ));
+    }
+    let skipped = summary.skipped_total();
+    if skipped > 0 && !args.allow_skips {
+        return Err(format!(
+            "{skipped} record(s) skipped, each told above{}; --allow-skips accepts that",
+            if args.report.is_some() {
+                " and in the report"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// A spinner with the records read so far, on a terminal only; elsewhere
+/// the summary line says it all.
+fn import_progress(input: &django_import::Input) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let name = match input {
+        django_import::Input::File(path) => path.display().to_string(),
+        django_import::Input::Stdin => "standard input".to_owned(),
+    };
+    let bar = indicatif::ProgressBar::new_spinner().with_prefix(name);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} ({per_sec}, {elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> Result<(), String> {
@@ -204,6 +344,15 @@ async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
             "generated a development signing key; it is reused from now on"
         ),
         _ => tracing::info!(%algorithm, kid, "signing tokens"),
+    }
+    if let Some(legacy) = &settings.legacy_tokens {
+        tracing::info!(until = %legacy.until, "the old service's simplejwt tokens are believed until then");
+        if legacy.key_is_weak() {
+            tracing::warn!(
+                "LEGACY_SIMPLEJWT_SIGNING_KEY is shorter than Django's checks allow ({} characters): it is used, as it is the old service's key; close the bridge (LEGACY_SIMPLEJWT_UNTIL) soon",
+                crate::auth::DJANGO_MIN_SECRET_KEY_CHARS
+            );
+        }
     }
     let migrations = if no_migrate {
         Migrations::Skip

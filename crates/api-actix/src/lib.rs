@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client_address;
 pub mod config;
 pub mod delivery_worker;
+pub mod django_import;
 mod domain_errors;
 pub mod field_messages;
 mod html;

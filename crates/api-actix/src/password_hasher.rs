@@ -6,6 +6,13 @@ use async_trait::async_trait;
 use authusers_domain::accounts::{HashingError, PasswordHasher};
 use authusers_domain::password::MAX_PASSWORD_BYTES;
 use authusers_domain::{Password, PasswordHash};
+use authusers_infra_crypto::django::{self, StoredHash};
+
+/// The longest password checked against a Django hash: Django set no
+/// limit of its own, and its users may have passwords longer than bcrypt's
+/// 72 bytes; past this, a candidate is refused without deriving anything
+/// from it.
+const MAX_DJANGO_PASSWORD_BYTES: usize = 4096;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::problem::Problem;
@@ -377,14 +384,29 @@ impl PasswordHasher for BcryptHasher {
     }
 
     async fn verify(&self, candidate: &str, hash: &PasswordHash) -> Result<bool, HashingError> {
-        // A longer candidate would be compared by its first 72 bytes: it is
-        // another password, and never matches. It still costs a
-        // verification.
-        let candidate_fits = candidate.len() <= MAX_PASSWORD_BYTES;
+        let stored = StoredHash::of(hash.as_str());
+        // A longer candidate than the hash's scheme keys on is another
+        // password, and never matches (bcrypt would compare its first 72
+        // bytes). A hash nothing can match (unusable, unknown) answers no.
+        // Either still costs a verification, of the decoy.
+        let candidate_fits = match stored {
+            StoredHash::Bcrypt => candidate.len() <= MAX_PASSWORD_BYTES,
+            StoredHash::Django(_) => candidate.len() <= MAX_DJANGO_PASSWORD_BYTES,
+            StoredHash::Unusable | StoredHash::Unknown => false,
+        };
         let candidate = candidate.to_owned();
-        let hash = if candidate_fits { hash } else { &self.decoy };
-        let hash = hash.as_str().to_owned();
-        let matches = self.run(move || bcrypt::verify(candidate, &hash)).await?;
+        let matches = match stored {
+            StoredHash::Django(_) if candidate_fits => {
+                let hash = hash.as_str().to_owned();
+                self.run(move || Ok(django::verify(&candidate, &hash)))
+                    .await?
+            }
+            _ => {
+                let hash = if candidate_fits { hash } else { &self.decoy };
+                let hash = hash.as_str().to_owned();
+                self.run(move || bcrypt::verify(candidate, &hash)).await?
+            }
+        };
         Ok(matches && candidate_fits)
     }
 
@@ -393,8 +415,15 @@ impl PasswordHasher for BcryptHasher {
         self.verify(candidate, &self.decoy.clone()).await.map(drop)
     }
 
+    /// A bcrypt hash of another cost, or any of Django's: on a correct
+    /// login the password is hashed anew with bcrypt at `BCRYPT_COST`, as
+    /// Django upgrades a hash to its current hasher.
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
-        bcrypt_cost(hash.as_str()).is_some_and(|cost| cost != self.cost)
+        match StoredHash::of(hash.as_str()) {
+            StoredHash::Bcrypt => bcrypt_cost(hash.as_str()).is_some_and(|cost| cost != self.cost),
+            StoredHash::Django(_) => true,
+            StoredHash::Unusable | StoredHash::Unknown => false,
+        }
     }
 
     async fn rehash(&self, candidate: &str) -> Result<PasswordHash, HashingError> {

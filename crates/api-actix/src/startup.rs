@@ -21,7 +21,7 @@ use authusers_infra_diesel::{
 };
 use tokio::sync::Notify;
 
-use crate::auth::TokenService;
+use crate::auth::{LegacyTokens, TokenService};
 use crate::body_deadline::{self, BodyDeadline};
 use crate::config::{AllowedOrigins, MetricsSettings, Settings};
 use crate::delivery_worker::{self, DeliveryWorker, Housekeeping, MailerSetupError, WorkerStopper};
@@ -310,6 +310,10 @@ impl Application {
             wallet,
             mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock)),
             tokens: TokenService::new(&settings.jwt),
+            legacy_tokens: settings
+                .legacy_tokens
+                .as_ref()
+                .map(|legacy| Arc::new(LegacyTokens::new(legacy, settings.jwt.leeway))),
             clock,
             language: settings.mail_language,
             public_url: settings.public_url.clone(),

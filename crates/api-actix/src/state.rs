@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use authusers_domain::throttling::ThrottleCounters;
 
-use crate::auth::TokenService;
+use crate::auth::{LegacyTokens, TokenService};
 use crate::client_address::TrustedProxies;
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
@@ -34,6 +34,8 @@ pub struct AppState {
     /// The outbox as administrators see it (the console).
     pub mailroom: Mailroom,
     pub tokens: TokenService,
+    /// The old service's tokens, while their bridge is open.
+    pub legacy_tokens: Option<Arc<LegacyTokens>>,
     pub clock: Arc<dyn Clock>,
     /// The language of the pages the service serves itself, as of its mail.
     pub language: Language,

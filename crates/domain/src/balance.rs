@@ -37,6 +37,9 @@ pub enum BalanceAction {
     In,
     Out,
     Convert,
+    /// A balance brought in from the service this one replaced: the first
+    /// entry of its kind in a moved-in user's ledger. Never requested.
+    Opening,
 }
 
 impl BalanceAction {
@@ -45,6 +48,7 @@ impl BalanceAction {
             Self::In => "in",
             Self::Out => "out",
             Self::Convert => "convert",
+            Self::Opening => "opening",
         }
     }
 
@@ -53,8 +57,15 @@ impl BalanceAction {
             "in" => Some(Self::In),
             "out" => Some(Self::Out),
             "convert" => Some(Self::Convert),
+            "opening" => Some(Self::Opening),
             _ => None,
         }
+    }
+
+    /// An action a client may ask for: `in`, `out` or `convert`; an opening
+    /// entry is only ever written by moving a user in.
+    pub fn parse_requested(raw: &str) -> Option<Self> {
+        Self::parse(raw).filter(|action| *action != Self::Opening)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod balance;
 pub mod clock;
 pub mod email;
 pub mod error_chain;
+pub mod import;
 pub mod money;
 pub mod notification;
 pub mod outbox;

@@ -83,6 +83,18 @@ pub struct User {
     /// A registration made with activation required, whose address has not
     /// been confirmed yet: no administrator sees or decides it until then.
     pub awaiting_activation: bool,
+    /// Django's `is_active`: an inactive account cannot log in or reset its
+    /// password until an administrator enables it. Only users moved in
+    /// from Django start inactive.
+    pub is_active: bool,
+    /// The last login Django recorded, for users moved in from it.
+    pub last_login: Option<DateTime<Utc>>,
+    /// When the user was moved in from the Django service, if they were.
+    pub imported_at: Option<DateTime<Utc>>,
+    /// When the password or e-mail last changed (or the account was
+    /// rejected or erased): credentials issued before then, the old
+    /// service's tokens among them, no longer count.
+    pub credentials_changed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,6 +141,19 @@ impl User {
         self.status == UserStatus::Approved
     }
 
+    /// Whether the user may hold a session: approved, and not made
+    /// inactive.
+    pub fn may_sign_in(&self) -> bool {
+        self.is_approved() && self.is_active
+    }
+
+    /// Whether the old service's tokens of this user may still be believed:
+    /// an approved, active user moved in from it whose password and e-mail
+    /// have not changed since.
+    pub fn may_use_legacy_tokens(&self) -> bool {
+        self.may_sign_in() && self.imported_at.is_some() && self.credentials_changed_at.is_none()
+    }
+
     /// Whether the address has proved it reaches this user.
     pub fn address_proven(&self) -> bool {
         self.email_verified_at.is_some()
@@ -165,6 +190,10 @@ pub(crate) mod fixtures {
             virtual_balance: Money::ZERO,
             email_verified_at: None,
             awaiting_activation: false,
+            is_active: true,
+            last_login: None,
+            imported_at: None,
+            credentials_changed_at: None,
         }
     }
 

@@ -14,7 +14,8 @@ use crate::schema::{password_reset_requests, sessions, users};
 pub(crate) trait CredentialChange {
     /// Ends everything issued against the user's current credentials:
     /// their live password-reset links and every open session, for
-    /// `reason`. Whatever else must not outlive a credential change belongs
+    /// `reason`, and notes when (`credentials_changed_at`), which ends the
+    /// old service's tokens of a user moved in from it. Whatever else must not outlive a credential change belongs
     /// here, so that every change ends it.
     fn revoke_credentials(
         &mut self,
@@ -31,6 +32,9 @@ pub(crate) trait CredentialChange {
 
 macro_rules! revoke_credentials_body {
     ($conn:expr, $user:expr, $at:expr, $reason:expr) => {{
+        diesel::update(users::table.filter(users::id.eq($user)))
+            .set(users::credentials_changed_at.eq(Some($at)))
+            .execute($conn)?;
         diesel::update(
             password_reset_requests::table
                 .filter(password_reset_requests::user_id.eq(Some($user)))

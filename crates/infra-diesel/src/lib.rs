@@ -15,6 +15,7 @@ mod canonical_emails;
 mod credentials;
 mod database;
 mod error;
+mod import_repository;
 mod ledger_row;
 mod live_users;
 mod outbox_repository;
@@ -40,6 +41,7 @@ pub use database::{
     Backend, Database, DatabaseConfig, DatabaseUrl, DatabaseUrlError, PoolState, SqliteSynchronous,
 };
 pub use error::StorageError;
+pub use import_repository::DieselImportRepository;
 pub use outbox_repository::DieselOutboxRepository;
 pub use password_reset_repository::DieselPasswordResetRepository;
 pub use session_repository::DieselSessionRepository;

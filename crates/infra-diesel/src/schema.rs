@@ -17,6 +17,18 @@ diesel::table! {
         email_canonical -> Nullable<Text>,
         email_verified_at -> Nullable<Timestamp>,
         awaiting_activation -> Bool,
+        is_active -> Bool,
+        last_login -> Nullable<Timestamp>,
+        imported_at -> Nullable<Timestamp>,
+        credentials_changed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    legacy_refresh_tokens (jti) {
+        jti -> Text,
+        user_id -> BigInt,
+        exchanged_at -> Timestamp,
     }
 }
 

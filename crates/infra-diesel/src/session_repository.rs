@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
-use crate::schema::{sessions, users};
+use crate::schema::{legacy_refresh_tokens, sessions, users};
 use crate::user_row::UserRow;
 use crate::write_transaction::WriteTransaction;
 
@@ -107,29 +107,87 @@ macro_rules! open_session {
     };
 }
 
+/// Stores a new session at generation 1, compiled for each backend.
+macro_rules! insert_session {
+    ($conn:expr, $session:expr) => {{
+        let session: &NewSession = $session;
+        let at = session.created_at.naive_utc();
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(session.id.as_str()),
+                sessions::user_id.eq(session.user.0),
+                sessions::generation.eq(1_i64),
+                sessions::created_at.eq(at),
+                sessions::last_used_at.eq(at),
+                sessions::expires_at.eq(session.expires_at.naive_utc()),
+                sessions::user_agent.eq(session.client.user_agent.as_deref()),
+                sessions::client_address.eq(session.client.address.as_deref()),
+            ))
+            .returning(SessionRow::as_returning())
+            .get_result::<SessionRow>($conn)
+    }};
+}
+
 #[async_trait]
 impl SessionRepository for DieselSessionRepository {
     async fn open(&self, session: NewSession) -> Result<Session, RepositoryError> {
         let opened = self
             .db
             .write(move |conn| {
-                let at = session.created_at.naive_utc();
-                let row: SessionRow = on_connection!(conn, |conn| {
-                    diesel::insert_into(sessions::table)
-                        .values((
-                            sessions::id.eq(session.id.as_str()),
-                            sessions::user_id.eq(session.user.0),
-                            sessions::generation.eq(1_i64),
-                            sessions::created_at.eq(at),
-                            sessions::last_used_at.eq(at),
-                            sessions::expires_at.eq(session.expires_at.naive_utc()),
-                            sessions::user_agent.eq(session.client.user_agent.as_deref()),
-                            sessions::client_address.eq(session.client.address.as_deref()),
-                        ))
-                        .returning(SessionRow::as_returning())
-                        .get_result(conn)?
-                });
+                let row = on_connection!(conn, |conn| insert_session!(conn, &session)?);
                 Session::try_from(row)
+            })
+            .await?;
+        Ok(opened)
+    }
+
+    async fn legacy_refresh_exchanged(&self, jti: &str) -> Result<bool, RepositoryError> {
+        let jti = jti.to_owned();
+        let exchanged = self
+            .db
+            .run(move |pools| {
+                let found: Option<String> = with_connection!(pools, |conn| {
+                    legacy_refresh_tokens::table
+                        .find(&jti)
+                        .select(legacy_refresh_tokens::jti)
+                        .get_result(conn)
+                        .optional()?
+                });
+                Ok(found.is_some())
+            })
+            .await?;
+        Ok(exchanged)
+    }
+
+    async fn open_for_legacy_refresh(
+        &self,
+        jti: &str,
+        session: NewSession,
+    ) -> Result<Option<Session>, RepositoryError> {
+        let jti = jti.to_owned();
+        let opened = self
+            .db
+            .write(move |conn| {
+                let at = session.created_at.naive_utc();
+                let row = on_connection!(conn, |conn| {
+                    conn.write_transaction(|conn| {
+                        // The primary key refuses a token exchanged before,
+                        // by any process; nothing is opened then.
+                        let recorded = diesel::insert_into(legacy_refresh_tokens::table)
+                            .values((
+                                legacy_refresh_tokens::jti.eq(&jti),
+                                legacy_refresh_tokens::user_id.eq(session.user.0),
+                                legacy_refresh_tokens::exchanged_at.eq(at),
+                            ))
+                            .on_conflict_do_nothing()
+                            .execute(conn)?;
+                        if recorded == 0 {
+                            return Ok(None);
+                        }
+                        insert_session!(conn, &session).map(Some)
+                    })?
+                });
+                row.map(Session::try_from).transpose()
             })
             .await?;
         Ok(opened)

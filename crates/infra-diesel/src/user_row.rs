@@ -25,6 +25,10 @@ pub(crate) struct UserRow {
     virtual_balance_cents: i64,
     email_verified_at: Option<NaiveDateTime>,
     awaiting_activation: bool,
+    is_active: bool,
+    last_login: Option<NaiveDateTime>,
+    imported_at: Option<NaiveDateTime>,
+    credentials_changed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -92,6 +96,10 @@ impl TryFrom<UserRow> for User {
                 .map_err(|_| corrupt("virtual balance"))?,
             email_verified_at: row.email_verified_at.map(|at| at.and_utc()),
             awaiting_activation: row.awaiting_activation,
+            is_active: row.is_active,
+            last_login: row.last_login.map(|at| at.and_utc()),
+            imported_at: row.imported_at.map(|at| at.and_utc()),
+            credentials_changed_at: row.credentials_changed_at.map(|at| at.and_utc()),
         })
     }
 }

@@ -85,7 +85,7 @@ async fn ledger_sums(repo: &DieselBalanceRepository, user: UserId) -> (Balances,
         for entry in &page.items {
             let amount = entry.amount.minor_units();
             let signed = match entry.action {
-                BalanceAction::In => amount,
+                BalanceAction::In | BalanceAction::Opening => amount,
                 BalanceAction::Out | BalanceAction::Convert => -amount,
             };
             match entry.kind {

@@ -6,15 +6,17 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use authusers_domain::sessions::{SessionError, SessionId};
 use authusers_domain::User;
 
+use super::{LegacyKind, TokenError};
 use crate::problem::Problem;
 use crate::state::AppState;
 
 /// The approved user whose valid access token came with the request, and
-/// the open session that token belongs to.
+/// the open session that token belongs to: none for a token of the old
+/// service, believed while its bridge is open.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
     pub user: User,
-    pub session: SessionId,
+    pub session: Option<SessionId>,
 }
 
 /// The approved user whose valid access token, of an open session, came
@@ -47,22 +49,33 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
 }
 
 /// The user of an access token whose session is open: one look-up, so
-/// that a session ended anywhere is refused here on the next request.
+/// that a session ended anywhere is refused here on the next request. A
+/// token that is not this service's may be the old service's, while its
+/// bridge is open.
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<SessionUser, Problem> {
-    let claim = state
-        .tokens
-        .verify_access(&token, state.clock.now())
-        .map_err(|_| Problem::token_not_valid())?;
-    let user = match state.sessions.authenticate(&claim).await {
+    let now = state.clock.now();
+    let (user, session) = match state.tokens.verify_access(&token, now) {
+        Ok(claim) => (
+            state.sessions.authenticate(&claim).await,
+            Some(claim.session),
+        ),
+        Err(TokenError::Invalid) => {
+            let legacy = state
+                .legacy_tokens
+                .as_ref()
+                .and_then(|legacy| legacy.verify(&token, LegacyKind::Access, now).ok())
+                .ok_or_else(Problem::token_not_valid)?;
+            (state.sessions.authenticate_legacy(legacy.user).await, None)
+        }
+        Err(_) => return Err(Problem::token_not_valid()),
+    };
+    let user = match user {
         Ok(user) => user,
         Err(SessionError::NotValid) => return Err(Problem::token_not_valid()),
         Err(SessionError::Repository(e)) => return Err(Problem::internal(&e)),
     };
     tracing::Span::current().record("user_id", user.id.0);
-    Ok(SessionUser {
-        user,
-        session: claim.session,
-    })
+    Ok(SessionUser { user, session })
 }
 
 impl FromRequest for SessionUser {

@@ -111,6 +111,21 @@ impl Settings {
             ),
             ("JWT_LEEWAY_SECONDS", self.jwt.leeway.as_secs().to_string()),
             (
+                "LEGACY_SIMPLEJWT_SIGNING_KEY",
+                self.legacy_tokens.as_ref().map_or("-", |_| MASK).to_owned(),
+            ),
+            (
+                "LEGACY_SIMPLEJWT_UNTIL",
+                self.legacy_tokens.as_ref().map_or_else(
+                    || "-".to_owned(),
+                    |legacy| {
+                        legacy
+                            .until
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    },
+                ),
+            ),
+            (
                 "SESSION_MAX_AGE_SECONDS",
                 self.sessions.max_age.num_seconds().to_string(),
             ),

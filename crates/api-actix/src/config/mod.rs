@@ -80,6 +80,9 @@ pub struct Settings {
     pub request_body_timeout: Duration,
     pub database: DatabaseConfig,
     pub jwt: JwtSettings,
+    /// `LEGACY_SIMPLEJWT_SIGNING_KEY` and `LEGACY_SIMPLEJWT_UNTIL`: the
+    /// bridge for the old service's tokens, while it is open.
+    pub legacy_tokens: Option<crate::auth::LegacyTokenSettings>,
     pub bcrypt_cost: u32,
     pub mail_language: Language,
     pub log_format: LogFormat,
@@ -183,6 +186,8 @@ pub const VARIABLES: &[&str] = &[
     "JWT_ACCESS_TTL_SECONDS",
     "JWT_REFRESH_TTL_SECONDS",
     "JWT_LEEWAY_SECONDS",
+    "LEGACY_SIMPLEJWT_SIGNING_KEY",
+    "LEGACY_SIMPLEJWT_UNTIL",
     "SESSION_MAX_AGE_SECONDS",
     "SESSION_RETENTION_SECONDS",
     "HOUSEKEEPING_INTERVAL_SECONDS",
@@ -377,6 +382,7 @@ impl Settings {
         );
 
         let jwt = env.jwt(environment);
+        let legacy_tokens = Self::legacy_tokens(&mut env);
         let bcrypt_cost = env.number("BCRYPT_COST", 12u32, 4, 31);
         let mail_language = env.parsed(
             "MAIL_LANGUAGE",
@@ -449,6 +455,7 @@ impl Settings {
                 request_body_timeout,
                 database,
                 jwt,
+                legacy_tokens,
                 bcrypt_cost,
                 mail_language,
                 log_format,
@@ -492,6 +499,43 @@ impl Settings {
             link,
             ttl: Duration::from_secs(ttl),
             mails_per_hour,
+        }
+    }
+
+    fn legacy_tokens<F: Fn(&str) -> Option<String>>(
+        env: &mut Reader<F>,
+    ) -> Option<crate::auth::LegacyTokenSettings> {
+        let key = env.raw("LEGACY_SIMPLEJWT_SIGNING_KEY");
+        let until = env.raw("LEGACY_SIMPLEJWT_UNTIL").and_then(|raw| {
+            chrono::DateTime::parse_from_rfc3339(raw.trim())
+                .map(|until| until.with_timezone(&chrono::Utc))
+                .map_err(|_| {
+                    env.problems.push(format!(
+                        "LEGACY_SIMPLEJWT_UNTIL={raw:?} is not valid: expected an RFC 3339 instant, as 2027-01-15T00:00:00Z"
+                    ))
+                })
+                .ok()
+                .map(Some)
+                .unwrap_or(None)
+        });
+        match (key, until) {
+            (Some(key), Some(until)) => Some(crate::auth::LegacyTokenSettings {
+                signing_key: Secret::new(key),
+                until,
+            }),
+            (Some(_), None) if env.raw("LEGACY_SIMPLEJWT_UNTIL").is_none() => {
+                env.problems.push(
+                    "LEGACY_SIMPLEJWT_UNTIL is required with LEGACY_SIMPLEJWT_SIGNING_KEY: the instant the old service's tokens stop being believed".into(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                env.problems.push(
+                    "LEGACY_SIMPLEJWT_UNTIL is set without LEGACY_SIMPLEJWT_SIGNING_KEY: the old service's SIMPLE_JWT SIGNING_KEY (by default its SECRET_KEY)".into(),
+                );
+                None
+            }
+            _ => None,
         }
     }
 

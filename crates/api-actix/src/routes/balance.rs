@@ -204,7 +204,7 @@ fn parse_change(
         }
         Some(raw) => errors.collect(
             "action",
-            BalanceAction::parse(raw).ok_or_else(|| {
+            BalanceAction::parse_requested(raw).ok_or_else(|| {
                 format!("\"{raw}\" is not a valid choice: use \"in\", \"out\" or \"convert\".")
             }),
         ),
@@ -392,6 +392,11 @@ mod tests {
             ),
             (body("in", Some("real"), json!("NaN")), None, vec!["value"]),
             (body("steal", Some("real"), json!(1)), None, vec!["action"]),
+            (
+                body("opening", Some("real"), json!(1)),
+                None,
+                vec!["action"],
+            ),
             (body("in", Some("gold"), json!(1)), None, vec!["value_type"]),
             (body("in", None, json!(1)), None, vec!["value_type"]),
             (

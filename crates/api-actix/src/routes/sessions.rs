@@ -38,7 +38,7 @@ impl SessionBody {
             last_used_at: format_time(session.last_used_at),
             user_agent: session.client.user_agent.clone(),
             ip_address: session.client.address.clone(),
-            current: session.id == current.session,
+            current: current.session.as_ref() == Some(&session.id),
         }
     }
 }

@@ -6,7 +6,7 @@ use authusers_domain::throttling::ClientAddress;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{TokenPair, VerifiedToken};
+use crate::auth::{LegacyClaim, LegacyKind, TokenError, TokenPair, VerifiedToken};
 use crate::client_address::Client;
 use crate::json_body::{JsonBody, RequestBody};
 use crate::password_hasher::take_place;
@@ -114,10 +114,24 @@ pub(crate) fn client_info(req: &HttpRequest, client: ClientAddress) -> ClientInf
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
+    Client(client): Client,
     body: JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, Problem> {
-    let claim = refresh_claim(&state, body)?;
-    let grant = state.sessions.refresh(&claim).await?;
+    let token = refresh_token(body)?;
+    let now = state.clock.now();
+    let grant = match state.tokens.verify_refresh(&token, now) {
+        Ok(claim) => state.sessions.refresh(&claim).await?,
+        // The old service's refresh token, once, for a session here.
+        Err(TokenError::Invalid) => {
+            let legacy = legacy_claim(&state, &token, LegacyKind::Refresh)?;
+            state
+                .sessions
+                .exchange_legacy(legacy.user, &legacy.jti, client_info(&req, client))
+                .await?
+        }
+        Err(_) => return Err(Problem::token_not_valid()),
+    };
     let pair = state
         .tokens
         .issue_pair(&grant, state.clock.now())
@@ -125,17 +139,31 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(pair))
 }
 
-/// The claim of the `refresh` field of a body, if it is a valid refresh
-/// token.
-fn refresh_claim(state: &AppState, body: JsonBody<RefreshBody>) -> Result<RefreshClaim, Problem> {
+/// The `refresh` field of a body.
+fn refresh_token(body: JsonBody<RefreshBody>) -> Result<String, Problem> {
     let body = body.parsed()?;
     let mut required = Required::new();
     let refresh = required.field("refresh", body.refresh);
     required.check()?;
+    Ok(refresh)
+}
+
+/// The claim of the `refresh` field of a body, if it is a valid refresh
+/// token.
+fn refresh_claim(state: &AppState, body: JsonBody<RefreshBody>) -> Result<RefreshClaim, Problem> {
     state
         .tokens
-        .verify_refresh(&refresh, state.clock.now())
+        .verify_refresh(&refresh_token(body)?, state.clock.now())
         .map_err(|_| Problem::token_not_valid())
+}
+
+/// A token of the old service of `kind`, while its bridge is open.
+fn legacy_claim(state: &AppState, token: &str, kind: LegacyKind) -> Result<LegacyClaim, Problem> {
+    state
+        .legacy_tokens
+        .as_ref()
+        .and_then(|legacy| legacy.verify(token, kind, state.clock.now()).ok())
+        .ok_or_else(Problem::token_not_valid)
 }
 
 /// Log out: simplejwt's blacklist. Ends the refresh token's session; its
@@ -170,19 +198,30 @@ pub async fn verify(
     let mut required = Required::new();
     let token = required.field("token", body.token);
     required.check()?;
-    let (session, user, generation) = match state
-        .tokens
-        .verify(&token, state.clock.now())
-        .map_err(|_| Problem::token_not_valid())?
-    {
-        VerifiedToken::Access(claim) => (claim.session, claim.user, None),
-        VerifiedToken::Refresh(claim) => (claim.session, claim.user, Some(claim.generation)),
-    };
-    let open = state
-        .sessions
-        .is_valid(&session, user, generation)
-        .await
-        .map_err(|e| Problem::storage(&e))?;
+    let open = match state.tokens.verify(&token, state.clock.now()) {
+        Ok(VerifiedToken::Access(claim)) => {
+            state
+                .sessions
+                .is_valid(&claim.session, claim.user, None)
+                .await
+        }
+        Ok(VerifiedToken::Refresh(claim)) => {
+            state
+                .sessions
+                .is_valid(&claim.session, claim.user, Some(claim.generation))
+                .await
+        }
+        // The old service's tokens, as they would be taken.
+        Err(_) => {
+            let (kind, claim) = [LegacyKind::Access, LegacyKind::Refresh]
+                .into_iter()
+                .find_map(|kind| Some((kind, legacy_claim(&state, &token, kind).ok()?)))
+                .ok_or_else(Problem::token_not_valid)?;
+            let jti = (kind == LegacyKind::Refresh).then_some(claim.jti.as_str());
+            state.sessions.is_legacy_valid(claim.user, jti).await
+        }
+    }
+    .map_err(|e| Problem::storage(&e))?;
     if !open {
         return Err(Problem::token_not_valid());
     }

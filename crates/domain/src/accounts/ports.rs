@@ -78,6 +78,10 @@ impl NewUser {
             virtual_balance: self.virtual_balance,
             email_verified_at: self.email_verified_at,
             awaiting_activation: self.awaiting_activation,
+            is_active: true,
+            last_login: None,
+            imported_at: None,
+            credentials_changed_at: None,
         }
     }
 }

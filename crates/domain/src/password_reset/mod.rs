@@ -169,7 +169,7 @@ impl PasswordResets {
             .users
             .find_by_email(&email)
             .await?
-            .filter(User::is_approved);
+            .filter(User::may_sign_in);
         let now = self.clock.now();
         let link = user.map(|user| self.new_link(&user, now));
         let record = ResetRequestRecord {
@@ -220,7 +220,7 @@ impl PasswordResets {
             .await?
             .ok_or_else(ConfirmResetError::token)?;
         let token = ResetToken::parse(token).ok_or_else(ConfirmResetError::token)?;
-        if !user.is_approved() {
+        if !user.may_sign_in() {
             return Err(ConfirmResetError::token());
         }
         let digest = token.digest();

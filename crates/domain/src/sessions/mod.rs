@@ -139,9 +139,78 @@ impl Sessions {
             .sessions
             .authenticate(claim, self.clock.now())
             .await?
-            .filter(User::is_approved)
+            .filter(User::may_sign_in)
             .ok_or(SessionError::NotValid)?;
         Ok(user)
+    }
+
+    /// The user of an access token of the old service, checked by the
+    /// adapter while the bridge is open: believed only for a user moved in
+    /// from it, approved and active, whose password and e-mail have not
+    /// changed since. Such a token names no session here.
+    pub async fn authenticate_legacy(&self, user: UserId) -> Result<User, SessionError> {
+        self.users
+            .find_by_id(user)
+            .await?
+            .filter(User::may_use_legacy_tokens)
+            .ok_or(SessionError::NotValid)
+    }
+
+    /// Whether a token of the old service, checked by the adapter, would
+    /// be taken now: its user believed, and, for a refresh token (its
+    /// `jti`), not exchanged yet.
+    pub async fn is_legacy_valid(
+        &self,
+        user: UserId,
+        refresh_jti: Option<&str>,
+    ) -> Result<bool, RepositoryError> {
+        match self.authenticate_legacy(user).await {
+            Ok(_) => {}
+            Err(SessionError::NotValid) => return Ok(false),
+            Err(SessionError::Repository(e)) => return Err(e),
+        }
+        match refresh_jti {
+            Some(jti) => Ok(!self.sessions.legacy_refresh_exchanged(jti).await?),
+            None => Ok(true),
+        }
+    }
+
+    /// Exchanges a refresh token of the old service (its `jti`), checked by
+    /// the adapter while the bridge is open, for a new session here: once
+    /// per token, for the users [`Self::authenticate_legacy`] believes.
+    #[tracing::instrument(name = "exchange_legacy_refresh", skip_all, fields(user = %user))]
+    pub async fn exchange_legacy(
+        &self,
+        user: UserId,
+        jti: &str,
+        client: ClientInfo,
+    ) -> Result<SessionGrant, SessionError> {
+        let user = self.authenticate_legacy(user).await?;
+        let now = self.clock.now();
+        let opened = self
+            .sessions
+            .open_for_legacy_refresh(
+                jti,
+                NewSession {
+                    id: self.ids.new_id(),
+                    user: user.id,
+                    created_at: now,
+                    expires_at: now + self.max_age,
+                    client,
+                },
+            )
+            .await?;
+        let Some(session) = opened else {
+            tracing::warn!("a refresh token of the old service was presented a second time");
+            return Err(SessionError::NotValid);
+        };
+        tracing::info!("a refresh token of the old service was exchanged for a session");
+        Ok(SessionGrant {
+            session: session.id,
+            user: session.user,
+            generation: session.generation,
+            expires_at: session.expires_at,
+        })
     }
 
     /// Rotates the session's refresh token. A refresh token used a second

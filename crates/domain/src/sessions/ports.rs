@@ -42,6 +42,18 @@ pub enum Rotation {
 pub trait SessionRepository: Send + Sync {
     async fn open(&self, session: NewSession) -> Result<Session, RepositoryError>;
 
+    /// Whether the old service's refresh token `jti` was exchanged already.
+    async fn legacy_refresh_exchanged(&self, jti: &str) -> Result<bool, RepositoryError>;
+
+    /// Records the old service's refresh token `jti` as exchanged and opens
+    /// `session`, in one transaction; `None` when that token was exchanged
+    /// before (nothing is opened).
+    async fn open_for_legacy_refresh(
+        &self,
+        jti: &str,
+        session: NewSession,
+    ) -> Result<Option<Session>, RepositoryError>;
+
     /// The user named by `claim`, if the session is open at `now`, belongs
     /// to that user, and the user is not erased: one look-up, so that an
     /// ended session is refused on the very next request, by every process.

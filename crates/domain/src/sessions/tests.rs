@@ -441,3 +441,78 @@ async fn an_operator_ends_every_session_of_a_user() {
         .unwrap();
     assert_eq!(ended, 4);
 }
+
+/// User 2, moved in from the old service and otherwise as `change` makes it.
+fn imported(change: impl FnOnce(&mut User)) -> User {
+    let mut moved_in = user(2, UserStatus::Approved);
+    moved_in.imported_at = Some(at(10));
+    change(&mut moved_in);
+    moved_in
+}
+
+#[tokio::test]
+async fn the_old_services_tokens_are_believed_only_for_imported_users_whose_credentials_held() {
+    let cases = [
+        (imported(|_| {}), true),
+        (imported(|u| u.credentials_changed_at = Some(at(20))), false),
+        (imported(|u| u.is_active = false), false),
+        (imported(|u| u.status = UserStatus::Rejected), false),
+        (imported(|u| u.imported_at = None), false),
+    ];
+    for (stored, believed) in cases {
+        let mut ports = Ports::new();
+        let found = stored.clone();
+        ports
+            .users
+            .expect_find_by_id()
+            .with(eq(UserId(2)))
+            .returning(move |_| Ok(Some(found.clone())));
+        let result = ports.into_sessions().authenticate_legacy(UserId(2)).await;
+        assert_eq!(result.is_ok(), believed, "{stored:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_old_refresh_token_opens_one_session_once() {
+    for first_time in [true, false] {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(imported(|_| {}))));
+        ports.ids.expect_new_id().returning(|| id(5));
+        ports
+            .sessions
+            .expect_open_for_legacy_refresh()
+            .withf(|jti, new| {
+                jti == "old-jti"
+                    && new.user == UserId(2)
+                    && new.expires_at == at(3600) + Duration::days(30)
+            })
+            .times(1)
+            .returning(move |_, new| {
+                Ok(first_time.then_some(Session {
+                    id: new.id,
+                    user: new.user,
+                    generation: 1,
+                    created_at: new.created_at,
+                    last_used_at: new.created_at,
+                    expires_at: new.expires_at,
+                    client: new.client,
+                    ended: None,
+                }))
+            });
+        let result = ports
+            .into_sessions()
+            .exchange_legacy(UserId(2), "old-jti", ClientInfo::new(None, None))
+            .await;
+        match result {
+            Ok(grant) => {
+                assert!(first_time);
+                assert_eq!((grant.session, grant.generation), (id(5), 1));
+            }
+            Err(SessionError::NotValid) => assert!(!first_time),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+}

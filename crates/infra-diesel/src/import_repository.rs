@@ -1,0 +1,352 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use authusers_domain::import::{ImportConflict, ImportOutcome, ImportRepository, ImportedUser};
+use authusers_domain::storage::RepositoryError;
+use authusers_domain::UserId;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::database::{on_connection, with_connection, Database};
+use crate::ledger_row::NewLedgerRow;
+use crate::schema::{balance_transactions, users};
+use crate::write_transaction::WriteTransaction;
+
+/// Users moved in on Diesel, a batch a transaction.
+#[derive(Clone)]
+pub struct DieselImportRepository {
+    db: Database,
+}
+
+impl DieselImportRepository {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+/// Rows one `INSERT` carries, well under SQLite's and PostgreSQL's limits
+/// on bound values (a user row binds 18).
+const ROWS_PER_INSERT: usize = 1_000;
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct ImportedUserRow<'a> {
+    id: i64,
+    email: &'a str,
+    email_canonical: String,
+    first_name: &'a str,
+    last_name: &'a str,
+    password_hash: &'a str,
+    status: &'static str,
+    is_admin: bool,
+    date_joined: NaiveDateTime,
+    real_balance_cents: i64,
+    virtual_balance_cents: i64,
+    is_active: bool,
+    last_login: Option<NaiveDateTime>,
+    imported_at: Option<NaiveDateTime>,
+}
+
+impl<'a> ImportedUserRow<'a> {
+    fn new(user: &'a ImportedUser, at: NaiveDateTime) -> Self {
+        Self {
+            id: user.id.0,
+            email: user.email.as_str(),
+            email_canonical: user.email.canonical(),
+            first_name: user.first_name.as_str(),
+            last_name: user.last_name.as_str(),
+            password_hash: user.password_hash.as_str(),
+            status: user.status.as_str(),
+            is_admin: user.is_admin,
+            date_joined: user.date_joined.naive_utc(),
+            real_balance_cents: user.real_balance.minor_units(),
+            virtual_balance_cents: user.virtual_balance.minor_units(),
+            is_active: user.is_active,
+            last_login: user.last_login.map(|at| at.naive_utc()),
+            imported_at: Some(at),
+        }
+    }
+}
+
+/// The opening entries of a user's ledger: one per balance above zero, the
+/// real one first, each saying what the balances are after it.
+fn opening_entries(user: &ImportedUser, at: NaiveDateTime) -> Vec<NewLedgerRow<'static>> {
+    let real = user.real_balance.minor_units();
+    let virtual_ = user.virtual_balance.minor_units();
+    let entry = |value_type, amount, virtual_after| NewLedgerRow {
+        user_id: user.id.0,
+        action: "opening",
+        value_type,
+        amount_cents: amount,
+        bonus_cents: 0,
+        real_balance_after_cents: real,
+        virtual_balance_after_cents: virtual_after,
+        created_at: at,
+        idempotency_key: None,
+    };
+    let mut entries = Vec::new();
+    if real > 0 {
+        entries.push(entry("real", real, 0));
+    }
+    if virtual_ > 0 {
+        entries.push(entry("virtual", virtual_, virtual_));
+    }
+    entries
+}
+
+/// Who is here already, under the batch's ids and addresses.
+#[derive(Default)]
+struct Present {
+    /// Each id's canonical address; `None` for an erased account.
+    by_id: HashMap<i64, Option<String>>,
+    by_address: HashMap<String, i64>,
+}
+
+/// The users here under `users`' ids or addresses, compiled for each
+/// backend.
+macro_rules! present {
+    ($conn:expr, $users:expr) => {{
+        let users: &[ImportedUser] = $users;
+        let ids: Vec<i64> = users.iter().map(|u| u.id.0).collect();
+        let addresses: Vec<String> = users.iter().map(|u| u.email.canonical()).collect();
+        let by_id: Vec<(i64, Option<String>)> = users::table
+            .filter(users::id.eq_any(&ids))
+            .select((users::id, users::email_canonical))
+            .load($conn)?;
+        let by_address: Vec<(i64, Option<String>)> = users::table
+            .filter(users::email_canonical.eq_any(&addresses))
+            .select((users::id, users::email_canonical))
+            .load($conn)?;
+        Ok::<_, diesel::result::Error>(Present {
+            by_id: by_id.into_iter().collect(),
+            by_address: by_address
+                .into_iter()
+                .filter_map(|(id, address)| address.map(|address| (address, id)))
+                .collect(),
+        })
+    }};
+}
+
+/// What becomes of each user, given who is here.
+fn judge(users: &[ImportedUser], present: &Present) -> Vec<ImportOutcome> {
+    let mut claimed: HashMap<String, UserId> = HashMap::new();
+    users
+        .iter()
+        .map(|user| {
+            let address = user.email.canonical();
+            match present.by_id.get(&user.id.0) {
+                Some(Some(stored)) if *stored == address => return ImportOutcome::Unchanged,
+                Some(_) => return ImportOutcome::Conflict(ImportConflict::IdTaken),
+                None => {}
+            }
+            if let Some(by) = present.by_address.get(&address) {
+                return ImportOutcome::Conflict(ImportConflict::AddressTaken { by: UserId(*by) });
+            }
+            match claimed.get(&address) {
+                Some(first) => {
+                    ImportOutcome::Conflict(ImportConflict::DuplicateAddress { first: *first })
+                }
+                None => {
+                    claimed.insert(address, user.id);
+                    ImportOutcome::Imported
+                }
+            }
+        })
+        .collect()
+}
+
+/// What differs between the backends around an import.
+trait ImportBackend {
+    /// Moves the id generator past every stored id, so that the next
+    /// registration cannot take an id a user was moved in with.
+    fn ids_past_the_largest(&mut self) -> QueryResult<()>;
+}
+
+impl ImportBackend for SqliteConnection {
+    /// AUTOINCREMENT keeps `sqlite_sequence` at the largest id ever
+    /// inserted, explicit ones included.
+    fn ids_past_the_largest(&mut self) -> QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl ImportBackend for PgConnection {
+    fn ids_past_the_largest(&mut self) -> QueryResult<()> {
+        // Never backwards: the sequence may be ahead already.
+        diesel::sql_query(
+            "SELECT setval(seq, GREATEST(largest, COALESCE(pg_sequence_last_value(seq), 0))) \
+             FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq, \
+                          MAX(id) AS largest FROM users) AS ids \
+             WHERE largest IS NOT NULL",
+        )
+        .execute(self)
+        .map(drop)
+    }
+}
+
+/// One batch in one transaction, compiled for each backend.
+macro_rules! import_in_transaction {
+    ($conn:expr, $users:expr, $at:expr) => {{
+        let users: &[ImportedUser] = $users;
+        let at: NaiveDateTime = $at;
+        let present = present!($conn, users)?;
+        let outcomes = judge(users, &present);
+        let moving_in: Vec<&ImportedUser> = users
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| **outcome == ImportOutcome::Imported)
+            .map(|(user, _)| user)
+            .collect();
+        for chunk in moving_in.chunks(ROWS_PER_INSERT) {
+            let rows: Vec<ImportedUserRow<'_>> = chunk
+                .iter()
+                .map(|user| ImportedUserRow::new(user, at))
+                .collect();
+            diesel::insert_into(users::table)
+                .values(&rows)
+                .execute($conn)?;
+        }
+        let entries: Vec<NewLedgerRow<'static>> = moving_in
+            .iter()
+            .flat_map(|user| opening_entries(user, at))
+            .collect();
+        for chunk in entries.chunks(ROWS_PER_INSERT) {
+            diesel::insert_into(balance_transactions::table)
+                .values(chunk)
+                .execute($conn)?;
+        }
+        if !moving_in.is_empty() {
+            $conn.ids_past_the_largest()?;
+        }
+        Ok::<_, diesel::result::Error>(outcomes)
+    }};
+}
+
+#[async_trait]
+impl ImportRepository for DieselImportRepository {
+    async fn import(
+        &self,
+        users: Vec<ImportedUser>,
+        at: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Vec<ImportOutcome>, RepositoryError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let at = at.naive_utc();
+        let outcomes = if dry_run {
+            self.db
+                .run(move |pools| {
+                    let present = with_connection!(pools, |conn| present!(conn, &users)?);
+                    Ok(judge(&users, &present))
+                })
+                .await?
+        } else {
+            self.db
+                .write(move |conn| {
+                    let outcomes = on_connection!(conn, |conn| {
+                        conn.write_transaction(|conn| import_in_transaction!(conn, &users, at))?
+                    });
+                    Ok(outcomes)
+                })
+                .await?
+        };
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authusers_domain::{Email, Money, PasswordHash, PersonName, UserStatus};
+
+    fn user(id: i64, email: &str) -> ImportedUser {
+        ImportedUser {
+            id: UserId(id),
+            email: Email::parse(email).unwrap(),
+            first_name: PersonName::default(),
+            last_name: PersonName::default(),
+            password_hash: PasswordHash::new("!".into()),
+            status: UserStatus::Approved,
+            is_admin: false,
+            is_active: true,
+            date_joined: DateTime::UNIX_EPOCH,
+            last_login: None,
+            real_balance: Money::ZERO,
+            virtual_balance: Money::ZERO,
+        }
+    }
+
+    #[test]
+    fn each_user_is_judged_against_who_is_here_and_the_batch_before_it() {
+        let present = Present {
+            by_id: HashMap::from([
+                (3, Some("ann@example.com".to_owned())),
+                (5, Some("bob@example.com".to_owned())),
+                (6, None),
+            ]),
+            by_address: HashMap::from([
+                ("ann@example.com".to_owned(), 3),
+                ("bob@example.com".to_owned(), 5),
+                ("eve@example.com".to_owned(), 9),
+            ]),
+        };
+        let outcomes = judge(
+            &[
+                user(3, "Ann@example.com"),
+                user(5, "not-bob@example.com"),
+                user(6, "erased@example.com"),
+                user(7, "eve@example.com"),
+                user(8, "new@example.com"),
+                user(10, "NEW@example.com"),
+            ],
+            &present,
+        );
+        assert_eq!(
+            outcomes,
+            [
+                ImportOutcome::Unchanged,
+                ImportOutcome::Conflict(ImportConflict::IdTaken),
+                ImportOutcome::Conflict(ImportConflict::IdTaken),
+                ImportOutcome::Conflict(ImportConflict::AddressTaken { by: UserId(9) }),
+                ImportOutcome::Imported,
+                ImportOutcome::Conflict(ImportConflict::DuplicateAddress { first: UserId(8) }),
+            ]
+        );
+    }
+
+    #[test]
+    fn opening_entries_leave_the_balances_as_the_ledger_sums_them() {
+        let mut both = user(3, "ann@example.com");
+        both.real_balance = Money::from_minor_units(15_025).unwrap();
+        both.virtual_balance = Money::from_minor_units(1_000).unwrap();
+        let at = DateTime::UNIX_EPOCH.naive_utc();
+        let entries = opening_entries(&both, at);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            (entries[0].value_type, entries[0].amount_cents),
+            ("real", 15_025)
+        );
+        assert_eq!(
+            (
+                entries[0].real_balance_after_cents,
+                entries[0].virtual_balance_after_cents
+            ),
+            (15_025, 0)
+        );
+        assert_eq!(
+            (entries[1].value_type, entries[1].amount_cents),
+            ("virtual", 1_000)
+        );
+        assert_eq!(
+            (
+                entries[1].real_balance_after_cents,
+                entries[1].virtual_balance_after_cents
+            ),
+            (15_025, 1_000)
+        );
+        assert!(entries.iter().all(|e| e.action == "opening"));
+        assert!(opening_entries(&user(4, "bob@example.com"), at).is_empty());
+    }
+}
