@@ -3,8 +3,9 @@
 use crate::field_messages::FieldMessages;
 use actix_web::http::StatusCode;
 use authusers_domain::accounts::{
-    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, HashingError,
-    ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError, RegisterError,
+    ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, EnableError,
+    HashingError, ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError,
+    RegisterError,
 };
 use authusers_domain::activation::{ActivateError, ResendError};
 use authusers_domain::outbox::MailroomError;
@@ -174,6 +175,16 @@ impl From<DeleteAccountError> for Problem {
             DeleteAccountError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             DeleteAccountError::Hashing(e) => hashing(e),
             DeleteAccountError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<EnableError> for Problem {
+    fn from(error: EnableError) -> Self {
+        match error {
+            EnableError::Forbidden => Problem::permission_denied(),
+            EnableError::NotFound => Problem::not_found("No user with this id."),
+            EnableError::Repository(e) => Problem::storage(&e),
         }
     }
 }

@@ -74,6 +74,29 @@ impl Email {
         Self(stored)
     }
 
+    /// An address to look an account up by, as typed at login or in a
+    /// reset request: parsed as at registration or, when today's rules
+    /// refuse it, as typed (trimmed) if it could still be an address that
+    /// was stored before them (one `@` with something either side, no
+    /// white space, control or invisible character, at most 254
+    /// characters), so that users moved in from another service with such
+    /// an address can log in. `None` for anything else.
+    pub fn for_lookup(raw: &str) -> Option<Self> {
+        if let Ok(email) = Self::parse(raw) {
+            return Some(email);
+        }
+        let trimmed = raw.trim();
+        let (local, domain) = trimmed.split_once('@')?;
+        let plausible = !local.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && trimmed.chars().count() <= MAX_LENGTH
+            && !trimmed
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || is_invisible(c));
+        plausible.then(|| Self(trimmed.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -116,6 +139,29 @@ impl AsRef<str> for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lookup_takes_what_registration_takes_and_older_plausible_addresses() {
+        assert_eq!(
+            Email::for_lookup(" Ann@Example.COM ").unwrap().as_str(),
+            "Ann@example.com"
+        );
+        let older = Email::for_lookup(" odd..dots@example.com ").unwrap();
+        assert_eq!(older.as_str(), "odd..dots@example.com");
+        for refused in [
+            "",
+            "no-at-sign",
+            "@example.com",
+            "ann@",
+            "a@b@c",
+            "ann smith@example.com",
+            "ann\u{200b}@example.com",
+            "ann\t@example.com",
+        ] {
+            assert!(Email::for_lookup(refused).is_none(), "{refused:?}");
+        }
+        assert!(Email::for_lookup(&format!("{}@example.com", "a".repeat(250))).is_none());
+    }
 
     #[test]
     fn trims_and_lowercases_the_domain_only() {

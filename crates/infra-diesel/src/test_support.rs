@@ -96,6 +96,30 @@ impl TestDatabase {
         &self.url
     }
 
+    /// The one whole number `sql` selects (as `value`), for tests that
+    /// check what is stored as a whole: counts, sums.
+    pub async fn number(&self, sql: &str) -> i64 {
+        use diesel::sql_types::BigInt;
+        use diesel::{QueryableByName, RunQueryDsl};
+
+        #[derive(QueryableByName)]
+        struct Number {
+            #[diesel(sql_type = BigInt)]
+            value: i64,
+        }
+
+        let sql = sql.to_owned();
+        let db = self.connect().await;
+        db.run(move |pools| {
+            let found: Number = crate::database::with_connection!(pools, |conn| {
+                diesel::sql_query(&sql).get_result(conn)?
+            });
+            Ok(found.value)
+        })
+        .await
+        .expect("the query answers one number")
+    }
+
     /// A pool on this database with every migration applied.
     pub async fn connect(&self) -> Database {
         let mut config = DatabaseConfig::new(self.url.clone());

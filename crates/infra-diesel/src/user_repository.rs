@@ -288,6 +288,23 @@ impl UserRepository for DieselUserRepository {
         Ok(changed)
     }
 
+    async fn enable(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        let enabled = self
+            .db
+            .write(move |conn| {
+                let row = on_connection!(conn, |conn| {
+                    diesel::update(live_users().filter(users::id.eq(id.0)))
+                        .set(users::is_active.eq(true))
+                        .returning(UserRow::as_returning())
+                        .get_result(conn)
+                        .optional()?
+                });
+                to_user(row)
+            })
+            .await?;
+        Ok(enabled)
+    }
+
     async fn upgrade_password_hash(
         &self,
         id: UserId,

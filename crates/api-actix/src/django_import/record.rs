@@ -246,15 +246,17 @@ fn user(pk: i64, fields: &Fields<'_>) -> Result<Mapped, SkipReason> {
         .text("email")?
         .filter(|email| !email.trim().is_empty())
         .ok_or_else(|| SkipReason::MissingEmail(email_field.clone()))?;
-    let email = match Email::parse(raw_email) {
-        Ok(email) => email,
-        Err(refused) if looks_like_an_address(raw_email) => {
+    // Stored as the old service had it when today's rules refuse it but
+    // it could still be an address (login finds it the same way).
+    let email = match (Email::parse(raw_email), Email::for_lookup(raw_email)) {
+        (Ok(email), _) => email,
+        (Err(refused), Some(as_stored)) => {
             warnings.push(format!(
                 "{email_field} {raw_email:?} is imported as stored, though registration would refuse it now ({refused})"
             ));
-            Email::from_stored(raw_email.trim().to_owned())
+            as_stored
         }
-        Err(_) => {
+        (Err(_), None) => {
             return Err(SkipReason::InvalidEmail {
                 field: email_field,
                 value: raw_email.to_owned(),
@@ -299,19 +301,6 @@ fn user(pk: i64, fields: &Fields<'_>) -> Result<Mapped, SkipReason> {
         },
         warnings,
     })
-}
-
-/// One `@` with something either side and no white space or control
-/// character: stored as it is, though today's rules would refuse it.
-fn looks_like_an_address(raw: &str) -> bool {
-    let raw = raw.trim();
-    let mut parts = raw.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.is_empty()
-        && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]

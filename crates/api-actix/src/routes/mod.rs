@@ -238,6 +238,11 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             route(Method::GET).to(console::user),
         ),
         (
+            "/admin/users/{id}/enable/",
+            Method::POST,
+            route(Method::POST).to(console::enable),
+        ),
+        (
             "/admin/users/{id}/sessions/end/",
             Method::POST,
             route(Method::POST).to(console::end_sessions),

@@ -439,6 +439,113 @@ async fn failed_mail_is_shown_and_retried(db: &TestDatabase) {
     assert!(page.contains("1 failed message queued again."));
 }
 
+/// The password the Django service's administrator (pk 20,
+/// admin@example.com) had, moved in with it.
+fn moved_in_admin_password() -> String {
+    crate::django_import::fixture_json("passwords.json")["20"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The inactive account moved in from Django (pk 40): the console shows it
+/// inactive and enables it, and then it logs in.
+async fn an_inactive_account_moved_in_is_shown_and_enabled(db: &TestDatabase) {
+    crate::django_import::imported(db).await;
+    let app = TestApp::spawn(db).await;
+    let inactive = crate::django_import::fixture_json("passwords.json")["40"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = app.log_in("inactive.user@example.com", &inactive).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let mut console = Console::new(&app);
+    let signed_in = console
+        .sign_in(ADMIN_EMAIL, &moved_in_admin_password())
+        .await;
+    assert_eq!(location(&signed_in), "/admin/");
+    let page = console.get("/admin/users/40/").await.text().await.unwrap();
+    assert!(page.contains("badge inactive"), "{page}");
+    assert!(page.contains("Moved in"), "{page}");
+    assert!(page.contains("Enable account"), "{page}");
+    let csrf = console.csrf().await;
+    let enabled = console
+        .post("/admin/users/40/enable/", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&enabled), "/admin/users/40/?done=enabled");
+    let page = console.get(location(&enabled)).await.text().await.unwrap();
+    assert!(page.contains("Account enabled"), "{page}");
+    assert!(!page.contains("Enable account"), "{page}");
+    assert_eq!(
+        app.log_in("inactive.user@example.com", &inactive)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // A form without its token enables nothing.
+    let forged = console.post("/admin/users/41/enable/", &[]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+/// The same in Chromium: the inactive badge is styled, the button enables.
+async fn an_inactive_account_is_enabled_in_a_browser(db: &TestDatabase) {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let backend = match db.url() {
+        DatabaseUrl::Postgres { .. } => "postgres",
+        DatabaseUrl::Sqlite { .. } => "sqlite",
+    };
+    crate::django_import::imported(db).await;
+    let app = TestApp::spawn(db).await;
+    browser
+        .client
+        .set_window_size(1280, 900)
+        .await
+        .expect("a window size");
+    browser
+        .client
+        .goto(&format!("{}/admin/login/", app.address))
+        .await
+        .expect("open the console");
+    browser.type_into("email", ADMIN_EMAIL).await;
+    browser
+        .type_into("password", &moved_in_admin_password())
+        .await;
+    browser.click("#sign-in").await;
+    browser
+        .client
+        .goto(&format!("{}/admin/users/40/", app.address))
+        .await
+        .expect("open the user");
+    assert_eq!(browser.heading().await, "inactive.user@example.com");
+    let text = browser.body_text().await;
+    assert!(
+        text.contains("cannot log in or reset its password until enabled"),
+        "{text}"
+    );
+    assert_eq!(
+        browser.background_colour(".badge.inactive").await,
+        "rgb(253, 236, 236)"
+    );
+    screenshot(&browser, backend, "inactive").await;
+    browser.click("#enable").await;
+    let text = browser.body_text().await;
+    assert!(text.contains("Account enabled"), "{text}");
+    assert!(browser
+        .client
+        .find_all(Locator::Css("#enable"))
+        .await
+        .unwrap()
+        .is_empty());
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("close the browser");
+}
+
 on_both_backends!(
     console_sign_in_is_throttled_like_a_login,
     a_users_ledger_is_paginated,
@@ -450,6 +557,8 @@ on_both_backends!(
     console_pages_are_counted_in_metrics,
     the_cookie_is_secure_behind_https,
     console_works_in_a_browser,
+    an_inactive_account_moved_in_is_shown_and_enabled,
+    an_inactive_account_is_enabled_in_a_browser,
 );
 
 /// Where the screenshots go: target/console-screenshots/ of the workspace

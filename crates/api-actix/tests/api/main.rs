@@ -8,6 +8,7 @@ mod balance;
 mod browser;
 mod console;
 mod conventions;
+mod django_import;
 mod helpers;
 mod logs;
 mod mail;

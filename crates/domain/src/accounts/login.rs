@@ -73,9 +73,9 @@ impl Accounts {
     }
 
     async fn check_credentials(&self, request: &LoginRequest) -> Result<User, LoginError> {
-        let user = match Email::parse(&request.email) {
-            Ok(email) => self.users.find_by_email(&email).await?,
-            Err(_) => None,
+        let user = match Email::for_lookup(&request.email) {
+            Some(email) => self.users.find_by_email(&email).await?,
+            None => None,
         };
         // How long a password may be is the stored hash's to say: a user
         // moved in from Django may have one longer than bcrypt's 72 bytes.

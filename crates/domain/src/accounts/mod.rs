@@ -7,6 +7,7 @@ mod current_password;
 mod deletion;
 mod directory;
 mod email_change;
+mod enabling;
 mod login;
 mod password_change;
 mod ports;
@@ -27,6 +28,7 @@ pub use current_password::PasswordCheckError;
 pub use deletion::{DeleteAccountError, DeleteAccountRequest};
 pub use directory::{ListUsersError, ListUsersRequest, ReadUserError, UserFilter};
 pub use email_change::{ChangeEmailError, ChangeEmailRequest};
+pub use enabling::EnableError;
 pub use login::{LoginError, LoginRequest};
 pub use password_change::{ChangePasswordError, ChangePasswordRequest};
 pub use ports::{

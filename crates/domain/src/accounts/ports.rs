@@ -127,6 +127,10 @@ pub trait UserRepository: Send + Sync {
         notification: &OutgoingEmail,
     ) -> Result<bool, RepositoryError>;
 
+    /// Makes an inactive account active again; the user as now stored,
+    /// `None` when there is none.
+    async fn enable(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
+
     /// Replaces the hash of an unchanged password by one made with current
     /// settings, only while `outdated` is still the stored hash (a password
     /// changed meanwhile wins). Not a credential change: nothing else ends.

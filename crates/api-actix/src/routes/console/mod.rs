@@ -73,10 +73,11 @@ enum Done {
     SessionsEnded,
     Retried,
     SignedOut,
+    Enabled,
 }
 
 impl Done {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Accepted,
         Self::Rejected,
         Self::AlreadyApproved,
@@ -85,6 +86,7 @@ impl Done {
         Self::SessionsEnded,
         Self::Retried,
         Self::SignedOut,
+        Self::Enabled,
     ];
 
     fn as_str(self) -> &'static str {
@@ -97,6 +99,7 @@ impl Done {
             Self::SessionsEnded => "sessions_ended",
             Self::Retried => "retried",
             Self::SignedOut => "signed_out",
+            Self::Enabled => "enabled",
         }
     }
 
@@ -131,6 +134,10 @@ impl Done {
                 false,
             ),
             Self::SignedOut => ("You have signed out.".to_owned(), false),
+            Self::Enabled => (
+                "Account enabled: it may log in and reset its password again.".to_owned(),
+                false,
+            ),
         };
         Flash { text, warning }
     }
@@ -470,6 +477,29 @@ async fn find_user(state: &AppState, admin: &User, id: &str) -> Result<User, Con
         }
         Err(other) => Err(Problem::from(other).into()),
     }
+}
+
+/// Enables an inactive account (moved in from Django as inactive): it may
+/// log in and reset its password again.
+pub async fn enable(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ConsoleError> {
+    let EmptyForm {} = admin.form(&req, &body)?;
+    let user = find_user(&state, &admin.user, &id).await?;
+    state
+        .accounts
+        .enable(&admin.user, user.id)
+        .await
+        .map_err(Problem::from)?;
+    Ok(redirect(&format!(
+        "/admin/users/{}/?done={}",
+        user.id.0,
+        Done::Enabled.as_str()
+    )))
 }
 
 /// Ends every session of a user, as `DELETE /auth/users/{id}/sessions/`.

@@ -60,8 +60,8 @@ dt{font-weight:600}dd{margin:0}\
 .badge{display:inline-block;padding:0 .55rem;border-radius:1rem;font-size:.85rem;\
 background:#e1e4e8;color:#1a1a1a}\
 .badge.sent,.badge.approved{background:#e7f4ea;color:#12401d}\
-.badge.pending{background:#fdf2dd;color:#4d2e00}\
-.badge.failed,.badge.rejected{background:#fdecec;color:#8b0000}\
+.badge.pending,.badge.unconfirmed{background:#fdf2dd;color:#4d2e00}\
+.badge.failed,.badge.rejected,.badge.inactive{background:#fdecec;color:#8b0000}\
 .skip{position:absolute;left:-100rem}.skip:focus{left:1rem;top:.5rem;padding:.4rem .8rem;\
 background:#fff;color:#12355b}\
 @media (max-width:40rem){th,td{padding:.4rem}dl{grid-template-columns:1fr}dt{margin-top:.5rem}}";
@@ -371,13 +371,33 @@ pub fn user(view: &UserView<'_>) -> Markup {
                 dt { "E-mail" } dd { (user.email.as_str()) }
                 dt { "Name" } dd { (full_name(user)) }
                 dt { "Status" } dd id="status" { (badge(user.status.as_str())) }
+                dt { "Active" } dd id="active" {
+                    @if user.is_active { "yes" } @else {
+                        (badge("inactive")) " cannot log in or reset its password until enabled"
+                    }
+                }
+                @if user.awaiting_activation {
+                    dt { "Address" } dd { (badge("unconfirmed")) " waiting for its activation link" }
+                }
                 dt { "Administrator" } dd { @if user.is_admin { "yes" } @else { "no" } }
                 dt { "Registered" } dd { (time(user.date_joined)) }
+                @if let Some(moved_in) = user.imported_at {
+                    dt { "Moved in" } dd { (time(moved_in)) " from the Django service" }
+                }
+                @if let Some(last_login) = user.last_login {
+                    dt { "Last login there" } dd { (time(last_login)) }
+                }
                 @if let Some(decision) = &user.decision {
                     dt { "Decided" } dd {
                         (time(decision.decided_at))
                         @if let Some(by) = decision.decided_by { " by user " (by.0) }
                     }
+                }
+            }
+            @if !user.is_active {
+                form.actions method="post" action={ "/admin/users/" (id) "/enable/" } {
+                    (csrf_input(view.csrf))
+                    button type="submit" id="enable" { "Enable account" }
                 }
             }
             @if user.status == UserStatus::Pending {
