@@ -40,12 +40,14 @@ test:
 ## per signing algorithm, PATCH /balance/ on one user, with new idempotency
 ## keys and over 32 users, reset_password with and without an account; then
 ## a login storm at the production bcrypt cost beside readers of
-## GET /auth/users/me/.
+## GET /auth/users/me/; then moving in from Django: importing a million
+## users (BENCH_IMPORT_USERS) and a login's hash, Django's against bcrypt.
 bench: release
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& echo "Installing wrk (Debian's package)" && apt-get install -y -qq wrk >/dev/null; } || true
 	@deploy/scripts/bench-http.sh
 	@deploy/scripts/bench-login-storm.sh
+	@deploy/scripts/bench-import.sh
 
 ## Formatting and lints, as CI checks them.
 lint:
