@@ -9,7 +9,6 @@ use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::database::{on_connection, with_connection, Database};
-use crate::ledger_row::NewLedgerRow;
 use crate::schema::{balance_transactions, users};
 use crate::write_transaction::WriteTransaction;
 
@@ -29,8 +28,10 @@ impl DieselImportRepository {
 /// on bound values (a user row binds 18).
 const ROWS_PER_INSERT: usize = 1_000;
 
+// Every column is written, `None` as NULL: a row fits PostgreSQL's COPY
+// and SQLite's multi-row INSERT alike.
 #[derive(Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 struct ImportedUserRow<'a> {
     id: i64,
     email: &'a str,
@@ -69,12 +70,26 @@ impl<'a> ImportedUserRow<'a> {
     }
 }
 
+/// An opening entry of a moved-in user's ledger.
+#[derive(Insertable)]
+#[diesel(table_name = balance_transactions, treat_none_as_default_value = false)]
+struct OpeningRow {
+    user_id: i64,
+    action: &'static str,
+    value_type: &'static str,
+    amount_cents: i64,
+    bonus_cents: i64,
+    real_balance_after_cents: i64,
+    virtual_balance_after_cents: i64,
+    created_at: NaiveDateTime,
+}
+
 /// The opening entries of a user's ledger: one per balance above zero, the
 /// real one first, each saying what the balances are after it.
-fn opening_entries(user: &ImportedUser, at: NaiveDateTime) -> Vec<NewLedgerRow<'static>> {
+fn opening_entries(user: &ImportedUser, at: NaiveDateTime) -> Vec<OpeningRow> {
     let real = user.real_balance.minor_units();
     let virtual_ = user.virtual_balance.minor_units();
-    let entry = |value_type, amount, virtual_after| NewLedgerRow {
+    let entry = |value_type, amount, virtual_after| OpeningRow {
         user_id: user.id.0,
         action: "opening",
         value_type,
@@ -83,7 +98,6 @@ fn opening_entries(user: &ImportedUser, at: NaiveDateTime) -> Vec<NewLedgerRow<'
         real_balance_after_cents: real,
         virtual_balance_after_cents: virtual_after,
         created_at: at,
-        idempotency_key: None,
     };
     let mut entries = Vec::new();
     if real > 0 {
@@ -131,9 +145,13 @@ macro_rules! present {
 /// What becomes of each user, given who is here.
 fn judge(users: &[ImportedUser], present: &Present) -> Vec<ImportOutcome> {
     let mut claimed: HashMap<String, UserId> = HashMap::new();
+    let mut ids = std::collections::HashSet::new();
     users
         .iter()
         .map(|user| {
+            if !ids.insert(user.id) {
+                return ImportOutcome::Conflict(ImportConflict::DuplicateId);
+            }
             let address = user.email.canonical();
             match present.by_id.get(&user.id.0) {
                 Some(Some(stored)) if *stored == address => return ImportOutcome::Unchanged,
@@ -158,12 +176,39 @@ fn judge(users: &[ImportedUser], present: &Present) -> Vec<ImportOutcome> {
 
 /// What differs between the backends around an import.
 trait ImportBackend {
+    /// Stores the users and their opening entries: the fastest way each
+    /// backend has.
+    fn insert_rows(
+        &mut self,
+        users: &[ImportedUserRow<'_>],
+        openings: &[OpeningRow],
+    ) -> QueryResult<()>;
+
     /// Moves the id generator past every stored id, so that the next
     /// registration cannot take an id a user was moved in with.
     fn ids_past_the_largest(&mut self) -> QueryResult<()>;
 }
 
 impl ImportBackend for SqliteConnection {
+    /// Multi-row INSERTs, within SQLite's limit on bound values.
+    fn insert_rows(
+        &mut self,
+        users: &[ImportedUserRow<'_>],
+        openings: &[OpeningRow],
+    ) -> QueryResult<()> {
+        for chunk in users.chunks(ROWS_PER_INSERT) {
+            diesel::insert_into(users::table)
+                .values(chunk)
+                .execute(self)?;
+        }
+        for chunk in openings.chunks(ROWS_PER_INSERT) {
+            diesel::insert_into(balance_transactions::table)
+                .values(chunk)
+                .execute(self)?;
+        }
+        Ok(())
+    }
+
     /// AUTOINCREMENT keeps `sqlite_sequence` at the largest id ever
     /// inserted, explicit ones included.
     fn ids_past_the_largest(&mut self) -> QueryResult<()> {
@@ -172,6 +217,26 @@ impl ImportBackend for SqliteConnection {
 }
 
 impl ImportBackend for PgConnection {
+    /// COPY, in PostgreSQL's binary format: several times faster than
+    /// INSERTs of as many rows.
+    fn insert_rows(
+        &mut self,
+        users: &[ImportedUserRow<'_>],
+        openings: &[OpeningRow],
+    ) -> QueryResult<()> {
+        if !users.is_empty() {
+            diesel::copy_from(users::table)
+                .from_insertable(users)
+                .execute(self)?;
+        }
+        if !openings.is_empty() {
+            diesel::copy_from(balance_transactions::table)
+                .from_insertable(openings)
+                .execute(self)?;
+        }
+        Ok(())
+    }
+
     fn ids_past_the_largest(&mut self) -> QueryResult<()> {
         // Never backwards: the sequence may be ahead already.
         diesel::sql_query(
@@ -198,24 +263,15 @@ macro_rules! import_in_transaction {
             .filter(|(_, outcome)| **outcome == ImportOutcome::Imported)
             .map(|(user, _)| user)
             .collect();
-        for chunk in moving_in.chunks(ROWS_PER_INSERT) {
-            let rows: Vec<ImportedUserRow<'_>> = chunk
-                .iter()
-                .map(|user| ImportedUserRow::new(user, at))
-                .collect();
-            diesel::insert_into(users::table)
-                .values(&rows)
-                .execute($conn)?;
-        }
-        let entries: Vec<NewLedgerRow<'static>> = moving_in
+        let rows: Vec<ImportedUserRow<'_>> = moving_in
+            .iter()
+            .map(|user| ImportedUserRow::new(user, at))
+            .collect();
+        let openings: Vec<OpeningRow> = moving_in
             .iter()
             .flat_map(|user| opening_entries(user, at))
             .collect();
-        for chunk in entries.chunks(ROWS_PER_INSERT) {
-            diesel::insert_into(balance_transactions::table)
-                .values(chunk)
-                .execute($conn)?;
-        }
+        $conn.insert_rows(&rows, &openings)?;
         if !moving_in.is_empty() {
             $conn.ids_past_the_largest()?;
         }
@@ -300,6 +356,7 @@ mod tests {
                 user(7, "eve@example.com"),
                 user(8, "new@example.com"),
                 user(10, "NEW@example.com"),
+                user(8, "other@example.com"),
             ],
             &present,
         );
@@ -312,6 +369,7 @@ mod tests {
                 ImportOutcome::Conflict(ImportConflict::AddressTaken { by: UserId(9) }),
                 ImportOutcome::Imported,
                 ImportOutcome::Conflict(ImportConflict::DuplicateAddress { first: UserId(8) }),
+                ImportOutcome::Conflict(ImportConflict::DuplicateId),
             ]
         );
     }

@@ -169,20 +169,20 @@ struct Fields<'a> {
     names: &'a FieldNames,
 }
 
-impl Fields<'_> {
-    /// The field and its value; `None` when absent or null.
-    fn get(&self, meaning: &str) -> (String, Option<&Value>) {
+impl<'a> Fields<'a> {
+    /// The field's name and its value; `None` when absent or null.
+    fn get<'m>(&'m self, meaning: &'m str) -> (&'m str, Option<&'a Value>) {
         let name = self.names.of(meaning);
         let value = self.fields.get(name).filter(|value| !value.is_null());
-        (name.to_owned(), value)
+        (name, value)
     }
 
-    fn text(&self, meaning: &str) -> Result<Option<&str>, SkipReason> {
+    fn text(&self, meaning: &str) -> Result<Option<&'a str>, SkipReason> {
         match self.get(meaning) {
             (_, None) => Ok(None),
             (_, Some(Value::String(text))) => Ok(Some(text)),
             (field, Some(other)) => Err(SkipReason::InvalidField {
-                field,
+                field: field.to_owned(),
                 value: other.to_string(),
             }),
         }
@@ -193,7 +193,7 @@ impl Fields<'_> {
             (_, None) => Ok(default),
             (_, Some(Value::Bool(flag))) => Ok(*flag),
             (field, Some(other)) => Err(SkipReason::InvalidField {
-                field,
+                field: field.to_owned(),
                 value: other.to_string(),
             }),
         }
@@ -213,7 +213,7 @@ impl Fields<'_> {
             .ok()
             .and_then(|amount| Money::from_decimal(amount).ok())
             .ok_or_else(|| SkipReason::InvalidBalance {
-                field,
+                field: field.to_owned(),
                 value: value.map(Value::to_string).unwrap_or_default(),
             })
     }
@@ -223,7 +223,7 @@ impl Fields<'_> {
     fn time(&self, meaning: &str) -> Result<Option<DateTime<Utc>>, SkipReason> {
         let (field, value) = self.get(meaning);
         let invalid = |value: &Value| SkipReason::InvalidDate {
-            field: field.clone(),
+            field: field.to_owned(),
             value: value.to_string(),
         };
         let Some(value) = value else {
@@ -245,7 +245,7 @@ fn user(pk: i64, fields: &Fields<'_>) -> Result<Mapped, SkipReason> {
     let raw_email = fields
         .text("email")?
         .filter(|email| !email.trim().is_empty())
-        .ok_or_else(|| SkipReason::MissingEmail(email_field.clone()))?;
+        .ok_or_else(|| SkipReason::MissingEmail(email_field.to_owned()))?;
     // Stored as the old service had it when today's rules refuse it but
     // it could still be an address (login finds it the same way).
     let email = match (Email::parse(raw_email), Email::for_lookup(raw_email)) {
@@ -258,7 +258,7 @@ fn user(pk: i64, fields: &Fields<'_>) -> Result<Mapped, SkipReason> {
         }
         (Err(_), None) => {
             return Err(SkipReason::InvalidEmail {
-                field: email_field,
+                field: email_field.to_owned(),
                 value: raw_email.to_owned(),
             })
         }
@@ -266,12 +266,12 @@ fn user(pk: i64, fields: &Fields<'_>) -> Result<Mapped, SkipReason> {
     let (password_field, _) = fields.get("password");
     let password = fields
         .text("password")?
-        .ok_or(SkipReason::MissingPassword(password_field))?;
+        .ok_or_else(|| SkipReason::MissingPassword(password_field.to_owned()))?;
     let is_active = fields.flag("is_active", true)?;
     let status = match fields.text("status")? {
         None => UserStatus::Approved,
         Some(raw) => UserStatus::parse(raw).ok_or_else(|| SkipReason::InvalidStatus {
-            field: fields.get("status").0,
+            field: fields.get("status").0.to_owned(),
             value: format!("{raw:?}"),
         })?,
     };
@@ -279,7 +279,7 @@ fn user(pk: i64, fields: &Fields<'_>) -> Result<Mapped, SkipReason> {
     let date_joined = fields
         .time("date_joined")?
         .ok_or_else(|| SkipReason::InvalidDate {
-            field: joined_field,
+            field: joined_field.to_owned(),
             value: "null".into(),
         })?;
     Ok(Mapped {

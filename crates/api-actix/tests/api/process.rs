@@ -306,6 +306,55 @@ async fn a_body_cut_off_by_its_deadline_is_a_warning() {
     );
 }
 
+/// The old service's signing key is used even when shorter than Django's
+/// checks allow (it is its key), with one warning at start-up; a bridge
+/// half configured is a configuration error.
+#[tokio::test]
+async fn a_short_legacy_signing_key_is_used_with_a_warning() {
+    use std::io::Read;
+    let db = TestDatabase::sqlite();
+    let settings = [
+        ("BCRYPT_COST", "4"),
+        ("LOG_FORMAT", "json"),
+        ("LEGACY_SIMPLEJWT_SIGNING_KEY", "short-old-key"),
+        ("LEGACY_SIMPLEJWT_UNTIL", "2099-01-01T00:00:00Z"),
+    ];
+    let (mut child, _) = serve(&db, &settings, Stdio::piped()).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("LEGACY_SIMPLEJWT_SIGNING_KEY is shorter"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("\"WARN\""), "{stderr}");
+    assert!(
+        !stderr.contains("short-old-key"),
+        "the key was logged: {stderr}"
+    );
+
+    let half = run(
+        &["serve"],
+        &[("LEGACY_SIMPLEJWT_SIGNING_KEY", "a-key-without-an-end")],
+    );
+    assert_eq!(half.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&half.stderr);
+    assert!(
+        stderr.contains("LEGACY_SIMPLEJWT_UNTIL is required"),
+        "{stderr}"
+    );
+}
+
 const SECRET: &str = "a-secret-both-servers-share-0123456789";
 const ADMIN: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "tangerine-orbit-77";

@@ -56,6 +56,9 @@ pub enum ImportConflict {
     /// The id belongs to a user here with another address (or to an erased
     /// account).
     IdTaken,
+    /// Another user of the same input has the same id; that one came
+    /// first.
+    DuplicateId,
 }
 
 impl ImportConflict {
@@ -65,6 +68,7 @@ impl ImportConflict {
             Self::DuplicateAddress { .. } => "duplicate_address",
             Self::AddressTaken { .. } => "address_taken",
             Self::IdTaken => "id_taken",
+            Self::DuplicateId => "duplicate_id",
         }
     }
 }
@@ -77,6 +81,7 @@ impl std::fmt::Display for ImportConflict {
             }
             Self::AddressTaken { by } => write!(f, "the address belongs to user {by} here"),
             Self::IdTaken => f.write_str("the id belongs to a user here with another address"),
+            Self::DuplicateId => f.write_str("the same id as a user earlier in the input"),
         }
     }
 }
@@ -109,54 +114,23 @@ impl Importer {
         ImportRun {
             importer: self.clone(),
             dry_run,
-            seen: HashMap::new(),
+            seen: SeenAddresses::default(),
             started_at: self.clock.now(),
         }
     }
-}
 
-/// One pass over an input, batch after batch. It remembers every address
-/// it has met (as a 64-bit digest of the canonical form: 16 bytes a user,
-/// so that a million users fit in a few dozen megabytes), so that two users
-/// of the input who are one address here are told apart from an address
-/// that was here before.
-pub struct ImportRun {
-    importer: Importer,
-    dry_run: bool,
-    seen: HashMap<u64, UserId>,
-    started_at: DateTime<Utc>,
-}
-
-impl ImportRun {
-    /// Moves in one batch, in one transaction; an outcome per user, in
-    /// order.
-    pub async fn submit(
-        &mut self,
-        batch: Vec<ImportedUser>,
-    ) -> Result<Vec<ImportOutcome>, RepositoryError> {
-        let mut outcomes = vec![None; batch.len()];
-        let mut admitted = Vec::with_capacity(batch.len());
-        let mut positions = Vec::with_capacity(batch.len());
-        for (position, user) in batch.into_iter().enumerate() {
-            let first = *self
-                .seen
-                .entry(address_digest(&user.email))
-                .or_insert(user.id);
-            if first == user.id {
-                admitted.push(user);
-                positions.push(position);
-            } else {
-                outcomes[position] =
-                    Some(ImportOutcome::Conflict(ImportConflict::DuplicateAddress {
-                        first,
-                    }));
-            }
-        }
-        let stored = self
-            .importer
-            .repository
-            .import(admitted, self.started_at, self.dry_run)
-            .await?;
+    /// Moves an admitted batch in, in one transaction; an outcome per user
+    /// of the batch, in order. Batches of one run whose ids differ may be
+    /// stored at once: their addresses differ by admission.
+    pub async fn store(&self, batch: AdmittedBatch) -> Result<Vec<ImportOutcome>, RepositoryError> {
+        let AdmittedBatch {
+            users,
+            positions,
+            mut outcomes,
+            at,
+            dry_run,
+        } = batch;
+        let stored = self.repository.import(users, at, dry_run).await?;
         if stored.len() != positions.len() {
             return Err(RepositoryError::failed(format!(
                 "the import repository answered {} outcomes for {} users",
@@ -173,6 +147,104 @@ impl ImportRun {
                 outcome.ok_or_else(|| RepositoryError::failed("a user was left without an outcome"))
             })
             .collect()
+    }
+}
+
+/// The addresses a run has met, each as a 64-bit digest of its canonical
+/// form with the first id that had it: 16 bytes a user, so that a million
+/// fit in a few dozen megabytes. In 256 maps by the digest's first byte,
+/// so that each grows on its own and a growth never holds two copies of
+/// everything at once.
+struct SeenAddresses {
+    shards: Vec<HashMap<u64, UserId>>,
+}
+
+impl Default for SeenAddresses {
+    fn default() -> Self {
+        Self {
+            shards: (0..256).map(|_| HashMap::new()).collect(),
+        }
+    }
+}
+
+impl SeenAddresses {
+    /// The first id met with `email`'s address: `id` if it is the first.
+    fn first(&mut self, email: &Email, id: UserId) -> UserId {
+        let digest = address_digest(email);
+        let shard = usize::try_from(digest >> 56).unwrap_or(0);
+        *self.shards[shard].entry(digest).or_insert(id)
+    }
+}
+
+/// One pass over an input, batch after batch. It remembers every address
+/// it has met, so that two users of the input who are one address here are
+/// told apart from an address that was here before.
+pub struct ImportRun {
+    importer: Importer,
+    dry_run: bool,
+    seen: SeenAddresses,
+    started_at: DateTime<Utc>,
+}
+
+/// A batch whose users met the run's other users: what is left for the
+/// repository, and what was decided already.
+pub struct AdmittedBatch {
+    users: Vec<ImportedUser>,
+    /// Where in the batch each of `users` stands.
+    positions: Vec<usize>,
+    outcomes: Vec<Option<ImportOutcome>>,
+    at: DateTime<Utc>,
+    dry_run: bool,
+}
+
+impl AdmittedBatch {
+    /// The ids the repository will be asked about.
+    pub fn ids(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.users.iter().map(|user| user.id)
+    }
+}
+
+impl ImportRun {
+    /// Meets a batch's users with the run's: a user whose address an
+    /// earlier one of the run had is a conflict here and now; the others
+    /// go on to [`Importer::store`].
+    pub fn admit(&mut self, batch: Vec<ImportedUser>) -> AdmittedBatch {
+        let mut outcomes = vec![None; batch.len()];
+        let mut users = Vec::with_capacity(batch.len());
+        let mut positions = Vec::with_capacity(batch.len());
+        for (position, user) in batch.into_iter().enumerate() {
+            let first = self.seen.first(&user.email, user.id);
+            if first == user.id {
+                users.push(user);
+                positions.push(position);
+            } else {
+                outcomes[position] =
+                    Some(ImportOutcome::Conflict(ImportConflict::DuplicateAddress {
+                        first,
+                    }));
+            }
+        }
+        AdmittedBatch {
+            users,
+            positions,
+            outcomes,
+            at: self.started_at,
+            dry_run: self.dry_run,
+        }
+    }
+
+    /// Admits and stores one batch: an outcome per user, in order.
+    pub async fn submit(
+        &mut self,
+        batch: Vec<ImportedUser>,
+    ) -> Result<Vec<ImportOutcome>, RepositoryError> {
+        let admitted = self.admit(batch);
+        self.importer.store(admitted).await
+    }
+
+    /// The importer batches of this run are stored with.
+    pub fn importer(&self) -> &Importer {
+        &self.importer
     }
 }
 
