@@ -199,6 +199,43 @@ fn create_admin_takes_a_72_byte_password_and_refuses_73() {
     assert!(!stderr.contains(&over), "the password was echoed");
 }
 
+/// Stops a server started with its standard error piped (SIGTERM) and
+/// returns all it logged.
+fn stopped_log(mut child: Child) -> String {
+    use std::io::Read;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("a piped standard error")
+        .read_to_string(&mut log)
+        .expect("read the log");
+    child.wait().expect("the server ends");
+    log
+}
+
+/// Asserts that a JSON log holds a warning mentioning `what` and no error.
+fn assert_warned_never_failed(log: &str, what: &str) {
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert!(
+        events.iter().all(|event| event["level"] != "ERROR"),
+        "an error was logged: {log}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|event| event["level"] == "WARN" && event.to_string().contains(what)),
+        "no warning about {what}: {log}"
+    );
+}
+
 /// A request that is not even HTTP is the client's fault: a warning in the
 /// log, never an error.
 #[tokio::test]
@@ -206,7 +243,7 @@ async fn a_malformed_request_is_a_warning_not_an_error() {
     use std::io::{Read, Write as _};
     let db = TestDatabase::sqlite();
     let settings = [("BCRYPT_COST", "4"), ("LOG_FORMAT", "json")];
-    let (mut child, port) = serve(&db, &settings, Stdio::piped()).await;
+    let (child, port) = serve(&db, &settings, Stdio::piped()).await;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
@@ -216,38 +253,8 @@ async fn a_malformed_request_is_a_warning_not_an_error() {
     assert_eq!(&answer, b"HTTP/1.1 400");
     drop(stream);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("send SIGTERM");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    child.wait().unwrap();
-    let levels: Vec<(String, String)> = stderr
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .map(|event| {
-            (
-                event["level"].as_str().unwrap_or_default().to_owned(),
-                event.to_string(),
-            )
-        })
-        .collect();
-    assert!(
-        levels.iter().all(|(level, _)| level != "ERROR"),
-        "an error was logged: {stderr}"
-    );
-    assert!(
-        levels
-            .iter()
-            .any(|(level, line)| level == "WARN" && line.contains("malformed request")),
-        "no warning: {stderr}"
-    );
+    let log = stopped_log(child);
+    assert_warned_never_failed(&log, "malformed request");
 }
 
 /// A body cut off by `REQUEST_BODY_TIMEOUT_SECONDS` is the client's doing:
@@ -261,7 +268,7 @@ async fn a_body_cut_off_by_its_deadline_is_a_warning() {
         ("LOG_FORMAT", "json"),
         ("REQUEST_BODY_TIMEOUT_SECONDS", "1"),
     ];
-    let (mut child, port) = serve(&db, &settings, Stdio::piped()).await;
+    let (child, port) = serve(&db, &settings, Stdio::piped()).await;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .write_all(
@@ -277,33 +284,8 @@ async fn a_body_cut_off_by_its_deadline_is_a_warning() {
     assert_eq!(&answer, b"HTTP/1.1 408");
     drop(stream);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("send SIGTERM");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    child.wait().unwrap();
-    let events: Vec<serde_json::Value> = stderr
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
-    assert!(
-        events.iter().all(|event| event["level"] != "ERROR"),
-        "an error was logged: {stderr}"
-    );
-    assert!(
-        events.iter().any(|event| event["level"] == "WARN"
-            && event
-                .to_string()
-                .contains("request body not received in time")),
-        "no warning: {stderr}"
-    );
+    let log = stopped_log(child);
+    assert_warned_never_failed(&log, "request body not received in time");
 }
 
 /// The old service's signing key is used even when shorter than Django's
@@ -311,7 +293,6 @@ async fn a_body_cut_off_by_its_deadline_is_a_warning() {
 /// half configured is a configuration error.
 #[tokio::test]
 async fn a_short_legacy_signing_key_is_used_with_a_warning() {
-    use std::io::Read;
     let db = TestDatabase::sqlite();
     let settings = [
         ("BCRYPT_COST", "4"),
@@ -319,29 +300,15 @@ async fn a_short_legacy_signing_key_is_used_with_a_warning() {
         ("LEGACY_SIMPLEJWT_SIGNING_KEY", "short-old-key"),
         ("LEGACY_SIMPLEJWT_UNTIL", "2099-01-01T00:00:00Z"),
     ];
-    let (mut child, _) = serve(&db, &settings, Stdio::piped()).await;
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("send SIGTERM");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    child.wait().unwrap();
-    let warnings: Vec<&str> = stderr
+    let (child, _) = serve(&db, &settings, Stdio::piped()).await;
+    let log = stopped_log(child);
+    assert_warned_never_failed(&log, "LEGACY_SIMPLEJWT_SIGNING_KEY is shorter");
+    let warnings = log
         .lines()
         .filter(|line| line.contains("LEGACY_SIMPLEJWT_SIGNING_KEY is shorter"))
-        .collect();
-    assert_eq!(warnings.len(), 1, "{stderr}");
-    assert!(warnings[0].contains("\"WARN\""), "{stderr}");
-    assert!(
-        !stderr.contains("short-old-key"),
-        "the key was logged: {stderr}"
-    );
+        .count();
+    assert_eq!(warnings, 1, "{log}");
+    assert!(!log.contains("short-old-key"), "the key was logged: {log}");
 
     let half = run(
         &["serve"],

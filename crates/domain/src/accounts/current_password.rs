@@ -9,8 +9,26 @@
 use super::ports::HashingError;
 use super::Accounts;
 use crate::storage::RepositoryError;
-use crate::throttling::{AdmitError, ClientAddress, Throttled};
+use crate::throttling::{ClientAddress, Throttled};
 use crate::{FieldError, FieldErrors, User};
+
+/// `From<PasswordCheckError>` for the error enum of an operation that
+/// checks the current password: one with `Throttled`, `Hashing` and
+/// `Repository` variants.
+macro_rules! password_check_error_into {
+    ($error:ty) => {
+        impl From<$crate::accounts::PasswordCheckError> for $error {
+            fn from(error: $crate::accounts::PasswordCheckError) -> Self {
+                match error {
+                    $crate::accounts::PasswordCheckError::Throttled(t) => Self::Throttled(t),
+                    $crate::accounts::PasswordCheckError::Hashing(e) => Self::Hashing(e),
+                    $crate::accounts::PasswordCheckError::Repository(e) => Self::Repository(e),
+                }
+            }
+        }
+    };
+}
+pub(super) use password_check_error_into;
 
 /// Why the current password could not be judged.
 #[derive(Debug, thiserror::Error)]
@@ -25,14 +43,7 @@ pub enum PasswordCheckError {
     Repository(RepositoryError),
 }
 
-impl From<AdmitError> for PasswordCheckError {
-    fn from(error: AdmitError) -> Self {
-        match error {
-            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
-            AdmitError::Repository(error) => Self::Repository(error),
-        }
-    }
-}
+crate::throttling::admit_error_into!(PasswordCheckError);
 
 impl Accounts {
     /// Records `current_password` as wrong in `errors` unless it is the

@@ -1,4 +1,3 @@
-use super::current_password::PasswordCheckError;
 use super::ports::{EraseOutcome, HashingError};
 use crate::storage::RepositoryError;
 use crate::throttling::{ClientAddress, Throttled};
@@ -34,15 +33,7 @@ pub enum DeleteAccountError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<PasswordCheckError> for DeleteAccountError {
-    fn from(error: PasswordCheckError) -> Self {
-        match error {
-            PasswordCheckError::Throttled(t) => Self::Throttled(t),
-            PasswordCheckError::Hashing(e) => Self::Hashing(e),
-            PasswordCheckError::Repository(e) => Self::Repository(e),
-        }
-    }
-}
+super::current_password::password_check_error_into!(DeleteAccountError);
 
 impl Accounts {
     /// Erases the caller after checking their password: the person goes

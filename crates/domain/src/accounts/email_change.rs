@@ -1,4 +1,3 @@
-use super::current_password::PasswordCheckError;
 use super::ports::{HashingError, StoreEmailError};
 use crate::notification::OutgoingEmail;
 use crate::storage::RepositoryError;
@@ -37,15 +36,7 @@ pub enum ChangeEmailError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<PasswordCheckError> for ChangeEmailError {
-    fn from(error: PasswordCheckError) -> Self {
-        match error {
-            PasswordCheckError::Throttled(t) => Self::Throttled(t),
-            PasswordCheckError::Hashing(e) => Self::Hashing(e),
-            PasswordCheckError::Repository(e) => Self::Repository(e),
-        }
-    }
-}
+super::current_password::password_check_error_into!(ChangeEmailError);
 
 impl Accounts {
     /// Moves the account to a new address, unique as at registration, and

@@ -1,6 +1,6 @@
 use super::ports::HashingError;
 use crate::storage::RepositoryError;
-use crate::throttling::{AdmitError, ClientAddress, Throttled};
+use crate::throttling::{ClientAddress, Throttled};
 use crate::{Email, User, UserStatus};
 
 use super::Accounts;
@@ -38,14 +38,7 @@ pub enum LoginError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<AdmitError> for LoginError {
-    fn from(error: AdmitError) -> Self {
-        match error {
-            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
-            AdmitError::Repository(error) => Self::Repository(error),
-        }
-    }
-}
+crate::throttling::admit_error_into!(LoginError);
 
 impl Accounts {
     /// Checks credentials; only an approved user is let in. Refused at once

@@ -1,4 +1,3 @@
-use super::current_password::PasswordCheckError;
 use super::ports::HashingError;
 use crate::password::PasswordContext;
 use crate::storage::RepositoryError;
@@ -36,15 +35,7 @@ pub enum ChangePasswordError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<PasswordCheckError> for ChangePasswordError {
-    fn from(error: PasswordCheckError) -> Self {
-        match error {
-            PasswordCheckError::Throttled(t) => Self::Throttled(t),
-            PasswordCheckError::Hashing(e) => Self::Hashing(e),
-            PasswordCheckError::Repository(e) => Self::Repository(e),
-        }
-    }
-}
+super::current_password::password_check_error_into!(ChangePasswordError);
 
 impl Accounts {
     /// Replaces the caller's password after checking the current one. The

@@ -1,7 +1,7 @@
 use super::ports::{HashingError, InsertUserError, NewUser};
 use crate::password::PasswordContext;
 use crate::storage::RepositoryError;
-use crate::throttling::{AdmitError, ClientAddress, Throttled};
+use crate::throttling::{ClientAddress, Throttled};
 use crate::{Email, FieldErrors, Money, Password, PersonName, User, UserStatus};
 
 use super::Accounts;
@@ -32,14 +32,7 @@ pub enum RegisterError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<AdmitError> for RegisterError {
-    fn from(error: AdmitError) -> Self {
-        match error {
-            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
-            AdmitError::Repository(error) => Self::Repository(error),
-        }
-    }
-}
+crate::throttling::admit_error_into!(RegisterError);
 
 /// A registration whose every field passed its rules.
 pub(super) struct ValidRegistration {

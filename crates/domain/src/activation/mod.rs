@@ -84,14 +84,7 @@ pub enum ResendError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<AdmitError> for ResendError {
-    fn from(error: AdmitError) -> Self {
-        match error {
-            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
-            AdmitError::Repository(error) => Self::Repository(error),
-        }
-    }
-}
+crate::throttling::admit_error_into!(ResendError);
 
 #[derive(Clone)]
 pub struct Activations {

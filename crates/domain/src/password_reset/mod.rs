@@ -19,7 +19,7 @@ use crate::notification::{Language, OutgoingEmail};
 use crate::password::PasswordContext;
 use crate::storage::RepositoryError;
 use crate::throttling::{
-    AdmitError, Check, ClientAddress, CounterKey, Limit, Throttle, Throttled, RESET_MAIL_WINDOW,
+    Check, ClientAddress, CounterKey, Limit, Throttle, Throttled, RESET_MAIL_WINDOW,
 };
 use crate::{Email, FieldError, FieldErrors, Password, Retyped, User};
 
@@ -64,14 +64,7 @@ pub enum RequestResetError {
     Repository(#[from] RepositoryError),
 }
 
-impl From<AdmitError> for RequestResetError {
-    fn from(error: AdmitError) -> Self {
-        match error {
-            AdmitError::Throttled(throttled) => Self::Throttled(throttled),
-            AdmitError::Repository(error) => Self::Repository(error),
-        }
-    }
-}
+crate::throttling::admit_error_into!(RequestResetError);
 
 /// `reset_password_confirm`, as received.
 #[derive(Debug, Clone, Default)]

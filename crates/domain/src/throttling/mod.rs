@@ -31,6 +31,24 @@ pub use model::{
 pub use ports::MockAttemptLog;
 pub use ports::{AttemptLog, Recording};
 
+/// `From<AdmitError>` for an operation's error enum that has a
+/// `Throttled(Throttled)` and a `Repository(RepositoryError)` variant.
+macro_rules! admit_error_into {
+    ($error:ty) => {
+        impl From<$crate::throttling::AdmitError> for $error {
+            fn from(error: $crate::throttling::AdmitError) -> Self {
+                match error {
+                    $crate::throttling::AdmitError::Throttled(throttled) => {
+                        Self::Throttled(throttled)
+                    }
+                    $crate::throttling::AdmitError::Repository(error) => Self::Repository(error),
+                }
+            }
+        }
+    };
+}
+pub(crate) use admit_error_into;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdmitError {
     #[error(transparent)]
