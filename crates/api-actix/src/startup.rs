@@ -300,7 +300,7 @@ impl Application {
         let mut accounts = Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language)
             .with_throttle(throttle.clone());
         if activations.required() {
-            accounts = accounts.with_activation(activations.clone());
+            accounts = accounts.with_activation(Arc::new(activations.clone()));
         }
         let state = AppState {
             accounts,

@@ -16,7 +16,6 @@ mod registration;
 
 use std::sync::Arc;
 
-use crate::activation::Activations;
 use crate::clock::Clock;
 use crate::notification::Language;
 use crate::throttling::Throttle;
@@ -32,11 +31,11 @@ pub use enabling::EnableError;
 pub use login::{LoginError, LoginRequest};
 pub use password_change::{ChangePasswordError, ChangePasswordRequest};
 pub use ports::{
-    EraseOutcome, HashingError, InsertUserError, NewUser, PasswordHasher, StoreEmailError,
-    UserRepository,
+    ActivationLinks, EraseOutcome, HashingError, InsertUserError, NewUser, PasswordHasher,
+    StoreEmailError, UserRepository,
 };
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockPasswordHasher, MockUserRepository};
+pub use ports::{MockActivationLinks, MockPasswordHasher, MockUserRepository};
 pub use profile::{ProfileError, UpdateProfileRequest};
 pub use registration::{RegisterError, RegistrationRequest};
 // Where the filter of a user list has always been found.
@@ -60,7 +59,7 @@ pub struct Accounts {
     throttle: Option<Throttle>,
     /// Set when registrations must confirm their address before an
     /// administrator sees them.
-    activation: Option<Activations>,
+    activation: Option<Arc<dyn ActivationLinks>>,
 }
 
 impl Accounts {
@@ -88,7 +87,7 @@ impl Accounts {
 
     /// Has every registration confirm its address with a mailed link
     /// before it reaches the administrators.
-    pub fn with_activation(mut self, activation: Activations) -> Self {
+    pub fn with_activation(mut self, activation: Arc<dyn ActivationLinks>) -> Self {
         self.activation = Some(activation);
         self
     }

@@ -169,6 +169,15 @@ pub trait UserRepository: Send + Sync {
     async fn erase(&self, id: UserId, at: DateTime<Utc>) -> Result<EraseOutcome, RepositoryError>;
 }
 
+/// Mails a new registration a link that confirms its address (djoser's
+/// activation): the `activation` feature implements it, and registration
+/// asks for it when activation is required.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait ActivationLinks: Send + Sync {
+    async fn send_link(&self, user: &User) -> Result<(), RepositoryError>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HashingError {
     /// The hash could not start in time: every hashing thread was busy for

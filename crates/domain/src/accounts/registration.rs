@@ -106,10 +106,7 @@ impl Accounts {
             real_balance: Money::ZERO,
             virtual_balance: Money::ZERO,
             email_verified_at: None,
-            awaiting_activation: self
-                .activation
-                .as_ref()
-                .is_some_and(crate::activation::Activations::required),
+            awaiting_activation: self.activation.is_some(),
         };
         let user = self.users.insert(new_user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => RegisterError::EmailTaken,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::accounts::UserRepository;
+use crate::accounts::{ActivationLinks, UserRepository};
 use crate::clock::Clock;
 use crate::notification::{Language, OutgoingEmail};
 use crate::password_reset::{decode_uid, ResetLinkTemplate, ResetToken, ResetTokenSource};
@@ -127,29 +127,6 @@ impl Activations {
         self.policy.is_some()
     }
 
-    /// Mails `user` a new link to confirm their address (nothing when
-    /// registrations need no activation). The mail greets no one by name:
-    /// the address has not proved itself yet.
-    pub async fn send_link(&self, user: &User) -> Result<(), RepositoryError> {
-        let Some(policy) = &self.policy else {
-            return Ok(());
-        };
-        let token = self.tokens.new_token();
-        let now = self.clock.now();
-        let url = policy.link.render(user.id, &token);
-        self.links
-            .issue(NewActivationLink {
-                user: user.id,
-                digest: token.digest(),
-                created_at: now,
-                expires_at: now + policy.ttl,
-                mail: OutgoingEmail::activation(user, &url, policy.ttl, policy.language),
-            })
-            .await?;
-        tracing::info!(user = %user.id, "activation link mailed");
-        Ok(())
-    }
-
     /// Confirms a registration's address with the `uid` and `token` of its
     /// link: the registration then waits for an administrator, as any
     /// other.
@@ -219,6 +196,32 @@ impl Activations {
             }
             None => tracing::debug!("resend_activation for an address awaiting nothing"),
         }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ActivationLinks for Activations {
+    /// Mails `user` a new link to confirm their address (nothing when
+    /// registrations need no activation). The mail greets no one by name:
+    /// the address has not proved itself yet.
+    async fn send_link(&self, user: &User) -> Result<(), RepositoryError> {
+        let Some(policy) = &self.policy else {
+            return Ok(());
+        };
+        let token = self.tokens.new_token();
+        let now = self.clock.now();
+        let url = policy.link.render(user.id, &token);
+        self.links
+            .issue(NewActivationLink {
+                user: user.id,
+                digest: token.digest(),
+                created_at: now,
+                expires_at: now + policy.ttl,
+                mail: OutgoingEmail::activation(user, &url, policy.ttl, policy.language),
+            })
+            .await?;
+        tracing::info!(user = %user.id, "activation link mailed");
         Ok(())
     }
 }

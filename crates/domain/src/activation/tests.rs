@@ -340,7 +340,7 @@ async fn a_registration_with_activation_required_awaits_it_and_is_mailed_a_link(
         .returning(|_| Ok(()));
     let user = accounts
         .into_accounts()
-        .with_activation(ports.into_activations())
+        .with_activation(Arc::new(ports.into_activations()))
         .register(RegistrationRequest {
             email: "grace@example.org".into(),
             password: "compiler-nanosecond-42".into(),
