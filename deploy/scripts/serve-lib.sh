@@ -42,7 +42,7 @@ on_each_backend() {
 
 # start_server NAME: serves, sets $server and $port; the log is $work/NAME.log.
 start_server() {
-    LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn},authusers_api_actix::cli=info" AUTHUSERS_PORT=0 \
+    LOG_FORMAT=json RUST_LOG="${RUST_LOG:-info}" AUTHUSERS_PORT=0 \
         "$binary" serve >"$work/$1.log" 2>&1 &
     server=$!
     port=""

@@ -180,7 +180,9 @@ impl From<String> for Failure {
 /// Runs the command; every failure is one clear line on stderr and a
 /// non-zero exit code, never a panic.
 pub async fn run(cli: Cli) -> ExitCode {
-    match execute(cli).await {
+    let outcome = execute(cli).await;
+    telemetry::flush();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Configuration(lines)) => {
             for line in &lines {

@@ -34,6 +34,7 @@ pub struct Metrics {
     hashing_shed: IntCounter,
     sqlite_commits: IntCounter,
     sqlite_writes: IntCounter,
+    log_lines_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -96,6 +97,10 @@ impl Metrics {
                 "sqlite_writes_total",
                 "SQLite writes committed; divided by the commits, the mean group size",
             )?,
+            log_lines_dropped: counter(
+                "log_lines_dropped_total",
+                "Log lines dropped because the log's writer fell behind",
+            )?,
             requests,
             latency,
             registry,
@@ -128,6 +133,7 @@ impl Metrics {
             &self.hashing_shed,
             &self.sqlite_commits,
             &self.sqlite_writes,
+            &self.log_lines_dropped,
         ] {
             r.register(Box::new(counter.clone()))?;
         }
@@ -194,6 +200,7 @@ impl Metrics {
             catch_up(&self.sqlite_commits, groups.commits);
             catch_up(&self.sqlite_writes, groups.writes);
         }
+        catch_up(&self.log_lines_dropped, crate::telemetry::dropped_lines());
 
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {

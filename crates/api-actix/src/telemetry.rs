@@ -1,5 +1,8 @@
 use std::fmt::Debug;
 use std::io::IsTerminal;
+use std::sync::{Mutex, OnceLock};
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -10,19 +13,55 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::LogFormat;
 
+/// Lines waiting for the log's writer at most; past them a line is dropped
+/// (and counted) rather than make a request wait for standard error.
+const LOG_BUFFER_LINES: usize = 64 * 1024;
+
+/// The writer thread's guard: dropped by [`flush`], it writes what is left.
+static WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// How many lines were dropped because the buffer was full.
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// Log lines dropped since start-up because the writer fell behind, for
+/// metrics (`authusers_log_lines_dropped_total`).
+pub fn dropped_lines() -> u64 {
+    DROPPED.get().map_or(0, |counter| {
+        u64::try_from(counter.dropped_lines()).unwrap_or(u64::MAX)
+    })
+}
+
+/// Writes out the lines still buffered; call once before the process ends.
+pub fn flush() {
+    if let Ok(mut writer) = WRITER.lock() {
+        drop(writer.take());
+    }
+}
+
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`),
-/// `LOG_FORMAT=json` gives one JSON object per line.
+/// `LOG_FORMAT=json` gives one JSON object per line. Lines go to standard
+/// error through a thread of their own and a bounded buffer: a request
+/// never waits on the terminal or a pipe to log.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
+    let _ = DROPPED.set(writer.error_counter());
+    if let Ok(mut slot) = WRITER.lock() {
+        *slot = Some(guard);
+    }
     let output = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::stderr().is_terminal())
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .boxed(),
     };
     // The warning is emitted after the output has dropped the original

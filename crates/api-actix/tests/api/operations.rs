@@ -198,6 +198,7 @@ async fn metrics_show_requests_by_route_template(db: &TestDatabase) {
         "authusers_db_pool_waiting ",
         "authusers_outbox_pending_messages 0",
         "authusers_mail_sent_total ",
+        "authusers_log_lines_dropped_total ",
     ] {
         assert!(has(gauge), "{gauge} missing");
     }
