@@ -7,7 +7,7 @@ use authusers_domain::outbox::{DeliveryCounters, OutboxRepository};
 use authusers_domain::throttling::{Counter, ThrottleCounters};
 use authusers_infra_diesel::Database;
 
-use crate::password_hasher::HashingQueue;
+use authusers_infra_crypto::HashingQueue;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,

@@ -17,7 +17,7 @@ use crate::auth::{LegacyTokens, TokenService};
 use crate::client_address::TrustedProxies;
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
-use crate::password_hasher::HashingQueue;
+use authusers_infra_crypto::HashingQueue;
 use crate::routes::well_known::WellKnown;
 
 /// What every handler can reach: the domain's account and balance

@@ -30,7 +30,7 @@ use authusers_infra_smtp::{parse_sender, SmtpMailer};
 use rust_decimal::Decimal;
 
 use crate::client_address::TrustedProxies;
-use crate::password_hasher::HashingCapacity;
+use authusers_infra_crypto::HashingCapacity;
 
 pub const DEFAULT_DATABASE_URL: &str = "authusers.db";
 pub const DEFAULT_MAIL_FROM: &str = "AuthUsers <no-reply@localhost>";
@@ -620,7 +620,7 @@ impl Settings {
             .map(|_| env.number("PASSWORD_HASHING_QUEUE", threads, 0, 100_000));
         let max_wait = Duration::from_millis(env.number(
             "PASSWORD_HASHING_MAX_WAIT_MS",
-            crate::password_hasher::DEFAULT_MAX_WAIT.as_millis() as u64,
+            authusers_infra_crypto::DEFAULT_MAX_WAIT.as_millis() as u64,
             100,
             60_000,
         ));

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use authusers_api_actix::password_hasher::HashingCapacity;
+use authusers_infra_crypto::HashingCapacity;
 use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
 use reqwest::StatusCode;

@@ -27,7 +27,7 @@ use super::path_id;
 use super::tokens::client_info;
 use crate::auth::TokenKind;
 use crate::client_address::Client;
-use crate::password_hasher::take_place;
+use crate::hashing_place::take_place;
 use crate::problem::Problem;
 use crate::state::AppState;
 

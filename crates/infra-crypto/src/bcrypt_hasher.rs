@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use authusers_domain::accounts::{HashingError, PasswordHasher};
 use authusers_domain::password::MAX_PASSWORD_BYTES;
 use authusers_domain::{Password, PasswordHash};
-use authusers_infra_crypto::django::{self, StoredHash};
 
 /// The longest password checked against a Django hash: Django set no
 /// limit of its own, and its users may have passwords longer than bcrypt's
@@ -15,7 +14,8 @@ use authusers_infra_crypto::django::{self, StoredHash};
 const MAX_DJANGO_PASSWORD_BYTES: usize = 4096;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::problem::Problem;
+use crate::django::{self, StoredHash};
+
 
 /// How many hashes run at once, and how many requests may wait for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,28 +193,6 @@ impl HashingQueue {
     fn record(&self, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.last_hash_micros.store(micros, Ordering::Relaxed);
-    }
-}
-
-/// How long a refusal waits before it is answered: long enough that a
-/// client retrying in a tight loop sends a few dozen requests a second per
-/// connection rather than a thousand, each of which would take CPU from the
-/// hashes and from every other request; short enough to be an answer "at
-/// once" to anyone else. The pause holds no thread and no place.
-pub const SHED_PAUSE: Duration = Duration::from_millis(20);
-
-/// Takes a place in the hashing queue for a request whose body has arrived
-/// whole and parsed, right before the work that hashes: a client still
-/// sending its body holds no place, so slow bodies cannot fill the queue.
-/// With every place taken, the answer is 503 `overloaded`, after a short
-/// pause.
-pub async fn take_place(queue: &HashingQueue) -> Result<HashingPlace, Problem> {
-    match queue.admit() {
-        Ok(place) => Ok(place),
-        Err(overloaded) => {
-            tokio::time::sleep(SHED_PAUSE).await;
-            Err(Problem::overloaded(overloaded.retry_after))
-        }
     }
 }
 
