@@ -13,7 +13,6 @@ use authusers_infra_diesel::{
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
-use crate::auth::{write_new_key_file, SigningAlgorithm};
 use crate::config::{KeyOrigin, Settings};
 use crate::django_import;
 use crate::field_messages::FieldMessages;
@@ -21,6 +20,7 @@ use crate::problem::causes;
 use crate::startup::{self, Application, Migrations};
 use crate::system_clock::SystemClock;
 use crate::telemetry;
+use authusers_infra_jwt::{write_new_key_file, SigningAlgorithm};
 
 pub const ADMIN_PASSWORD_ENV: &str = "AUTHUSERS_ADMIN_PASSWORD";
 
@@ -352,7 +352,7 @@ async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
         if legacy.key_is_weak() {
             tracing::warn!(
                 "LEGACY_SIMPLEJWT_SIGNING_KEY is shorter than Django's checks allow ({} characters): it is used, as it is the old service's key; close the bridge (LEGACY_SIMPLEJWT_UNTIL) soon",
-                crate::auth::DJANGO_MIN_SECRET_KEY_CHARS
+                crate::config::DJANGO_MIN_SECRET_KEY_CHARS
             );
         }
     }

@@ -12,7 +12,6 @@ use authusers_domain::throttling::ClientAddress;
 use ipnet::IpNet;
 
 use crate::problem::Problem;
-use crate::state::AppState;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -119,9 +118,7 @@ pub fn client_of(req: &HttpRequest) -> Result<ClientAddress, Problem> {
     let peer = req
         .peer_addr()
         .ok_or_else(|| Problem::internal(&"the connection has no peer address"))?;
-    let trusted = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| &state.trusted_proxies);
+    let trusted = req.app_data::<web::Data<TrustedProxies>>();
     let forwarded_for = req.headers().get_all(X_FORWARDED_FOR).map(|v| v.as_bytes());
     Ok(match trusted {
         Some(trusted) => trusted.client_address(peer.ip(), forwarded_for),

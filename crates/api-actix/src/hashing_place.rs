@@ -28,4 +28,3 @@ pub async fn take_place(queue: &HashingQueue) -> Result<HashingPlace, Problem> {
         }
     }
 }
-

@@ -8,13 +8,13 @@ use actix_web::middleware::{self, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::{Accounts, HashingError, PasswordHasher, UserRepository};
 use authusers_domain::activation::{ActivationPolicy, Activations};
-use authusers_infra_crypto::{BcryptHasher, HashingQueue, RandomResetTokens, RandomSessionIds};
 use authusers_domain::clock::Clock;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxDelivery, OutboxRepository};
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
-use authusers_domain::sessions::Sessions;
+use authusers_domain::sessions::{LegacyTokenVerifier, Sessions};
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
+use authusers_infra_crypto::{BcryptHasher, HashingQueue, RandomResetTokens, RandomSessionIds};
 use authusers_infra_diesel::{
     Database, DieselActivationRepository, DieselAttemptLog, DieselBalanceRepository,
     DieselOutboxRepository, DieselPasswordResetRepository, DieselSessionRepository,
@@ -22,8 +22,8 @@ use authusers_infra_diesel::{
 };
 use tokio::sync::Notify;
 
-use crate::auth::{LegacyTokens, TokenService};
 use crate::body_deadline::{self, BodyDeadline};
+use crate::client_address::TrustedProxies;
 use crate::config::{AllowedOrigins, MetricsSettings, Settings};
 use crate::delivery_worker::{self, DeliveryWorker, Housekeeping, MailerSetupError, WorkerStopper};
 use crate::json_body::MAX_BODY_BYTES;
@@ -34,6 +34,7 @@ use crate::routes::operations::MetricsGate;
 use crate::routes::well_known::WellKnown;
 use crate::state::AppState;
 use crate::system_clock::SystemClock;
+use authusers_infra_jwt::{LegacyTokens, TokenService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -308,11 +309,16 @@ impl Application {
             sessions,
             wallet,
             mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock)),
-            tokens: TokenService::new(&settings.jwt),
-            legacy_tokens: settings
-                .legacy_tokens
-                .as_ref()
-                .map(|legacy| Arc::new(LegacyTokens::new(legacy, settings.jwt.leeway))),
+            tokens: Arc::new(TokenService::new(&settings.jwt.token_settings())),
+            legacy_tokens: settings.legacy_tokens.as_ref().map(
+                |legacy| -> Arc<dyn LegacyTokenVerifier> {
+                    Arc::new(LegacyTokens::new(
+                        legacy.signing_key.expose(),
+                        legacy.until,
+                        settings.jwt.leeway,
+                    ))
+                },
+            ),
             clock,
             language: settings.mail_language,
             public_url: settings.public_url.clone(),
@@ -321,10 +327,8 @@ impl Application {
             outbox,
             delivery_counters: Arc::clone(&delivery_counters),
             metrics: Arc::new(Metrics::new()?),
-            trusted_proxies: settings.abuse.trusted_proxies.clone(),
             throttle_counters: throttle.counters(),
             hashing,
-            well_known: Arc::new(well_known(settings, port)?),
         };
         let accounts = state.accounts.clone();
         let metrics_server = match &settings.metrics.address {
@@ -335,14 +339,14 @@ impl Application {
             (None, Some(token)) => MetricsGate::Token(token.clone()),
             _ => MetricsGate::Hidden,
         };
-        let server = run(
-            listener,
-            state,
-            settings.cors.clone(),
+        let edge = Edge {
+            origins: settings.cors.clone(),
             gate,
-            BodyDeadline(settings.request_body_timeout),
-        )
-        .map_err(bind_error)?;
+            deadline: BodyDeadline(settings.request_body_timeout),
+            trusted_proxies: settings.abuse.trusted_proxies.clone(),
+            well_known: well_known(settings, port)?,
+        };
+        let server = run(listener, state, edge).map_err(bind_error)?;
         let worker = DeliveryWorker::spawn(
             delivery,
             housekeeping,
@@ -470,16 +474,25 @@ fn metrics_only(
     Ok((server, port))
 }
 
-fn run(
-    listener: TcpListener,
-    state: AppState,
+/// What the API's edge reads besides the application's state, each its own
+/// `app_data` so that an extractor or a handler takes only what it needs.
+struct Edge {
     origins: AllowedOrigins,
     gate: MetricsGate,
     deadline: BodyDeadline,
-) -> std::io::Result<Server> {
+    /// Whose `X-Forwarded-For` is believed.
+    trusted_proxies: TrustedProxies,
+    /// The public keys and the discovery document.
+    well_known: WellKnown,
+}
+
+fn run(listener: TcpListener, state: AppState, edge: Edge) -> std::io::Result<Server> {
     let state = web::Data::new(state);
-    let gate = web::Data::new(gate);
-    let deadline = web::Data::new(deadline);
+    let gate = web::Data::new(edge.gate);
+    let deadline = web::Data::new(edge.deadline);
+    let trusted_proxies = web::Data::new(edge.trusted_proxies);
+    let well_known = web::Data::new(edge.well_known);
+    let origins = edge.origins;
     let server = HttpServer::new(move || {
         App::new()
             // Answers that set no caching of their own are never stored:
@@ -498,6 +511,8 @@ fn run(
             .app_data(state.clone())
             .app_data(gate.clone())
             .app_data(deadline.clone())
+            .app_data(trusted_proxies.clone())
+            .app_data(well_known.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))

@@ -6,19 +6,16 @@ use authusers_domain::clock::Clock;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
 use authusers_domain::password_reset::PasswordResets;
-use authusers_domain::sessions::Sessions;
+use authusers_domain::sessions::{LegacyTokenVerifier, SessionTokens, Sessions};
 use authusers_domain::wallet::Wallet;
 use authusers_infra_diesel::Database;
 use tokio::sync::Notify;
 
 use authusers_domain::throttling::ThrottleCounters;
 
-use crate::auth::{LegacyTokens, TokenService};
-use crate::client_address::TrustedProxies;
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
 use authusers_infra_crypto::HashingQueue;
-use crate::routes::well_known::WellKnown;
 
 /// What every handler can reach: the domain's account and balance
 /// operations, the token service, and what health and metrics read. Built
@@ -33,9 +30,9 @@ pub struct AppState {
     pub wallet: Wallet,
     /// The outbox as administrators see it (the console).
     pub mailroom: Mailroom,
-    pub tokens: TokenService,
+    pub tokens: Arc<dyn SessionTokens>,
     /// The old service's tokens, while their bridge is open.
-    pub legacy_tokens: Option<Arc<LegacyTokens>>,
+    pub legacy_tokens: Option<Arc<dyn LegacyTokenVerifier>>,
     pub clock: Arc<dyn Clock>,
     /// The language of the pages the service serves itself, as of its mail.
     pub language: Language,
@@ -47,12 +44,8 @@ pub struct AppState {
     pub outbox: Arc<dyn OutboxRepository>,
     pub delivery_counters: Arc<DeliveryCounters>,
     pub metrics: Arc<Metrics>,
-    /// Whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: TrustedProxies,
     /// Refused attempts, by limit, for metrics.
     pub throttle_counters: Arc<ThrottleCounters>,
     /// The password-hashing queue: requests that hash take a place in it.
     pub hashing: Arc<HashingQueue>,
-    /// The public keys and the discovery document.
-    pub well_known: Arc<WellKnown>,
 }

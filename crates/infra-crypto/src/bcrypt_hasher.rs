@@ -16,7 +16,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::django::{self, StoredHash};
 
-
 /// How many hashes run at once, and how many requests may wait for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashingCapacity {

@@ -3,10 +3,9 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use authusers_domain::sessions::{SessionError, SessionId};
+use authusers_domain::sessions::{LegacyKind, SessionError, SessionId, TokenError};
 use authusers_domain::User;
 
-use super::{LegacyKind, TokenError};
 use crate::problem::Problem;
 use crate::state::AppState;
 

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Environment, Reader, Secret, MIN_PRODUCTION_SECRET_BYTES};
-use crate::auth::{
-    read_key_file, write_new_key_file, KeyProblem, KeyRing, PrivateKey, SigningAlgorithm,
+use authusers_infra_jwt::{
+    read_key_file, write_new_key_file, KeyFileError, KeyProblem, KeyRing, PrivateKey,
+    SigningAlgorithm, TokenSettings,
 };
 
 /// Where development keeps the key it generates, one file per algorithm.
@@ -31,10 +32,22 @@ pub struct JwtSettings {
 }
 
 impl JwtSettings {
+    /// What the token service signs with and checks.
+    pub fn token_settings(&self) -> TokenSettings {
+        TokenSettings {
+            keys: Arc::clone(&self.keys),
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            leeway: self.leeway,
+            access_ttl: self.access_ttl,
+            refresh_ttl: self.refresh_ttl,
+        }
+    }
+
     /// HS256 with `secret` and the default lifetimes.
     pub fn with_secret(secret: &str) -> Self {
         Self {
-            keys: Arc::new(KeyRing::shared_secret(&Secret::new(secret.to_owned()))),
+            keys: Arc::new(KeyRing::shared_secret(secret)),
             origin: KeyOrigin::Secret,
             previous_key_files: Vec::new(),
             issuer: None,
@@ -156,7 +169,10 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             );
         }
         match (secret, environment) {
-            (Some(secret), _) => (Some(KeyRing::shared_secret(&secret)), KeyOrigin::Secret),
+            (Some(secret), _) => (
+                Some(KeyRing::shared_secret(secret.expose())),
+                KeyOrigin::Secret,
+            ),
             (None, Environment::Production) => {
                 self.problems.push(
                     "JWT_SECRET is required when AUTHUSERS_ENV=production and JWT_ALGORITHM=HS256"
@@ -165,7 +181,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
                 (None, KeyOrigin::Secret)
             }
             (None, Environment::Development) => (
-                Some(KeyRing::shared_secret(&Secret::new(super::random_secret()))),
+                Some(KeyRing::shared_secret(&super::random_secret())),
                 KeyOrigin::EphemeralSecret,
             ),
         }
@@ -215,7 +231,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             })
             .collect();
         let ring = current.and_then(|current| {
-            KeyRing::private_keys(current, retired, retired_secret.as_ref())
+            KeyRing::private_keys(current, retired, retired_secret.as_ref().map(Secret::expose))
                 .map_err(|e| {
                     self.problems.push(format!(
                         "JWT_PREVIOUS_KEY_FILES: {e} (once as JWT_PRIVATE_KEY_FILE or twice in the list)"
@@ -232,9 +248,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
 fn development_key(
     path: &Path,
     algorithm: SigningAlgorithm,
-) -> Result<(PrivateKey, bool), crate::auth::KeyFileError> {
+) -> Result<(PrivateKey, bool), KeyFileError> {
     if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder).map_err(|e| crate::auth::KeyFileError {
+        std::fs::create_dir_all(folder).map_err(|e| KeyFileError {
             path: folder.to_owned(),
             problem: KeyProblem::Unwritable(e),
         })?;

@@ -8,10 +8,12 @@ use std::time::Duration;
 mod describe;
 mod file;
 mod jwt;
+mod legacy_tokens;
 mod public_url;
 
 pub use file::read_config_file;
 pub use jwt::{JwtSettings, KeyOrigin, DEVELOPMENT_KEY_FOLDER};
+pub use legacy_tokens::{LegacyTokenSettings, DJANGO_MIN_SECRET_KEY_CHARS};
 pub use public_url::{PublicUrl, PublicUrlError};
 
 use authusers_domain::balance::BonusPolicy;
@@ -82,7 +84,7 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// `LEGACY_SIMPLEJWT_SIGNING_KEY` and `LEGACY_SIMPLEJWT_UNTIL`: the
     /// bridge for the old service's tokens, while it is open.
-    pub legacy_tokens: Option<crate::auth::LegacyTokenSettings>,
+    pub legacy_tokens: Option<LegacyTokenSettings>,
     pub bcrypt_cost: u32,
     pub mail_language: Language,
     pub log_format: LogFormat,
@@ -504,7 +506,7 @@ impl Settings {
 
     fn legacy_tokens<F: Fn(&str) -> Option<String>>(
         env: &mut Reader<F>,
-    ) -> Option<crate::auth::LegacyTokenSettings> {
+    ) -> Option<LegacyTokenSettings> {
         let key = env.raw("LEGACY_SIMPLEJWT_SIGNING_KEY");
         let until = env.raw("LEGACY_SIMPLEJWT_UNTIL").and_then(|raw| {
             chrono::DateTime::parse_from_rfc3339(raw.trim())
@@ -519,7 +521,7 @@ impl Settings {
                 .unwrap_or(None)
         });
         match (key, until) {
-            (Some(key), Some(until)) => Some(crate::auth::LegacyTokenSettings {
+            (Some(key), Some(until)) => Some(LegacyTokenSettings {
                 signing_key: Secret::new(key),
                 until,
             }),
@@ -765,7 +767,7 @@ fn random_secret() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::SigningAlgorithm;
+    use authusers_infra_jwt::SigningAlgorithm;
     use std::collections::HashMap;
 
     /// Settings from `vars`; in development with no key named, a secret,

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
 use crate::client_address::Client;
-use crate::json_body::{JsonBody, RequestBody};
 use crate::hashing_place::take_place;
+use crate::json_body::{JsonBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;

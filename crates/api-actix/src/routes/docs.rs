@@ -16,7 +16,6 @@ use super::{
     activation, approvals, balance, credentials, operations, pagination, password_reset, profile,
     registration, reset_page, sessions, tokens, users, well_known,
 };
-use crate::auth::TokenPair;
 use crate::html::{self, escape};
 use crate::problem::{Problem, ProblemBody};
 
@@ -67,7 +66,7 @@ use crate::problem::{Problem, ProblemBody};
     ),
     components(schemas(
         ProblemBody,
-        TokenPair,
+        crate::routes::tokens::TokenPairBody,
         pagination::PageBody<profile::ProfileBody>,
         pagination::PageBody<balance::LedgerEntryBody>,
         balance::MoneyInput,

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use super::reset_page;
 use crate::client_address::Client;
-use crate::json_body::{JsonBody, JsonOrFormBody, RequestBody};
 use crate::hashing_place::take_place;
+use crate::json_body::{JsonBody, JsonOrFormBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -30,17 +30,28 @@ impl RequestBody for ResetPasswordBody {}
 pub struct ResetConfirmBody {
     /// From the link: the URL-safe base64 of the user's id.
     #[schema(value_type = String, example = "Mg", pattern = "^[A-Za-z0-9_-]{1,28}$")]
-    pub(super) uid: Option<String>,
+    uid: Option<String>,
     /// From the link: 43 URL-safe characters.
     #[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{43}$")]
-    pub(super) token: Option<String>,
+    token: Option<String>,
     #[schema(value_type = String, example = "quartz-lantern-61", min_length = 8, max_length = 72)]
-    pub(super) new_password: Option<String>,
+    new_password: Option<String>,
     /// Optional, as djoser's `PASSWORD_RESET_CONFIRM_RETYPE`.
-    pub(super) re_new_password: Option<String>,
+    re_new_password: Option<String>,
 }
 
 impl RequestBody for ResetConfirmBody {}
+
+/// The page's form as a request: it always sends the link's `uid` and
+/// `token`; an empty password is the domain's to refuse.
+fn form_request(body: ResetConfirmBody) -> Option<ConfirmResetRequest> {
+    Some(ConfirmResetRequest {
+        uid: body.uid?,
+        token: body.token?,
+        new_password: body.new_password.unwrap_or_default(),
+        re_new_password: body.re_new_password,
+    })
+}
 
 /// The least time an answer to `reset_password` takes. Every request runs
 /// the same statements, but an account adds a lock, a link and a mail
@@ -100,7 +111,7 @@ pub async fn confirm(
 ) -> Result<HttpResponse, Problem> {
     if body.from_form() && accepts_html(&req) {
         let _place = take_place(&state.hashing).await?;
-        return reset_page::answer_form(&state, body.parsed()).await;
+        return reset_page::answer_form(&state, body.parsed().ok().and_then(form_request)).await;
     }
     let body = body.parsed()?;
     let mut required = Required::new();

@@ -8,7 +8,6 @@ use actix_web::{web, HttpResponse};
 use authusers_domain::notification::Language;
 use authusers_domain::password_reset::{ConfirmResetError, ConfirmResetRequest};
 
-use super::password_reset::ResetConfirmBody;
 use crate::html::{self, escape};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -164,28 +163,17 @@ fn dead_link(language: Language) -> HttpResponse {
 /// form again with what was wrong, or that the link does not work.
 pub async fn answer_form(
     state: &AppState,
-    body: Result<ResetConfirmBody, Problem>,
+    request: Option<ConfirmResetRequest>,
 ) -> Result<HttpResponse, Problem> {
     let language = state.language;
     let t = texts(language);
-    let Ok(ResetConfirmBody {
-        uid: Some(uid),
-        token: Some(token),
-        new_password,
-        re_new_password,
-    }) = body
-    else {
+    let Some(request) = request else {
         return Ok(html::page(
             StatusCode::BAD_REQUEST,
             message_page(language, t.dead_title, t.unreadable),
         ));
     };
-    let request = ConfirmResetRequest {
-        uid: uid.clone(),
-        token: token.clone(),
-        new_password: new_password.unwrap_or_default(),
-        re_new_password,
-    };
+    let (uid, token) = (request.uid.clone(), request.token.clone());
     match state.resets.confirm(request).await {
         Ok(()) => Ok(html::page(
             StatusCode::OK,

@@ -1,15 +1,16 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
-use authusers_domain::sessions::{ClientInfo, RefreshClaim};
+use authusers_domain::sessions::{
+    ClientInfo, LegacyClaim, LegacyKind, RefreshClaim, TokenError, TokenPair, VerifiedToken,
+};
 use authusers_domain::throttling::ClientAddress;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{LegacyClaim, LegacyKind, TokenError, TokenPair, VerifiedToken};
 use crate::client_address::Client;
-use crate::json_body::{JsonBody, RequestBody};
 use crate::hashing_place::take_place;
+use crate::json_body::{JsonBody, RequestBody};
 use crate::problem::{Problem, ProblemBody};
 use crate::required::Required;
 use crate::state::AppState;
@@ -41,6 +42,23 @@ pub struct VerifyBody {
     token: Option<String>,
 }
 
+/// A new session's access and refresh token, as simplejwt answers them.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TokenPair)]
+pub struct TokenPairBody {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl From<TokenPair> for TokenPairBody {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access: pair.access,
+            refresh: pair.refresh,
+        }
+    }
+}
+
 /// The empty answer of a successful verification.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmptyBody {}
@@ -51,7 +69,7 @@ impl RequestBody for VerifyBody {}
 /// of a new session. Only approved users get tokens.
 #[utoipa::path(post, path = "/auth/jwt/create/", operation_id = "create_tokens", tag = "tokens", request_body = CredentialsBody,
     responses(
-        (status = 200, description = "Tokens of a new session", body = TokenPair),
+        (status = 200, description = "Tokens of a new session", body = TokenPairBody),
         (status = 400, description = "Missing fields", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Wrong e-mail or password (`invalid_credentials`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Registration pending (`account_pending`) or rejected (`account_rejected`)", body = ProblemBody, content_type = "application/problem+json"),
@@ -89,7 +107,7 @@ pub async fn create(
         .tokens
         .issue_pair(&grant, state.clock.now())
         .map_err(|e| Problem::internal(&e))?;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(HttpResponse::Ok().json(TokenPairBody::from(pair)))
 }
 
 /// What the client says about itself, for the user's list of sessions: its
@@ -109,7 +127,7 @@ pub(crate) fn client_info(req: &HttpRequest, client: ClientAddress) -> ClientInf
 /// whole session, the tokens it was exchanged for included.
 #[utoipa::path(post, path = "/auth/jwt/refresh/", operation_id = "refresh_token", tag = "tokens", request_body = RefreshBody,
     responses(
-        (status = 200, description = "A new access and refresh token; the one sent is used up", body = TokenPair),
+        (status = 200, description = "A new access and refresh token; the one sent is used up", body = TokenPairBody),
         (status = 401, description = "Invalid, expired, used, of an ended session, or not a refresh token (`token_not_valid`)", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
@@ -136,7 +154,7 @@ pub async fn refresh(
         .tokens
         .issue_pair(&grant, state.clock.now())
         .map_err(|e| Problem::internal(&e))?;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(HttpResponse::Ok().json(TokenPairBody::from(pair)))
 }
 
 /// The `refresh` field of a body.

@@ -7,8 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::KeyRing;
-use crate::state::AppState;
+use authusers_infra_jwt::KeyRing;
 
 /// How long a verifier may cache the key set. A key is published for at
 /// least a refresh lifetime before it stops verifying, and verifiers fetch
@@ -82,8 +81,8 @@ fn cacheable(body: &web::Bytes) -> HttpResponse {
     responses((status = 200, description = "The JWK Set (RFC 7517); cacheable for five minutes",
         body = KeySetBody,
         headers(("Cache-Control" = String, description = "public, max-age=300")))))]
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    cacheable(&state.well_known.jwks)
+pub async fn jwks(well_known: web::Data<WellKnown>) -> HttpResponse {
+    cacheable(&well_known.jwks)
 }
 
 /// Where the keys are, for libraries that start from the issuer.
@@ -91,6 +90,6 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     tag = "tokens",
     responses((status = 200, description = "The issuer and where its keys are", body = DiscoveryBody,
         headers(("Cache-Control" = String, description = "public, max-age=300")))))]
-pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
-    cacheable(&state.well_known.openid_configuration)
+pub async fn openid_configuration(well_known: web::Data<WellKnown>) -> HttpResponse {
+    cacheable(&well_known.openid_configuration)
 }

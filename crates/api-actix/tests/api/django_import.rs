@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use authusers_api_actix::auth::LegacyTokenSettings;
+use authusers_api_actix::config::LegacyTokenSettings;
 use authusers_api_actix::config::Secret;
 use authusers_domain::accounts::UserRepository;
 use authusers_domain::UserId;

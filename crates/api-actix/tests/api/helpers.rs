@@ -1,5 +1,6 @@
-use authusers_api_actix::auth::{TokenKind, TokenService};
 use authusers_api_actix::config::Settings;
+use authusers_domain::sessions::SessionTokens;
+use authusers_infra_jwt::TokenService;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -103,7 +104,7 @@ impl TestApp {
     }
 
     pub fn tokens(&self) -> TokenService {
-        TokenService::new(&self.settings.jwt)
+        TokenService::new(&self.settings.jwt.token_settings())
     }
 
     /// The session a login's answer (`{access, refresh}`) belongs to, as
@@ -128,7 +129,11 @@ impl TestApp {
         kind: TokenKind,
         at: DateTime<Utc>,
     ) -> String {
-        self.tokens().issue(grant, kind, at).unwrap()
+        let pair = self.tokens().issue_pair(grant, at).unwrap();
+        match kind {
+            TokenKind::Access => pair.access,
+            TokenKind::Refresh => pair.refresh,
+        }
     }
 
     pub async fn request(
@@ -239,4 +244,11 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
     assert_eq!(body["type"], format!("urn:authusers:problem:{code}"));
     assert!(body["title"].is_string() && body["detail"].is_string());
     body
+}
+
+/// Which of a pair's tokens `TestApp::token_issued_at` signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
 }

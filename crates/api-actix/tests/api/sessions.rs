@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use authusers_api_actix::auth::TokenKind;
+use crate::helpers::TokenKind;
 use authusers_domain::sessions::{SessionGrant, SessionId, MAX_USER_AGENT_CHARS};
 use authusers_domain::UserId;
 use authusers_infra_diesel::on_both_backends;

@@ -1,6 +1,7 @@
-use authusers_api_actix::auth::{TokenKind, VerifiedToken};
+use crate::helpers::TokenKind;
 use authusers_domain::accounts::UserRepository;
 use authusers_domain::sessions::{SessionGrant, SessionId};
+use authusers_domain::sessions::{SessionTokens, VerifiedToken};
 use authusers_domain::UserId;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{on_both_backends, DieselUserRepository};
@@ -155,9 +156,10 @@ async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
     };
     let other_secret = {
         let settings = authusers_api_actix::config::JwtSettings::with_secret("another-secret");
-        authusers_api_actix::auth::TokenService::new(&settings)
-            .issue(&grant, TokenKind::Access, Utc::now())
+        authusers_infra_jwt::TokenService::new(&settings.token_settings())
+            .issue_pair(&grant, Utc::now())
             .unwrap()
+            .access
     };
     let expired = app.token_issued_at(&grant, TokenKind::Access, Utc::now() - Duration::minutes(6));
     let vanished_user = app.token_issued_at(

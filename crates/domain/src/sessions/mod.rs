@@ -5,6 +5,7 @@
 
 mod model;
 mod ports;
+mod tokens;
 
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,12 @@ pub use model::{
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockSessionIdSource, MockSessionRepository};
 pub use ports::{NewSession, Rotation, SessionIdSource, SessionRepository};
+pub use tokens::{
+    LegacyClaim, LegacyKind, LegacyTokenVerifier, SessionTokens, TokenError, TokenPair,
+    VerifiedToken,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use tokens::{MockLegacyTokenVerifier, MockSessionTokens};
 
 /// The longest a session lives, whatever the refreshes
 /// (`SESSION_MAX_AGE_SECONDS`).

@@ -25,7 +25,6 @@ use self::session::{
 use self::views::{Flash, Frame, Section};
 use super::path_id;
 use super::tokens::client_info;
-use crate::auth::TokenKind;
 use crate::client_address::Client;
 use crate::hashing_place::take_place;
 use crate::problem::Problem;
@@ -259,7 +258,7 @@ pub async fn sign_in(
         .map_err(|e| Problem::storage(&e))?;
     let token = state
         .tokens
-        .issue(&grant, TokenKind::Console, state.clock.now())
+        .issue_console(&grant, state.clock.now())
         .map_err(|e| Problem::internal(&e))?;
     tracing::info!(user_id = user.id.0, "signed in to the console");
     let mut response = redirect("/admin/");

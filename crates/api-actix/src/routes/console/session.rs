@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::views;
+use super::views::{self, CSRF_FIELD};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -27,9 +27,6 @@ pub const SIGN_IN_COOKIE: &str = "authusers_console_sign_in";
 /// Where the console lives; its cookies go nowhere else.
 pub const BASE: &str = "/admin/";
 const SIGN_IN: &str = "/admin/login/";
-
-/// The name of the hidden field that carries the CSRF token.
-pub const CSRF_FIELD: &str = "csrf";
 
 /// A signed-in administrator: the user (still approved and still an
 /// administrator at this request), their session, and the CSRF token of

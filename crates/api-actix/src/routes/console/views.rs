@@ -10,9 +10,11 @@ use authusers_domain::{Page, User, UserStatus};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::session::CSRF_FIELD;
 use crate::html;
 use crate::problem::Problem;
+
+/// The name of the hidden field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
 
 /// The console's stylesheet: one column on a phone, tables that scroll
 /// sideways rather than overflow, a visible focus ring, and colours whose

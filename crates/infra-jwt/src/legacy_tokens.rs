@@ -5,55 +5,17 @@
 //! `exp`; a refresh token is exchanged once for a session here. Whose
 //! tokens are believed is the domain's to say (`Sessions::authenticate_legacy`).
 
+use authusers_domain::sessions::{LegacyClaim, LegacyKind, LegacyTokenVerifier, TokenError};
 use authusers_domain::UserId;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::tokens::TokenError;
-use crate::config::Secret;
-
-/// `LEGACY_SIMPLEJWT_SIGNING_KEY` and `LEGACY_SIMPLEJWT_UNTIL`.
-#[derive(Debug, Clone)]
-pub struct LegacyTokenSettings {
-    pub signing_key: Secret,
-    /// When the bridge closes: from then on every old token is refused.
-    pub until: DateTime<Utc>,
-}
-
-/// The shortest key Django's own check accepts without a warning
-/// (`security.W009`: fewer than 50 characters).
-pub const DJANGO_MIN_SECRET_KEY_CHARS: usize = 50;
-
-impl LegacyTokenSettings {
-    /// Whether the key is shorter than Django's checks allow. It is the old
-    /// service's key, so it is used all the same; start-up warns once.
-    pub fn key_is_weak(&self) -> bool {
-        self.signing_key.expose().chars().count() < DJANGO_MIN_SECRET_KEY_CHARS
+fn kind_name(kind: LegacyKind) -> &'static str {
+    match kind {
+        LegacyKind::Access => "access",
+        LegacyKind::Refresh => "refresh",
     }
-}
-
-/// simplejwt's two kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegacyKind {
-    Access,
-    Refresh,
-}
-
-impl LegacyKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Access => "access",
-            Self::Refresh => "refresh",
-        }
-    }
-}
-
-/// A valid token of the old service: whose, and which (`jti`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyClaim {
-    pub user: UserId,
-    pub jti: String,
 }
 
 /// The claims simplejwt writes: `token_type`, `exp`, `iat`, `jti`, and
@@ -96,7 +58,9 @@ pub struct LegacyTokens {
 }
 
 impl LegacyTokens {
-    pub fn new(settings: &LegacyTokenSettings, leeway: std::time::Duration) -> Self {
+    /// `signing_key` is simplejwt's `SIGNING_KEY`; nothing is believed from
+    /// `until` on.
+    pub fn new(signing_key: &str, until: DateTime<Utc>, leeway: std::time::Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         // `exp` is judged against the caller's clock, below; an `aud`,
         // which simplejwt writes only when configured to, is refused there.
@@ -104,16 +68,16 @@ impl LegacyTokens {
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp"]);
         Self {
-            key: DecodingKey::from_secret(settings.signing_key.expose().as_bytes()),
+            key: DecodingKey::from_secret(signing_key.as_bytes()),
             validation,
-            until: settings.until,
+            until,
             leeway_seconds: i64::try_from(leeway.as_secs()).unwrap_or(0),
         }
     }
+}
 
-    /// The user and `jti` of a valid, unexpired token of `kind`, while the
-    /// bridge is open at `now`.
-    pub fn verify(
+impl LegacyTokenVerifier for LegacyTokens {
+    fn verify(
         &self,
         token: &str,
         kind: LegacyKind,
@@ -132,7 +96,7 @@ impl LegacyTokens {
         if claims.exp < now.timestamp().saturating_sub(self.leeway_seconds) {
             return Err(TokenError::Invalid);
         }
-        if claims.token_type != kind.as_str() {
+        if claims.token_type != kind_name(kind) {
             return Err(TokenError::WrongType);
         }
         let user = claims.user_id.id().ok_or(TokenError::Invalid)?;
@@ -155,13 +119,7 @@ mod tests {
     const KEY: &str = "django-insecure-legacy-signing-key-for-the-import-tests-0123456789";
 
     fn tokens(until: DateTime<Utc>) -> LegacyTokens {
-        LegacyTokens::new(
-            &LegacyTokenSettings {
-                signing_key: Secret::new(KEY.into()),
-                until,
-            },
-            std::time::Duration::ZERO,
-        )
+        LegacyTokens::new(KEY, until, std::time::Duration::ZERO)
     }
 
     fn signed(claims: serde_json::Value, key: &str) -> String {
@@ -274,15 +232,5 @@ mod tests {
         assert!(tokens(until)
             .verify(&token, LegacyKind::Access, until)
             .is_err());
-    }
-
-    #[test]
-    fn a_key_shorter_than_djangos_checks_allow_is_weak() {
-        let settings = |key: &str| LegacyTokenSettings {
-            signing_key: Secret::new(key.into()),
-            until: Utc::now(),
-        };
-        assert!(settings("short").key_is_weak());
-        assert!(!settings(KEY).key_is_weak());
     }
 }

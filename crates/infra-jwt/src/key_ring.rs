@@ -7,8 +7,7 @@ use std::collections::HashMap;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
-use super::signing_keys::{PrivateKey, SigningAlgorithm};
-use crate::config::Secret;
+use crate::signing_keys::{PrivateKey, SigningAlgorithm};
 
 /// How a token names its key, and what checks it.
 #[derive(Clone)]
@@ -56,13 +55,13 @@ impl std::fmt::Debug for KeyRing {
 
 impl KeyRing {
     /// Signs and verifies with a shared secret (HS256); publishes nothing.
-    pub fn shared_secret(secret: &Secret) -> Self {
+    pub fn shared_secret(secret: &str) -> Self {
         let (kid, verifier) = secret_verifier(secret);
         Self {
             signer: Signer {
                 algorithm: SigningAlgorithm::HS256,
                 kid: kid.clone(),
-                key: EncodingKey::from_secret(secret.expose().as_bytes()),
+                key: EncodingKey::from_secret(secret.as_bytes()),
             },
             verifiers: HashMap::from([(kid.clone(), verifier)]),
             secret_kid: Some(kid),
@@ -75,7 +74,7 @@ impl KeyRing {
     pub fn private_keys(
         current: PrivateKey,
         retired: Vec<PrivateKey>,
-        retired_secret: Option<&Secret>,
+        retired_secret: Option<&str>,
     ) -> Result<Self, DuplicateKey> {
         let mut verifiers = HashMap::new();
         let mut published = JwkSet::default();
@@ -141,11 +140,11 @@ impl KeyRing {
 
 /// The secret's RFC 7638 thumbprint as its `kid`: a hash of the key, which
 /// reveals no more than any token signed with it.
-fn secret_verifier(secret: &Secret) -> (String, Verifier) {
+fn secret_verifier(secret: &str) -> (String, Verifier) {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use sha2::{Digest, Sha256};
-    let bytes = secret.expose().as_bytes();
+    let bytes = secret.as_bytes();
     // The required members of an "oct" JWK, in lexicographic order.
     let canonical = format!(r#"{{"k":"{}","kty":"oct"}}"#, URL_SAFE_NO_PAD.encode(bytes));
     let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
@@ -160,8 +159,8 @@ fn secret_verifier(secret: &Secret) -> (String, Verifier) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::signing_keys::{generate_pem, parse_private_key};
     use super::*;
+    use crate::signing_keys::{generate_pem, parse_private_key};
 
     fn key(algorithm: SigningAlgorithm) -> PrivateKey {
         parse_private_key(generate_pem(algorithm).unwrap().as_bytes(), None).unwrap()
@@ -197,8 +196,8 @@ mod tests {
 
     #[test]
     fn a_shared_secret_is_never_published_and_checks_tokens_without_a_kid() {
-        let secret = Secret::new("a shared secret".into());
-        let ring = KeyRing::shared_secret(&secret);
+        let secret = "a shared secret";
+        let ring = KeyRing::shared_secret(secret);
         assert!(ring.jwks().keys.is_empty());
         assert_eq!(ring.verifier(None).unwrap().algorithm, Algorithm::HS256);
         let oct = jsonwebtoken::jwk::Jwk::from_encoding_key(
@@ -210,13 +209,10 @@ mod tests {
             .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
             .unwrap();
         assert_eq!(ring.kid(), thumbprint);
-        assert_ne!(
-            ring.kid(),
-            KeyRing::shared_secret(&Secret::new("another".into())).kid()
-        );
+        assert_ne!(ring.kid(), KeyRing::shared_secret("another").kid());
 
         let retiring =
-            KeyRing::private_keys(key(SigningAlgorithm::EdDSA), vec![], Some(&secret)).unwrap();
+            KeyRing::private_keys(key(SigningAlgorithm::EdDSA), vec![], Some(secret)).unwrap();
         assert_eq!(retiring.verifier(None).unwrap().algorithm, Algorithm::HS256);
         assert!(retiring.verifier(Some(ring.kid())).is_some());
         assert_eq!(retiring.jwks().keys.len(), 1, "the secret is not published");

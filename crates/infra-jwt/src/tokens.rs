@@ -1,20 +1,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authusers_domain::sessions::{AccessClaim, RefreshClaim, SessionGrant, SessionId};
+use authusers_domain::sessions::{
+    AccessClaim, RefreshClaim, SessionGrant, SessionId, SessionTokens, TokenError, TokenPair,
+    VerifiedToken,
+};
 use authusers_domain::UserId;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::key_ring::KeyRing;
-use super::signing_keys::SigningAlgorithm;
-use super::verified_tokens::{self, VerifiedTokens};
-use crate::config::JwtSettings;
+use crate::key_ring::KeyRing;
+use crate::signing_keys::SigningAlgorithm;
+use crate::verified_tokens::{self, VerifiedTokens};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TokenKind {
+enum TokenKind {
     Access,
     Refresh,
     /// The administrator's console cookie: refused wherever an access or a
@@ -55,27 +57,32 @@ struct Claims {
     aud: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TokenPair {
-    pub access: String,
-    pub refresh: String,
+/// What tokens are signed with and what they must say.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub keys: Arc<KeyRing>,
+    /// `iss`, written into every token and required of every token.
+    pub issuer: Option<String>,
+    /// `aud`, likewise.
+    pub audience: Option<String>,
+    /// Slack for clocks that disagree, on `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
 }
 
-/// A valid token of either kind, as `verify` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerifiedToken {
-    Access(AccessClaim),
-    Refresh(RefreshClaim),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("token is invalid or expired")]
-    Invalid,
-    #[error("token has the wrong type")]
-    WrongType,
-    #[error("token could not be signed")]
-    Signing,
+impl TokenSettings {
+    /// HS256 with `secret` and the default lifetimes (simplejwt's).
+    pub fn with_secret(secret: &str) -> Self {
+        Self {
+            keys: Arc::new(KeyRing::shared_secret(secret)),
+            issuer: None,
+            audience: None,
+            leeway: Duration::ZERO,
+            access_ttl: Duration::from_secs(300),
+            refresh_ttl: Duration::from_secs(86_400),
+        }
+    }
 }
 
 /// Issues tokens with the key ring's signing key and checks them with the
@@ -104,7 +111,7 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(settings: &JwtSettings) -> Self {
+    pub fn new(settings: &TokenSettings) -> Self {
         let keys = Arc::clone(&settings.keys);
         let mut header = Header::new(keys.algorithm().jwt());
         header.typ = Some(TOKEN_TYP.to_owned());
@@ -143,19 +150,7 @@ impl TokenService {
         }
     }
 
-    /// An access and a refresh token for a session, neither outliving it.
-    pub fn issue_pair(
-        &self,
-        grant: &SessionGrant,
-        now: DateTime<Utc>,
-    ) -> Result<TokenPair, TokenError> {
-        Ok(TokenPair {
-            access: self.issue(grant, TokenKind::Access, now)?,
-            refresh: self.issue(grant, TokenKind::Refresh, now)?,
-        })
-    }
-
-    pub fn issue(
+    fn issue(
         &self,
         grant: &SessionGrant,
         kind: TokenKind,
@@ -182,65 +177,6 @@ impl TokenService {
             aud: self.audience.clone(),
         };
         encode(&self.header, &claims, self.keys.signing_key()).map_err(|_| TokenError::Signing)
-    }
-
-    /// The session and user of a valid, unexpired access token.
-    pub fn verify_access(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<AccessClaim, TokenError> {
-        match self.verify(token, now)? {
-            VerifiedToken::Access(claim) => Ok(claim),
-            VerifiedToken::Refresh(_) => Err(TokenError::WrongType),
-        }
-    }
-
-    /// The session, user and generation of a valid, unexpired refresh
-    /// token.
-    pub fn verify_refresh(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<RefreshClaim, TokenError> {
-        match self.verify(token, now)? {
-            VerifiedToken::Refresh(claim) => Ok(claim),
-            VerifiedToken::Access(_) => Err(TokenError::WrongType),
-        }
-    }
-
-    /// The session and user of a valid, unexpired console cookie.
-    pub fn verify_console(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<AccessClaim, TokenError> {
-        let claims = self.decode(token, now)?;
-        if claims.token_type != TokenKind::Console || claims.gen.is_some() {
-            return Err(TokenError::WrongType);
-        }
-        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
-        Ok(AccessClaim {
-            session,
-            user: UserId(claims.user_id),
-        })
-    }
-
-    /// A valid, unexpired token of either kind (simplejwt's `verify`); a
-    /// console cookie is neither.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
-        let claims = self.decode(token, now)?;
-        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
-        let user = UserId(claims.user_id);
-        match (claims.token_type, claims.gen) {
-            (TokenKind::Access, None) => Ok(VerifiedToken::Access(AccessClaim { session, user })),
-            (TokenKind::Refresh, Some(generation)) => Ok(VerifiedToken::Refresh(RefreshClaim {
-                session,
-                user,
-                generation,
-            })),
-            _ => Err(TokenError::Invalid),
-        }
     }
 
     /// A token this service could have issued, valid at `now`: signed by
@@ -299,13 +235,62 @@ impl TokenService {
     }
 }
 
+impl SessionTokens for TokenService {
+    fn issue_pair(
+        &self,
+        grant: &SessionGrant,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, TokenError> {
+        Ok(TokenPair {
+            access: self.issue(grant, TokenKind::Access, now)?,
+            refresh: self.issue(grant, TokenKind::Refresh, now)?,
+        })
+    }
+
+    fn issue_console(
+        &self,
+        grant: &SessionGrant,
+        now: DateTime<Utc>,
+    ) -> Result<String, TokenError> {
+        self.issue(grant, TokenKind::Console, now)
+    }
+
+    /// simplejwt's `verify`.
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
+        let claims = self.decode(token, now)?;
+        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
+        let user = UserId(claims.user_id);
+        match (claims.token_type, claims.gen) {
+            (TokenKind::Access, None) => Ok(VerifiedToken::Access(AccessClaim { session, user })),
+            (TokenKind::Refresh, Some(generation)) => Ok(VerifiedToken::Refresh(RefreshClaim {
+                session,
+                user,
+                generation,
+            })),
+            _ => Err(TokenError::Invalid),
+        }
+    }
+
+    fn verify_console(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaim, TokenError> {
+        let claims = self.decode(token, now)?;
+        if claims.token_type != TokenKind::Console || claims.gen.is_some() {
+            return Err(TokenError::WrongType);
+        }
+        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
+        Ok(AccessClaim {
+            session,
+            user: UserId(claims.user_id),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use jsonwebtoken::EncodingKey;
 
-    fn settings(secret: &str) -> JwtSettings {
-        JwtSettings::with_secret(secret)
+    fn settings(secret: &str) -> TokenSettings {
+        TokenSettings::with_secret(secret)
     }
 
     fn service(secret: &str) -> TokenService {
@@ -355,9 +340,7 @@ mod tests {
     #[test]
     fn a_console_cookie_is_no_bearer_token_and_no_bearer_token_a_cookie() {
         let tokens = service("secret");
-        let cookie = tokens
-            .issue(&grant(3600), TokenKind::Console, Utc::now())
-            .unwrap();
+        let cookie = tokens.issue_console(&grant(3600), Utc::now()).unwrap();
         let claim = tokens.verify_console(&cookie, Utc::now()).unwrap();
         assert_eq!(claim.session, SessionId::from_bytes([7; 16]));
         assert!(tokens.verify(&cookie, Utc::now()).is_err());
@@ -469,7 +452,7 @@ mod tests {
             strict.verify_access(&ahead(5), Utc::now()),
             Err(TokenError::Invalid)
         );
-        let lenient = TokenService::new(&JwtSettings {
+        let lenient = TokenService::new(&TokenSettings {
             leeway: Duration::from_secs(60),
             ..settings("secret")
         });
@@ -498,7 +481,7 @@ mod tests {
             Err(TokenError::Invalid),
             "issued in the caller's future"
         );
-        let lenient = TokenService::new(&JwtSettings {
+        let lenient = TokenService::new(&TokenSettings {
             leeway: Duration::from_secs(60),
             ..settings("secret")
         });
@@ -547,7 +530,7 @@ mod tests {
             );
         }
         // With an audience configured, a token for it passes.
-        let audience = TokenService::new(&JwtSettings {
+        let audience = TokenService::new(&TokenSettings {
             audience: Some("this-service".into()),
             ..settings("secret")
         });
