@@ -419,7 +419,7 @@ async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(
         format!(
             "#{id} {status} attempts={attempts} next={next} to={to} subject={subject:?} message_id={message_id} error={error}",
             id = entry.id,
-            status = entry.status,
+            status = entry.status.as_str(),
             attempts = entry.attempts,
             to = entry.recipient,
             subject = entry.subject,

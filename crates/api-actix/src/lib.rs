@@ -20,5 +20,6 @@ mod required;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod storage_health;
 pub mod system_clock;
 pub mod telemetry;

@@ -1,11 +1,11 @@
 //! Prometheus metrics: requests by route template and status, latency,
 //! the database pool and SQLite's write groups, the outbox, refused attempts and the hashing queue.
 
+use crate::storage_health::StorageHealth;
 use std::time::Duration;
 
 use authusers_domain::outbox::{DeliveryCounters, OutboxRepository};
 use authusers_domain::throttling::{Counter, ThrottleCounters};
-use authusers_infra_diesel::Database;
 
 use authusers_infra_crypto::HashingQueue;
 use prometheus::{
@@ -152,13 +152,13 @@ impl Metrics {
     /// The text exposition, with the gauges brought up to date.
     pub async fn render(
         &self,
-        database: &Database,
+        storage: &dyn StorageHealth,
         outbox: &dyn OutboxRepository,
         delivery: &DeliveryCounters,
         throttled: &ThrottleCounters,
         hashing: &HashingQueue,
-    ) -> String {
-        let pool = database.pool_state();
+    ) -> Result<String, RenderError> {
+        let pool = storage.pool_state();
         self.pool_max.set(i64::from(pool.max_size));
         self.pool_in_use
             .set(i64::from(pool.connections.saturating_sub(pool.idle)));
@@ -196,18 +196,26 @@ impl Metrics {
         self.hashing_running
             .set(i64::try_from(hashing.running()).unwrap_or(i64::MAX));
         catch_up(&self.hashing_shed, hashing.shed());
-        if let Some(groups) = database.write_groups() {
+        if let Some(groups) = storage.write_groups() {
             catch_up(&self.sqlite_commits, groups.commits);
             catch_up(&self.sqlite_writes, groups.writes);
         }
         catch_up(&self.log_lines_dropped, crate::telemetry::dropped_lines());
 
         let mut buffer = Vec::new();
-        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
-            tracing::error!(%error, "metrics could not be encoded");
-        }
-        String::from_utf8(buffer).unwrap_or_default()
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
     }
+}
+
+/// The metrics could not be written out: an answer of 500, never an empty
+/// page that looks like no data.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("the metrics could not be encoded")]
+    Encoding(#[from] prometheus::Error),
+    #[error("the metrics' text is not UTF-8")]
+    NotText(#[from] std::string::FromUtf8Error),
 }
 
 /// Advances a Prometheus counter to a total kept elsewhere.

@@ -323,7 +323,7 @@ impl Application {
             language: settings.mail_language,
             public_url: settings.public_url.clone(),
             outbox_wake: Arc::clone(&outbox_wake),
-            database,
+            storage: Arc::new(database),
             outbox,
             delivery_counters: Arc::clone(&delivery_counters),
             metrics: Arc::new(Metrics::new()?),
@@ -407,7 +407,11 @@ impl Application {
         let served = self.server.await;
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
-            let _ = task.await;
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "the metrics listener failed"),
+                Err(error) => tracing::error!(%error, "the metrics listener's task failed"),
+            }
         }
         self.worker.stop().await;
         served

@@ -8,13 +8,13 @@ use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
 use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::sessions::{LegacyTokenVerifier, SessionTokens, Sessions};
 use authusers_domain::wallet::Wallet;
-use authusers_infra_diesel::Database;
 use tokio::sync::Notify;
 
 use authusers_domain::throttling::ThrottleCounters;
 
 use crate::config::PublicUrl;
 use crate::metrics::Metrics;
+use crate::storage_health::StorageHealth;
 use authusers_infra_crypto::HashingQueue;
 
 /// What every handler can reach: the domain's account and balance
@@ -40,7 +40,8 @@ pub struct AppState {
     pub public_url: Option<PublicUrl>,
     /// Wakes the outbox worker when a request has queued mail.
     pub outbox_wake: Arc<Notify>,
-    pub database: Database,
+    /// What readiness and the metrics read of the storage.
+    pub storage: Arc<dyn StorageHealth>,
     pub outbox: Arc<dyn OutboxRepository>,
     pub delivery_counters: Arc<DeliveryCounters>,
     pub metrics: Arc<Metrics>,

@@ -11,7 +11,7 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::database::{on_connection, with_connection, Database};
 use crate::outbox_row::OutboxRow;
-use crate::paging::limit_offset;
+use crate::paging::{limit_offset, page_of, stored_count};
 use crate::schema::{outbox_attempts, outbox_messages};
 use crate::write_transaction::WriteTransaction;
 
@@ -125,7 +125,7 @@ impl OutboxRepository for DieselOutboxRepository {
                 let mut messages: Vec<QueuedEmail> = rows
                     .into_iter()
                     .map(|row| row.claimed(LeaseToken(lease.clone())))
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 messages.sort_by_key(|m| m.id);
                 Ok(messages)
             })
@@ -230,8 +230,8 @@ impl OutboxRepository for DieselOutboxRepository {
                     (count(PENDING, conn)?, count("failed", conn)?)
                 });
                 Ok(OutboxBacklog {
-                    pending: u64::try_from(pending).unwrap_or_default(),
-                    failed: u64::try_from(failed).unwrap_or_default(),
+                    pending: stored_count(pending, "the pending mail's count")?,
+                    failed: stored_count(failed, "the failed mail's count")?,
                 })
             })
             .await?;
@@ -255,7 +255,7 @@ impl OutboxRepository for DieselOutboxRepository {
                     ))
                     .execute(conn)?
                 });
-                Ok(u64::try_from(changed).unwrap_or_default())
+                stored_count(changed, "the requeued mail's count")
             })
             .await?;
         Ok(requeued)
@@ -273,7 +273,7 @@ impl OutboxRepository for DieselOutboxRepository {
                         .select(OutboxRow::as_select())
                         .load(conn)?
                 });
-                Ok(rows.into_iter().map(OutboxEntry::from).collect())
+                rows.into_iter().map(OutboxEntry::try_from).collect()
             })
             .await?;
         Ok(entries)
@@ -300,11 +300,7 @@ impl OutboxRepository for DieselOutboxRepository {
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
                 });
-                Ok(Page {
-                    items: rows.into_iter().map(OutboxEntry::from).collect(),
-                    total: u64::try_from(total).unwrap_or_default(),
-                    request: page,
-                })
+                page_of(rows, total, page)
             })
             .await?;
         Ok(listed)

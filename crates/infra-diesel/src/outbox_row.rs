@@ -1,9 +1,10 @@
 use authusers_domain::notification::OutgoingEmail;
-use authusers_domain::outbox::{LeaseToken, OutboxEntry, QueuedEmail};
+use authusers_domain::outbox::{LeaseToken, MailStatus, OutboxEntry, QueuedEmail};
 use authusers_domain::{Email, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::error::StorageError;
 use crate::schema::outbox_messages;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -53,18 +54,22 @@ impl NewOutboxRow {
     }
 }
 
-fn attempts(row_attempts: i32) -> u32 {
-    u32::try_from(row_attempts).unwrap_or_default()
+/// A message's attempts as stored: never negative, or the row is corrupt.
+fn attempts(id: i64, row_attempts: i32) -> Result<u32, StorageError> {
+    u32::try_from(row_attempts).map_err(|_| {
+        StorageError::CorruptRow(format!("outbox message {id} has {row_attempts} attempts"))
+    })
 }
 
 impl OutboxRow {
     /// The message as claimed under `lease`.
-    pub(crate) fn claimed(self, lease: LeaseToken) -> QueuedEmail {
+    pub(crate) fn claimed(self, lease: LeaseToken) -> Result<QueuedEmail, StorageError> {
         let row = self;
+        let attempts = attempts(row.id, row.attempts)?;
         // Mail goes to the address as it was stored, even if a rule tightened
         // since would refuse it now.
         let to = Email::from_stored(row.recipient);
-        QueuedEmail {
+        Ok(QueuedEmail {
             id: row.id,
             message_id: row.message_id,
             email: OutgoingEmail {
@@ -73,26 +78,34 @@ impl OutboxRow {
                 text_body: row.text_body,
                 html_body: row.html_body,
             },
-            attempts: attempts(row.attempts),
+            attempts,
             lease,
-        }
+        })
     }
 }
 
-impl From<OutboxRow> for OutboxEntry {
-    fn from(row: OutboxRow) -> Self {
-        let pending = row.status == "pending";
-        OutboxEntry {
+impl TryFrom<OutboxRow> for OutboxEntry {
+    type Error = StorageError;
+
+    fn try_from(row: OutboxRow) -> Result<Self, StorageError> {
+        let status = MailStatus::parse(&row.status).ok_or_else(|| {
+            StorageError::CorruptRow(format!(
+                "outbox message {} has the unknown status {:?}",
+                row.id, row.status
+            ))
+        })?;
+        let pending = status == MailStatus::Pending;
+        Ok(OutboxEntry {
             id: row.id,
             message_id: row.message_id,
             recipient: row.recipient,
             subject: row.subject,
-            status: row.status,
-            attempts: attempts(row.attempts),
+            status,
+            attempts: attempts(row.id, row.attempts)?,
             next_attempt_at: pending.then(|| row.next_attempt_at.and_utc()),
             last_error: row.last_error,
             created_at: row.created_at.and_utc(),
             sent_at: row.sent_at.map(|at| at.and_utc()),
-        }
+        })
     }
 }

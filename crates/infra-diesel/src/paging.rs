@@ -10,6 +10,16 @@ pub(crate) fn limit_offset(page: PageRequest) -> (i64, i64) {
     )
 }
 
+/// A count the database gave: never negative, or something is corrupt.
+pub(crate) fn stored_count<N>(count: N, what: &str) -> Result<u64, StorageError>
+where
+    N: Copy + std::fmt::Display + TryInto<u64>,
+{
+    count
+        .try_into()
+        .map_err(|_| StorageError::CorruptRow(format!("{what} is {count}")))
+}
+
 /// A page of domain values from the rows of one window and the count of
 /// the whole list.
 pub(crate) fn page_of<R, T>(
@@ -25,7 +35,7 @@ where
             .into_iter()
             .map(T::try_from)
             .collect::<Result<Vec<_>, _>>()?,
-        total: u64::try_from(total).unwrap_or_default(),
+        total: stored_count(total, "a list's count")?,
         request,
     })
 }

@@ -95,6 +95,30 @@ async fn attempts_are_recorded_until_sent(db: &TestDatabase) {
         .is_empty());
 }
 
+/// A stored row that breaks the outbox's rules is reported, never shown
+/// or sent as something it is not.
+async fn a_corrupt_message_is_refused_not_repaired(db: &TestDatabase) {
+    let outbox = queue(db, 1).await;
+    let database = db.connect().await;
+    database
+        .execute_for_tests("UPDATE outbox_messages SET attempts = -1")
+        .await;
+    assert!(outbox.unsent(10).await.is_err(), "negative attempts");
+    assert!(outbox
+        .list(OutboxFilter::default(), PageRequest::default())
+        .await
+        .is_err());
+    assert!(outbox.claim_due(at(2), at(62), 10).await.is_err());
+    // (An unknown status cannot be stored: the table's CHECK refuses it.)
+    database
+        .execute_for_tests("UPDATE outbox_messages SET attempts = 0")
+        .await;
+    assert_eq!(
+        outbox.unsent(10).await.unwrap()[0].status,
+        MailStatus::Pending
+    );
+}
+
 async fn a_failed_message_stays_visible(db: &TestDatabase) {
     let outbox = queue(db, 2).await;
     let claimed = outbox.claim_due(at(2), at(62), 10).await.unwrap();
@@ -108,9 +132,9 @@ async fn a_failed_message_stays_visible(db: &TestDatabase) {
     let backlog = outbox.backlog().await.unwrap();
     assert_eq!((backlog.pending, backlog.failed), (1, 1));
     let unsent = outbox.unsent(10).await.unwrap();
-    assert_eq!(unsent[0].status, "failed");
+    assert_eq!(unsent[0].status, MailStatus::Failed);
     assert_eq!(unsent[0].next_attempt_at, None);
-    assert_eq!(unsent[1].status, "pending");
+    assert_eq!(unsent[1].status, MailStatus::Pending);
 
     // An operator puts it back in the queue: due at once, attempts afresh.
     assert_eq!(outbox.requeue_failed(at(10)).await.unwrap(), 1);
@@ -378,6 +402,7 @@ async fn only_the_latest_claim_records_an_attempt(db: &TestDatabase) {
 }
 
 on_both_backends!(
+    a_corrupt_message_is_refused_not_repaired,
     a_worker_whose_lease_ran_out_mid_send_records_nothing,
     only_the_latest_claim_records_an_attempt,
     a_decision_queues_its_message,

@@ -45,7 +45,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
             detail,
         )
     };
-    let pending = tokio::time::timeout(READINESS_TIMEOUT, state.database.pending_migrations())
+    let pending = tokio::time::timeout(READINESS_TIMEOUT, state.storage.pending_migrations())
         .await
         .map_err(|_| not_ready("The database did not answer in time.".into()))?
         .map_err(|e| {
@@ -99,13 +99,14 @@ pub async fn metrics(
     let text = state
         .metrics
         .render(
-            &state.database,
+            state.storage.as_ref(),
             state.outbox.as_ref(),
             &state.delivery_counters,
             &state.throttle_counters,
             &state.hashing,
         )
-        .await;
+        .await
+        .map_err(|e| Problem::internal(&e))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

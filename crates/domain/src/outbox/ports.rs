@@ -75,7 +75,7 @@ pub struct OutboxEntry {
     pub message_id: String,
     pub recipient: String,
     pub subject: String,
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,

@@ -12,7 +12,9 @@ mod views;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use authusers_domain::accounts::{DecideError, ListUsersRequest, LoginRequest};
+use authusers_domain::accounts::{
+    DecideError, ListUsersError, ListUsersRequest, LoginError, LoginRequest,
+};
 use authusers_domain::outbox::{MailStatus, OutboxFilter};
 use authusers_domain::{Decision, PageRequest, User, UserStatus};
 use rand::RngCore;
@@ -142,15 +144,17 @@ impl Done {
     }
 }
 
-/// Page `number` (from 1) of `PAGE_SIZE` rows.
-fn page_number(raw: Option<&str>) -> (u64, PageRequest) {
+/// Page `number` (from 1) of `PAGE_SIZE` rows; a number that is not one
+/// is page 1. A page the lists cannot reach is not found, never another
+/// page's rows under its number.
+fn page_number(raw: Option<&str>) -> Result<(u64, PageRequest), ConsoleError> {
     let number = raw
         .and_then(|raw| raw.parse::<u64>().ok())
         .filter(|n| (1..=1_000_000).contains(n))
         .unwrap_or(1);
     let request = PageRequest::new(Some(PAGE_SIZE), Some((number - 1) * u64::from(PAGE_SIZE)))
-        .unwrap_or_default();
-    (number, request)
+        .map_err(|_| ConsoleError::NotFound("No such page."))?;
+    Ok((number, request))
 }
 
 fn frame<'a>(admin: &'a ConsoleAdmin, section: Option<Section>, query: &PageQuery) -> Frame<'a> {
@@ -240,12 +244,18 @@ pub async fn sign_in(
         .await;
     let user = match logged_in {
         Ok(user) => user,
-        Err(error) => {
-            let problem = Problem::from(error);
-            if problem.code() == "internal_error" {
-                return Err(problem.into());
-            }
-            return Ok(refused_sign_in(&state, &req, &form, &problem));
+        // The service's own failures are an error page; a refusal of the
+        // credentials is the form again, with why.
+        Err(error @ (LoginError::Hashing(_) | LoginError::Repository(_))) => {
+            return Err(Problem::from(error).into())
+        }
+        Err(refusal) => {
+            return Ok(refused_sign_in(
+                &state,
+                &req,
+                &form,
+                &Problem::from(refusal),
+            ));
         }
     };
     if !user.may_decide() {
@@ -316,7 +326,7 @@ pub async fn pending(
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
-    let (number, request) = page_number(query.page.as_deref());
+    let (number, request) = page_number(query.page.as_deref())?;
     let page = state
         .accounts
         .list_pending(&admin.user, request)
@@ -388,7 +398,7 @@ pub async fn users(
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
-    let (number, request) = page_number(query.page.as_deref());
+    let (number, request) = page_number(query.page.as_deref())?;
     let search = query.q.clone().unwrap_or_default();
     let status = query.status.clone().unwrap_or_default();
     let listed = state
@@ -401,12 +411,12 @@ pub async fn users(
             },
             request,
         )
-        .await
-        .map_err(Problem::from);
+        .await;
     let (page, problem) = match listed {
         Ok(page) => (Some(page), None),
-        Err(problem) if problem.code() == "validation_failed" => (None, Some(problem)),
-        Err(problem) => return Err(problem.into()),
+        // A search or a status that is not one: the form again, with why.
+        Err(invalid @ ListUsersError::Invalid(_)) => (None, Some(Problem::from(invalid))),
+        Err(other) => return Err(Problem::from(other).into()),
     };
     let body = views::users(page.as_ref(), number, &search, &status, problem.as_ref());
     Ok(views::page(
@@ -425,7 +435,7 @@ pub async fn user(
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
     let user = find_user(&state, &admin.user, &id).await?;
-    let (ledger_number, ledger_request) = page_number(query.ledger.as_deref());
+    let (ledger_number, ledger_request) = page_number(query.ledger.as_deref())?;
     let balances = state.wallet.balances(&user).await.map_err(Problem::from)?;
     let ledger = state
         .wallet
@@ -445,7 +455,7 @@ pub async fn user(
                 status: None,
                 user: Some(user.id),
             },
-            page_number(None).1,
+            page_number(None)?.1,
         )
         .await
         .map_err(Problem::from)?;
@@ -530,7 +540,7 @@ pub async fn mail(
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
-    let (number, request) = page_number(query.page.as_deref());
+    let (number, request) = page_number(query.page.as_deref())?;
     let status = query.status.as_deref().and_then(MailStatus::parse);
     let page = state
         .mailroom
@@ -604,10 +614,11 @@ mod tests {
 
     #[test]
     fn a_page_number_is_taken_leniently() {
-        assert_eq!(page_number(None).0, 1);
-        assert_eq!(page_number(Some("x")).0, 1);
-        assert_eq!(page_number(Some("0")).0, 1);
-        let (number, request) = page_number(Some("3"));
+        let number = |raw| page_number(raw).unwrap().0;
+        assert_eq!(number(None), 1);
+        assert_eq!(number(Some("x")), 1);
+        assert_eq!(number(Some("0")), 1);
+        let (number, request) = page_number(Some("3")).unwrap();
         assert_eq!((number, request.offset(), request.limit()), (3, 40, 20));
     }
 }

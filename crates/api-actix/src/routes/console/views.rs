@@ -503,7 +503,7 @@ fn mail_table(entries: &[OutboxEntry], with_recipient: bool) -> Markup {
                                 td.nowrap { (time(entry.created_at)) }
                                 @if with_recipient { td { (entry.recipient) } }
                                 td { (entry.subject) }
-                                td { (badge(&entry.status)) }
+                                td { (badge(entry.status.as_str())) }
                                 td { (entry.attempts) }
                                 td { (entry.last_error.as_deref().unwrap_or("—")) }
                                 td.nowrap { (entry.sent_at.map(time).unwrap_or_else(|| "—".to_owned())) }
