@@ -37,6 +37,12 @@ enum Cleanup {
 
 impl TestDatabase {
     pub fn sqlite() -> Self {
+        // Every suite has SQLite tests, so CI learns here, in each of them,
+        // that its PostgreSQL half was built to be skipped.
+        assert!(
+            cfg!(authusers_postgres_tests) || std::env::var("CI").map_or(true, |ci| ci != "true"),
+            "{POSTGRES_ENV} was not set when the tests were built: the PostgreSQL suite is compulsory in CI"
+        );
         let path = std::env::temp_dir().join(format!("authusers-test-{}.db", unique_suffix()));
         Self {
             url: DatabaseUrl::Sqlite {
@@ -44,6 +50,14 @@ impl TestDatabase {
             },
             cleanup: Cleanup::SqliteFile(path),
         }
+    }
+
+    /// A fresh PostgreSQL database for a test built to run on one: its
+    /// absence now is a failure, not a pass.
+    pub fn postgres_required() -> Self {
+        Self::postgres().unwrap_or_else(|| {
+            panic!("{POSTGRES_ENV} was set when the tests were built, and is not now")
+        })
     }
 
     /// `None` (with a note on stderr) when no PostgreSQL server is
@@ -179,6 +193,16 @@ pub struct StoredOutboxMessage {
 }
 
 /// A pending user called Ann with `email`, ready to insert.
+/// A fixed instant `seconds` after a base in 2025, for tests that need
+/// time to be the same on every run.
+pub fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_opt(1_750_000_000 + seconds, 0)
+        .single()
+        .expect("a valid instant")
+}
+
 pub fn new_user(email: &str) -> NewUser {
     NewUser {
         email: Email::parse(email).expect("a valid test e-mail"),
@@ -272,14 +296,39 @@ macro_rules! on_both_backends {
                     super::$name(&db).await;
                 }
 
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn postgres() {
-                    if let Some(db) = $crate::test_support::TestDatabase::postgres() {
+                $crate::postgres_test! {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn postgres() {
+                        let db = $crate::test_support::TestDatabase::postgres_required();
                         super::$name(&db).await;
                     }
                 }
             }
         )*
+    };
+}
+
+/// A PostgreSQL test, as built with a server to run on: as it is.
+#[cfg(authusers_postgres_tests)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! postgres_test {
+    ($test:item) => {
+        $test
+    };
+}
+
+/// A PostgreSQL test, as built without a server (no
+/// `AUTHUSERS_TEST_POSTGRES_URL` when this crate was built): ignored, so
+/// that the test output says it did not run.
+#[cfg(not(authusers_postgres_tests))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! postgres_test {
+    ($(#[$attribute:meta])* async fn $name:ident() $body:block) => {
+        $(#[$attribute])*
+        #[ignore = "AUTHUSERS_TEST_POSTGRES_URL was not set when the tests were built"]
+        async fn $name() $body
     };
 }
 

@@ -1,6 +1,7 @@
 //! Credential changes, erasure and the user list against real databases,
 //! on SQLite and on PostgreSQL, with racing writers.
 
+use authusers_infra_diesel::test_support::at;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{
@@ -21,11 +22,7 @@ use authusers_infra_diesel::{
     on_both_backends, Database, DieselBalanceRepository, DieselOutboxRepository,
     DieselPasswordResetRepository, DieselUserRepository,
 };
-use chrono::{DateTime, Duration, TimeZone, Utc};
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_750_000_000 + seconds, 0).unwrap()
-}
+use chrono::Duration;
 
 struct Repositories {
     database: Database,

@@ -2,6 +2,7 @@
 //! PostgreSQL: the window, the refusal and when it lifts, taking attempts
 //! back, racing attempts on one key, and forgetting old ones.
 
+use authusers_infra_diesel::test_support::at;
 use std::sync::Arc;
 
 use authusers_domain::throttling::{
@@ -9,11 +10,7 @@ use authusers_domain::throttling::{
 };
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::{on_both_backends, DieselAttemptLog};
-use chrono::{DateTime, Duration, TimeZone, Utc};
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_750_000_000 + seconds, 0).unwrap()
-}
+use chrono::Duration;
 
 fn client(last: u8) -> ClientAddress {
     ClientAddress::new([192, 0, 2, last].into())

@@ -1,6 +1,7 @@
 //! Balances, ledger and idempotency against real databases, on SQLite and
 //! on PostgreSQL, including concurrent writers.
 
+use authusers_infra_diesel::test_support::at;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{NewUser, UserRepository};
@@ -14,11 +15,7 @@ use authusers_domain::wallet::{
 use authusers_domain::{Amount, Money, PageRequest, UserId, UserStatus};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, DieselBalanceRepository, DieselUserRepository};
-use chrono::{DateTime, Duration, TimeZone, Utc};
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_750_000_000 + seconds, 0).unwrap()
-}
+use chrono::Duration;
 
 fn operation(action: &str, kind: BalanceKind, value: &str) -> BalanceOperation {
     let amount = Amount::parse(value).unwrap();

@@ -2,6 +2,7 @@
 //! on PostgreSQL: the per-address limit, single use and expiry, with
 //! racing requests.
 
+use authusers_infra_diesel::test_support::at;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{NewUser, UserRepository};
@@ -14,11 +15,7 @@ use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{
     on_both_backends, Database, DieselPasswordResetRepository, DieselUserRepository,
 };
-use chrono::{DateTime, Duration, TimeZone, Utc};
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_750_000_000 + seconds, 0).unwrap()
-}
+use chrono::Duration;
 
 fn token(byte: u8) -> ResetToken {
     ResetToken::from_bytes([byte; 32])

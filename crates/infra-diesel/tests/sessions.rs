@@ -2,6 +2,7 @@
 //! every request makes, rotation with reuse detection under racing
 //! refreshes, ending them, and forgetting them.
 
+use authusers_infra_diesel::test_support::at;
 use std::sync::Arc;
 
 use authusers_domain::accounts::{NewUser, UserRepository};
@@ -12,11 +13,7 @@ use authusers_domain::sessions::{
 use authusers_domain::{PasswordHash, User, UserStatus};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, DieselSessionRepository, DieselUserRepository};
-use chrono::{DateTime, TimeZone, Utc};
-
-fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_750_000_000 + seconds, 0).unwrap()
-}
+use chrono::Utc;
 
 fn id(byte: u8) -> SessionId {
     SessionId::from_bytes([byte; 16])
