@@ -31,8 +31,8 @@ test:
 	pyjwt="$$(deploy/scripts/python-verifier-for-tests.sh)" || exit 1; \
 	if [ -n "$$pyjwt" ]; then echo "PyJWT verifier: on ($$pyjwt)"; fi; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" AUTHUSERS_TEST_PYJWT="$$pyjwt" \
-	$(CARGO) test --locked --workspace --all-targets
-	@deploy/scripts/schemathesis.sh
+	$(CARGO) test --locked --workspace --all-targets --all-features && \
+	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" deploy/scripts/schemathesis.sh
 
 ## Throughput and latency of the release binary, measured from outside with
 ## wrk (installed from Debian's packages when it is missing and this runs
@@ -52,7 +52,7 @@ bench: release
 ## Formatting and lints, as CI checks them.
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -19,10 +19,12 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-# The same build as `make test`'s (`--workspace --all-targets`), so that after
-# it this is a no-op: `-p authusers-api-actix` alone would resolve features
-# apart from the workspace's and compile the dependency tree a second time.
-cargo build --quiet --locked --workspace --all-targets
+# The same build as `make test`'s (`--workspace --all-targets --all-features`,
+# and AUTHUSERS_TEST_POSTGRES_URL, which infra-diesel's build script reads),
+# so that after it this is a no-op: `-p authusers-api-actix` alone would
+# resolve features apart from the workspace's and compile the dependency
+# tree a second time.
+cargo build --quiet --locked --workspace --all-targets --all-features
 binary="${CARGO_TARGET_DIR:-target}/debug/authusers"
 . deploy/scripts/serve-lib.sh
 

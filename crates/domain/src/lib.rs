@@ -23,6 +23,8 @@ pub mod person_name;
 pub mod search_term;
 pub mod sessions;
 pub mod storage;
+#[cfg(any(test, feature = "mocks"))]
+pub mod testing;
 pub mod text;
 pub mod throttling;
 pub mod user;

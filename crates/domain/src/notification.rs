@@ -298,12 +298,12 @@ pub fn escape_html(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::user::fixtures::user;
+    use crate::testing::user;
     use crate::{PersonName, UserStatus};
 
     /// A user whose address proved itself.
     fn proven(mut user: User) -> User {
-        user.email_verified_at = Some(crate::user::fixtures::at(1));
+        user.email_verified_at = Some(crate::testing::at(1));
         user
     }
 

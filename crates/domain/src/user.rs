@@ -167,48 +167,9 @@ impl User {
 }
 
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use super::*;
-    use chrono::TimeZone;
-
-    pub fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
-    }
-
-    pub fn user(id: i64, status: UserStatus) -> User {
-        User {
-            id: UserId(id),
-            email: Email::parse(&format!("user{id}@example.com")).unwrap(),
-            first_name: PersonName::parse("Ada").unwrap(),
-            last_name: PersonName::parse("Lovelace").unwrap(),
-            password_hash: PasswordHash::new(format!("hash-of-user-{id}")),
-            status,
-            is_admin: false,
-            date_joined: at(0),
-            decision: None,
-            real_balance: Money::ZERO,
-            virtual_balance: Money::ZERO,
-            email_verified_at: None,
-            awaiting_activation: false,
-            is_active: true,
-            last_login: None,
-            imported_at: None,
-            credentials_changed_at: None,
-        }
-    }
-
-    pub fn admin(id: i64) -> User {
-        User {
-            is_admin: true,
-            ..user(id, UserStatus::Approved)
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::fixtures::{admin, at, user};
     use super::*;
+    use crate::testing::{admin, at, user};
 
     #[test]
     fn an_administrator_accepts_a_pending_user() {

@@ -72,7 +72,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
+    use crate::testing::Ports;
     use crate::{PasswordHash, UserId};
 
     #[tokio::test]

@@ -86,8 +86,8 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
-    use crate::user::fixtures::{admin, at, user};
+    use crate::testing::Ports;
+    use crate::testing::{admin, at, user};
 
     fn ports_with_target(target: User) -> Ports {
         let mut ports = Ports::new();

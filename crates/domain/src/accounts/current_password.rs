@@ -78,9 +78,9 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
+    use crate::testing::user;
+    use crate::testing::Ports;
     use crate::throttling::{AttemptId, Counter, CounterKey, MockAttemptLog, Recording};
-    use crate::user::fixtures::user;
     use crate::UserStatus;
     use chrono::Duration;
 

@@ -68,8 +68,8 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
-    use crate::user::fixtures::{at, user};
+    use crate::testing::Ports;
+    use crate::testing::{at, user};
     use crate::FieldError;
     use crate::{Money, UserId, UserStatus};
 

@@ -93,9 +93,9 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
     use crate::search_term::MAX_SEARCH_CHARS;
-    use crate::user::fixtures::{admin, user};
+    use crate::testing::Ports;
+    use crate::testing::{admin, user};
 
     fn one_page(users: Vec<User>, request: PageRequest) -> Page<User> {
         Page {

@@ -76,9 +76,9 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
     use crate::email::EmailError;
-    use crate::user::fixtures::user;
+    use crate::testing::user;
+    use crate::testing::Ports;
     use crate::FieldError;
     use crate::{UserId, UserStatus};
 

@@ -35,8 +35,8 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
-    use crate::user::fixtures::{admin, user};
+    use crate::testing::Ports;
+    use crate::testing::{admin, user};
     use crate::UserStatus;
     use mockall::predicate::eq;
 

@@ -128,8 +128,8 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
-    use crate::user::fixtures::user;
+    use crate::testing::user;
+    use crate::testing::Ports;
     use crate::PasswordHash;
 
     fn request(email: &str, password: &str) -> LoginRequest {

@@ -57,8 +57,8 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
-    use crate::user::fixtures::user;
+    use crate::testing::user;
+    use crate::testing::Ports;
     use crate::UserStatus;
 
     #[tokio::test]

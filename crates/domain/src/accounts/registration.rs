@@ -124,9 +124,9 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::Ports;
     use crate::password::PasswordError;
-    use crate::user::fixtures::at;
+    use crate::testing::at;
+    use crate::testing::Ports;
     use crate::FieldError;
     use crate::{PasswordHash, UserId};
     use mockall::predicate::always;

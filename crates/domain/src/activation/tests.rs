@@ -6,8 +6,8 @@ use super::*;
 use crate::accounts::{MockUserRepository, RegistrationRequest};
 use crate::clock::MockClock;
 use crate::password_reset::{MockResetTokenSource, TOKEN_BYTES};
+use crate::testing::{at, user};
 use crate::throttling::{AttemptId, Counter, CounterKey, MockAttemptLog, Recording};
-use crate::user::fixtures::{at, user};
 use crate::{PasswordHash, UserId, UserStatus};
 
 const TEMPLATE: &str = "https://app.example.com/activate/{uid}/{token}";
@@ -315,7 +315,7 @@ async fn without_activation_required_nothing_is_resent_and_links_still_work() {
 
 #[tokio::test]
 async fn a_registration_with_activation_required_awaits_it_and_is_mailed_a_link() {
-    let mut accounts = crate::accounts::test_support::Ports::new();
+    let mut accounts = crate::testing::Ports::new();
     accounts
         .hasher
         .expect_hash()

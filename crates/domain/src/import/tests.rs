@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::clock::MockClock;
-use crate::user::fixtures::at;
+use crate::testing::at;
 
 fn moved_in(id: i64, email: &str) -> ImportedUser {
     ImportedUser {

@@ -70,7 +70,7 @@ mod tests {
     use super::*;
     use crate::clock::MockClock;
     use crate::outbox::MockOutboxRepository;
-    use crate::user::fixtures::{admin, at, user};
+    use crate::testing::{admin, at, user};
     use crate::UserStatus;
 
     fn mailroom(outbox: MockOutboxRepository) -> Mailroom {

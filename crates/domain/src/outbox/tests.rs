@@ -1,6 +1,6 @@
 use super::*;
 use crate::clock::MockClock;
-use crate::user::fixtures::at;
+use crate::testing::at;
 use crate::Email;
 
 fn queued(id: i64, attempts: u32) -> QueuedEmail {

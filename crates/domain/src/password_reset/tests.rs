@@ -7,7 +7,7 @@ use super::*;
 use crate::accounts::{MockPasswordHasher, MockUserRepository};
 use crate::clock::MockClock;
 use crate::password::PasswordError;
-use crate::user::fixtures::{at, user};
+use crate::testing::{at, user};
 use crate::{PasswordHash, UserId, UserStatus};
 
 const TEMPLATE: &str = "https://app.example.com/reset/{uid}/{token}";

@@ -6,7 +6,7 @@ use mockall::predicate::eq;
 use super::*;
 use crate::accounts::MockUserRepository;
 use crate::clock::MockClock;
-use crate::user::fixtures::{admin, at, user};
+use crate::testing::{admin, at, user};
 use crate::UserStatus;
 
 fn id(byte: u8) -> SessionId {

@@ -5,7 +5,7 @@ use mockall::predicate::eq;
 
 use super::*;
 use crate::clock::MockClock;
-use crate::user::fixtures::at;
+use crate::testing::at;
 
 fn client() -> ClientAddress {
     ClientAddress::new([198, 51, 100, 4].into())

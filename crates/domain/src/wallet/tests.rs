@@ -2,7 +2,7 @@ use super::*;
 use crate::balance::{BalanceKind, BalanceRefusal};
 use crate::clock::MockClock;
 use crate::money::Amount;
-use crate::user::fixtures::{at, user};
+use crate::testing::{at, user};
 use crate::{Money, UserStatus};
 
 fn wallet(repository: MockBalanceRepository) -> Wallet {

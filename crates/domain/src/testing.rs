@@ -1,0 +1,111 @@
+//! What a test of code built on this crate needs, behind the `mocks`
+//! feature: users to start from, a fixed clock, and the mocked ports of
+//! `Accounts` gathered in one builder. The crate's own tests use the same.
+//!
+//! `crates/domain/tests/downstream_mocks.rs` shows a test written with them,
+//! as a crate that depends on this one would write it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::accounts::{Accounts, MockPasswordHasher, MockUserRepository};
+use crate::clock::MockClock;
+use crate::notification::Language;
+use crate::throttling::{AbuseLimits, MockAttemptLog, Throttle};
+use crate::{Email, Money, PasswordHash, PersonName, User, UserId, UserStatus};
+
+/// A fixed instant, `seconds` after a base in 2023: the same on every run.
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + seconds, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+/// User `id` (`user{id}@example.com`, Ada Lovelace) in `status`, with no
+/// money, joined at `at(0)`; the stored hash is `hash-of-user-{id}`.
+pub fn user(id: i64, status: UserStatus) -> User {
+    User {
+        id: UserId(id),
+        email: Email::parse(&format!("user{id}@example.com")).expect("a valid address"),
+        first_name: PersonName::parse("Ada").expect("a valid name"),
+        last_name: PersonName::parse("Lovelace").expect("a valid name"),
+        password_hash: PasswordHash::new(format!("hash-of-user-{id}")),
+        status,
+        is_admin: false,
+        date_joined: at(0),
+        decision: None,
+        real_balance: Money::ZERO,
+        virtual_balance: Money::ZERO,
+        email_verified_at: None,
+        awaiting_activation: false,
+        is_active: true,
+        last_login: None,
+        imported_at: None,
+        credentials_changed_at: None,
+    }
+}
+
+/// An approved administrator.
+pub fn admin(id: i64) -> User {
+    User {
+        is_admin: true,
+        ..user(id, UserStatus::Approved)
+    }
+}
+
+/// The mocks a test sets expectations on before building `Accounts`; a
+/// port nobody expects a call on fails the test if called. The clock says
+/// `at(3600)`.
+pub struct Ports {
+    pub users: MockUserRepository,
+    pub hasher: MockPasswordHasher,
+    pub clock: MockClock,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ports {
+    pub fn new() -> Self {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| at(3600));
+        Self {
+            users: MockUserRepository::new(),
+            hasher: MockPasswordHasher::new(),
+            clock,
+        }
+    }
+
+    /// Ports where `right` is the current password of user 4, as stored
+    /// under the fixture's hash.
+    pub fn where_password_of_user_4_is(right: &'static str) -> Self {
+        let mut ports = Self::new();
+        ports
+            .hasher
+            .expect_verify()
+            .withf(|_, hash| hash.as_str() == "hash-of-user-4")
+            .returning(move |candidate, _| Ok(candidate == right));
+        ports
+    }
+
+    /// `Accounts` held to the contract's default limits, kept in `attempts`.
+    pub fn into_accounts_limited_by(self, attempts: MockAttemptLog) -> Accounts {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| at(3600));
+        let throttle = Throttle::new(Arc::new(attempts), Arc::new(clock), AbuseLimits::standard());
+        self.into_accounts().with_throttle(throttle)
+    }
+
+    pub fn into_accounts(self) -> Accounts {
+        Accounts::new(
+            Arc::new(self.users),
+            Arc::new(self.hasher),
+            Arc::new(self.clock),
+            Language::English,
+        )
+    }
+}
