@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authusers_domain::outbox::{Mailer, OutboxDelivery, BATCH_SIZE};
+use authusers_domain::outbox::{MailQueued, Mailer, OutboxDelivery, BATCH_SIZE};
 use authusers_domain::sessions::Sessions;
 use authusers_domain::storage::RepositoryError;
 use authusers_domain::throttling::Throttle;
@@ -93,6 +93,17 @@ fn log_pruning(what: &str, outcome: Result<u64, RepositoryError>) {
 pub struct DeliveryWorker {
     stop: Arc<watch::Sender<bool>>,
     task: Option<JoinHandle<()>>,
+}
+
+/// What the domain rings when it has queued mail: the worker wakes at once
+/// instead of at its next poll.
+#[derive(Debug, Clone)]
+pub struct MailBell(pub Arc<Notify>);
+
+impl MailQueued for MailBell {
+    fn mail_queued(&self) {
+        self.0.notify_one();
+    }
 }
 
 /// Asks a worker to stop after the message it is sending, without waiting.

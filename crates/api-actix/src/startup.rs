@@ -9,7 +9,9 @@ use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::{Accounts, HashingError, PasswordHasher, UserRepository};
 use authusers_domain::activation::{ActivationPolicy, Activations};
 use authusers_domain::clock::Clock;
-use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxDelivery, OutboxRepository};
+use authusers_domain::outbox::{
+    DeliveryCounters, MailQueued, Mailroom, OutboxDelivery, OutboxRepository,
+};
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
 use authusers_domain::sessions::{LegacyTokenVerifier, Sessions};
 use authusers_domain::throttling::Throttle;
@@ -25,7 +27,9 @@ use tokio::sync::Notify;
 use crate::body_deadline::{self, BodyDeadline};
 use crate::client_address::TrustedProxies;
 use crate::config::{AllowedOrigins, MetricsSettings, Settings};
-use crate::delivery_worker::{self, DeliveryWorker, Housekeeping, MailerSetupError, WorkerStopper};
+use crate::delivery_worker::{
+    self, DeliveryWorker, Housekeeping, MailBell, MailerSetupError, WorkerStopper,
+};
 use crate::json_body::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::request_span;
@@ -233,6 +237,7 @@ impl Application {
         let delivery = delivery_over(settings, Arc::clone(&outbox), Arc::clone(&clock))?;
         let delivery_counters = delivery.counters();
         let outbox_wake = Arc::new(Notify::new());
+        let bell: Arc<dyn MailQueued> = Arc::new(MailBell(Arc::clone(&outbox_wake)));
         // One hasher for every operation, so that its bound on concurrent
         // bcrypt work holds for all of them.
         let hashing = HashingQueue::new(settings.abuse.hashing);
@@ -260,7 +265,8 @@ impl Application {
                 language: settings.mail_language,
             },
         )
-        .with_throttle(throttle.clone());
+        .with_throttle(throttle.clone())
+        .with_mail_listener(Arc::clone(&bell));
         let activations = Activations::new(
             Arc::clone(&users),
             Arc::new(DieselActivationRepository::new(database.clone())),
@@ -277,7 +283,8 @@ impl Application {
                     language: settings.mail_language,
                 }),
         )
-        .with_throttle(throttle.clone());
+        .with_throttle(throttle.clone())
+        .with_mail_listener(Arc::clone(&bell));
         let sessions = sessions(
             settings,
             database.clone(),
@@ -298,7 +305,8 @@ impl Application {
             every: settings.sessions.housekeeping_interval,
         };
         let mut accounts = Accounts::new(users, hasher, Arc::clone(&clock), settings.mail_language)
-            .with_throttle(throttle.clone());
+            .with_throttle(throttle.clone())
+            .with_mail_listener(Arc::clone(&bell));
         if activations.required() {
             accounts = accounts.with_activation(Arc::new(activations.clone()));
         }
@@ -308,7 +316,8 @@ impl Application {
             activations,
             sessions,
             wallet,
-            mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock)),
+            mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock))
+                .with_mail_listener(bell),
             tokens: Arc::new(TokenService::new(&settings.jwt.token_settings())),
             legacy_tokens: settings.legacy_tokens.as_ref().map(
                 |legacy| -> Arc<dyn LegacyTokenVerifier> {
@@ -322,7 +331,6 @@ impl Application {
             clock,
             language: settings.mail_language,
             public_url: settings.public_url.clone(),
-            outbox_wake: Arc::clone(&outbox_wake),
             storage: Arc::new(database),
             outbox,
             delivery_counters: Arc::clone(&delivery_counters),

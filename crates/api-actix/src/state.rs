@@ -8,7 +8,6 @@ use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
 use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::sessions::{LegacyTokenVerifier, SessionTokens, Sessions};
 use authusers_domain::wallet::Wallet;
-use tokio::sync::Notify;
 
 use authusers_domain::throttling::ThrottleCounters;
 
@@ -38,8 +37,6 @@ pub struct AppState {
     pub language: Language,
     /// The base of absolute links (`PUBLIC_URL`), if configured.
     pub public_url: Option<PublicUrl>,
-    /// Wakes the outbox worker when a request has queued mail.
-    pub outbox_wake: Arc<Notify>,
     /// What readiness and the metrics read of the storage.
     pub storage: Arc<dyn StorageHealth>,
     pub outbox: Arc<dyn OutboxRepository>,

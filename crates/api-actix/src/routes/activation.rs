@@ -88,7 +88,6 @@ pub async fn resend(
         .activations
         .resend(ResendRequest { email, client })
         .await;
-    state.outbox_wake.notify_one();
     tokio::time::sleep_until(answer_at).await;
     resent?;
     Ok(HttpResponse::NoContent().finish())

@@ -86,6 +86,5 @@ pub async fn decide(
         }
     };
     let user = state.accounts.decide(&admin, id, decision).await?;
-    state.outbox_wake.notify_one();
     Ok(HttpResponse::Ok().json(ProfileBody::from(&user)))
 }

@@ -106,6 +106,5 @@ pub async fn set_email(
         client,
     };
     state.accounts.change_email(&user, request).await?;
-    state.outbox_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
 }

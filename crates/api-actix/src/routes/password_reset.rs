@@ -81,9 +81,6 @@ pub async fn request(
     let email = required.field("email", body.email);
     required.check()?;
     let requested = state.resets.request(ResetRequest { email, client }).await;
-    // Wakes the worker whether or not a mail was queued: it finds nothing
-    // to do as fast as it finds something.
-    state.outbox_wake.notify_one();
     tokio::time::sleep_until(answer_at).await;
     requested?;
     Ok(HttpResponse::NoContent().finish())

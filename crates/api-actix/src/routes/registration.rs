@@ -59,9 +59,5 @@ pub async fn register(
         client,
     };
     let user = state.accounts.register(request).await?;
-    if user.awaiting_activation {
-        // Its activation link is queued.
-        state.outbox_wake.notify_one();
-    }
     Ok(HttpResponse::Created().json(ProfileBody::from(&user)))
 }

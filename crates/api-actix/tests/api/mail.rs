@@ -46,6 +46,25 @@ async fn decide(app: &TestApp, admin: &str, email: &str, action: &str) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// The domain says when it has queued mail, and the worker goes at once:
+/// with a poll an hour apart, a decision's mail still arrives within the
+/// wait.
+async fn queued_mail_wakes_the_worker_without_waiting_for_its_poll(db: &TestDatabase) {
+    let smtp = TestSmtpServer::start();
+    let app = TestApp::spawn_with(db, |settings| {
+        smtp_to(smtp.url())(settings);
+        settings.mail.poll_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let admin = app.admin_token().await;
+    // The worker's first look, at start-up, is behind it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    decide(&app, &admin, "ann@example.com", "accept").await;
+    let received = smtp.wait_for(1, WAIT).await;
+    assert_eq!(received.len(), 1, "the decision's mail waited for the poll");
+    assert_eq!(received[0].to, ["ann@example.com"]);
+}
+
 async fn accept_and_reject_each_deliver_one_message(db: &TestDatabase) {
     let smtp = TestSmtpServer::start();
     let app = TestApp::spawn_with(db, smtp_to(smtp.url())).await;
@@ -255,6 +274,7 @@ async fn two_workers_deliver_a_hundred_messages_without_duplicates(db: &TestData
 }
 
 on_both_backends!(
+    queued_mail_wakes_the_worker_without_waiting_for_its_poll,
     mail_goes_to_the_stored_address,
     accept_and_reject_each_deliver_one_message,
     a_mail_outage_delays_the_message_but_never_the_decision,

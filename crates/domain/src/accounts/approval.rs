@@ -79,6 +79,7 @@ impl Accounts {
             let status = current.map_or(UserStatus::Pending, |u| u.status);
             return Err(DecideError::AlreadyDecided(status));
         }
+        self.mail_queued.mail_queued();
         Ok(user)
     }
 }
@@ -115,9 +116,12 @@ mod tests {
             })
             .times(1)
             .returning(|_, _| Ok(true));
+        let mut listener = crate::outbox::MockMailQueued::new();
+        listener.expect_mail_queued().times(1).return_const(());
 
         let decided = ports
             .into_accounts()
+            .with_mail_listener(std::sync::Arc::new(listener))
             .decide(&admin(1), UserId(2), Decision::Accept)
             .await
             .unwrap();

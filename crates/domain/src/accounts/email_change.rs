@@ -68,6 +68,7 @@ impl Accounts {
                 StoreEmailError::NotFound => ChangeEmailError::NotFound,
                 StoreEmailError::Repository(e) => ChangeEmailError::Repository(e),
             })?;
+        self.mail_queued.mail_queued();
         tracing::info!("e-mail changed");
         Ok(())
     }

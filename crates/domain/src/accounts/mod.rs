@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::notification::Language;
+use crate::outbox::{MailQueued, NobodyListening};
 use crate::throttling::Throttle;
 use crate::{FieldError, FieldErrors, Retyped};
 
@@ -60,6 +61,8 @@ pub struct Accounts {
     /// Set when registrations must confirm their address before an
     /// administrator sees them.
     activation: Option<Arc<dyn ActivationLinks>>,
+    /// Told when a decision or a notice has queued mail.
+    mail_queued: Arc<dyn MailQueued>,
 }
 
 impl Accounts {
@@ -76,7 +79,14 @@ impl Accounts {
             mail_language,
             throttle: None,
             activation: None,
+            mail_queued: Arc::new(NobodyListening),
         }
+    }
+
+    /// Tells `listener` each time mail is queued.
+    pub fn with_mail_listener(mut self, listener: Arc<dyn MailQueued>) -> Self {
+        self.mail_queued = listener;
+        self
     }
 
     /// Holds logins and registrations to `throttle`'s limits.

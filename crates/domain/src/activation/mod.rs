@@ -16,6 +16,7 @@ use chrono::Duration;
 use crate::accounts::{ActivationLinks, UserRepository};
 use crate::clock::Clock;
 use crate::notification::{Language, OutgoingEmail};
+use crate::outbox::{MailQueued, NobodyListening};
 use crate::password_reset::{decode_uid, ResetLinkTemplate, ResetToken, ResetTokenSource};
 use crate::storage::RepositoryError;
 use crate::throttling::{AdmitError, ClientAddress, Throttle, Throttled};
@@ -96,6 +97,8 @@ pub struct Activations {
     /// (links mailed while they did still work).
     policy: Option<ActivationPolicy>,
     throttle: Option<Throttle>,
+    /// Told when a link has been queued.
+    mail_queued: Arc<dyn MailQueued>,
 }
 
 impl Activations {
@@ -113,7 +116,14 @@ impl Activations {
             clock,
             policy,
             throttle: None,
+            mail_queued: Arc::new(NobodyListening),
         }
+    }
+
+    /// Tells `listener` each time mail is queued.
+    pub fn with_mail_listener(mut self, listener: Arc<dyn MailQueued>) -> Self {
+        self.mail_queued = listener;
+        self
     }
 
     /// Holds `resend_activation` to `throttle`'s limits.
@@ -221,6 +231,7 @@ impl ActivationLinks for Activations {
                 mail: OutgoingEmail::activation(user, &url, policy.ttl, policy.language),
             })
             .await?;
+        self.mail_queued.mail_queued();
         tracing::info!(user = %user.id, "activation link mailed");
         Ok(())
     }

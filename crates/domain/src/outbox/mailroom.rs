@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::{OutboxBacklog, OutboxEntry, OutboxFilter, OutboxRepository};
+use super::{
+    MailQueued, NobodyListening, OutboxBacklog, OutboxEntry, OutboxFilter, OutboxRepository,
+};
 use crate::clock::Clock;
 use crate::storage::RepositoryError;
 use crate::{Page, PageRequest, User};
@@ -21,11 +23,23 @@ pub enum MailroomError {
 pub struct Mailroom {
     outbox: Arc<dyn OutboxRepository>,
     clock: Arc<dyn Clock>,
+    /// Told when failed mail has been queued again.
+    mail_queued: Arc<dyn MailQueued>,
 }
 
 impl Mailroom {
     pub fn new(outbox: Arc<dyn OutboxRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { outbox, clock }
+        Self {
+            outbox,
+            clock,
+            mail_queued: Arc::new(NobodyListening),
+        }
+    }
+
+    /// Tells `listener` each time mail is queued.
+    pub fn with_mail_listener(mut self, listener: Arc<dyn MailQueued>) -> Self {
+        self.mail_queued = listener;
+        self
     }
 
     fn check(administrator: &User) -> Result<(), MailroomError> {
@@ -58,6 +72,9 @@ impl Mailroom {
     pub async fn retry_failed(&self, administrator: &User) -> Result<u64, MailroomError> {
         Self::check(administrator)?;
         let requeued = self.outbox.requeue_failed(self.clock.now()).await?;
+        if requeued > 0 {
+            self.mail_queued.mail_queued();
+        }
         tracing::info!(requeued, "failed mail queued again by an administrator");
         Ok(requeued)
     }
@@ -106,5 +123,21 @@ mod tests {
             .times(1)
             .returning(|_| Ok(3));
         assert_eq!(mailroom(outbox).retry_failed(&admin(1)).await.unwrap(), 3);
+    }
+
+    /// The delivery worker hears of mail queued again, and of nothing when
+    /// there was none to queue.
+    #[tokio::test]
+    async fn the_listener_is_told_only_when_mail_was_queued_again() {
+        for (requeued, told) in [(3, 1), (0, 0)] {
+            let mut outbox = MockOutboxRepository::new();
+            outbox
+                .expect_requeue_failed()
+                .returning(move |_| Ok(requeued));
+            let mut listener = crate::outbox::MockMailQueued::new();
+            listener.expect_mail_queued().times(told).return_const(());
+            let mailroom = mailroom(outbox).with_mail_listener(Arc::new(listener));
+            assert_eq!(mailroom.retry_failed(&admin(1)).await.unwrap(), requeued);
+        }
     }
 }

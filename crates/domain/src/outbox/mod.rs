@@ -19,10 +19,11 @@ use crate::notification::OutgoingEmail;
 use crate::storage::RepositoryError;
 
 pub use ports::{
-    MailStatus, Mailer, MailerError, OutboxBacklog, OutboxEntry, OutboxFilter, OutboxRepository,
+    MailQueued, MailStatus, Mailer, MailerError, NobodyListening, OutboxBacklog, OutboxEntry,
+    OutboxFilter, OutboxRepository,
 };
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockMailer, MockOutboxRepository};
+pub use ports::{MockMailQueued, MockMailer, MockOutboxRepository};
 
 /// A queued message, as claimed for one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -156,3 +156,20 @@ pub trait OutboxRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<OutboxEntry>, RepositoryError>;
 }
+
+/// Told each time a change has queued mail, so that delivery starts at
+/// once rather than at its next look; the outbox worker listens on it.
+/// The mail is stored before it is told, so a listener that misses a call
+/// loses nothing but time.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait MailQueued: Send + Sync {
+    fn mail_queued(&self);
+}
+
+/// Nobody listening: delivery finds queued mail at its next look.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NobodyListening;
+
+impl MailQueued for NobodyListening {
+    fn mail_queued(&self) {}
+}

@@ -16,6 +16,7 @@ use chrono::Duration;
 use crate::accounts::{HashingError, PasswordHasher, UserRepository};
 use crate::clock::Clock;
 use crate::notification::{Language, OutgoingEmail};
+use crate::outbox::{MailQueued, NobodyListening};
 use crate::password::PasswordContext;
 use crate::storage::RepositoryError;
 use crate::throttling::{
@@ -114,6 +115,8 @@ pub struct PasswordResets {
     policy: ResetPolicy,
     /// The limit on requests per client address; none without it.
     throttle: Option<Throttle>,
+    /// Told when a reset link has been queued.
+    mail_queued: Arc<dyn MailQueued>,
 }
 
 impl PasswordResets {
@@ -133,7 +136,14 @@ impl PasswordResets {
             clock,
             policy,
             throttle: None,
+            mail_queued: Arc::new(NobodyListening),
         }
+    }
+
+    /// Tells `listener` each time mail is queued.
+    pub fn with_mail_listener(mut self, listener: Arc<dyn MailQueued>) -> Self {
+        self.mail_queued = listener;
+        self
     }
 
     /// Holds requests to `throttle`'s limit per client address.
@@ -184,7 +194,10 @@ impl PasswordResets {
         };
         let user = record.link.as_ref().map(|link| link.user);
         match self.resets.record_request(record).await? {
-            ResetRequestOutcome::Mailed => tracing::info!(user = ?user, "password reset mailed"),
+            ResetRequestOutcome::Mailed => {
+                self.mail_queued.mail_queued();
+                tracing::info!(user = ?user, "password reset mailed")
+            }
             ResetRequestOutcome::LimitReached => {
                 tracing::warn!(user = ?user, "password reset refused: hourly mail limit reached")
             }

@@ -371,13 +371,10 @@ pub async fn decide(
         }
     };
     let done = match state.accounts.decide(&admin.user, id, decision).await {
-        Ok(_) => {
-            state.outbox_wake.notify_one();
-            match decision {
-                Decision::Accept => Done::Accepted,
-                Decision::Reject => Done::Rejected,
-            }
-        }
+        Ok(_) => match decision {
+            Decision::Accept => Done::Accepted,
+            Decision::Reject => Done::Rejected,
+        },
         Err(DecideError::AlreadyDecided(UserStatus::Rejected)) => Done::AlreadyRejected,
         Err(DecideError::AlreadyDecided(_)) => Done::AlreadyApproved,
         Err(DecideError::NotFound) => Done::NoUser,
@@ -574,9 +571,6 @@ pub async fn retry_failed(
         .retry_failed(&admin.user)
         .await
         .map_err(Problem::from)?;
-    if requeued > 0 {
-        state.outbox_wake.notify_one();
-    }
     Ok(redirect(&format!(
         "/admin/mail/?done={}&n={requeued}",
         Done::Retried.as_str()
