@@ -10,6 +10,7 @@ use authusers_domain::accounts::{
 use authusers_domain::activation::{ActivateError, ResendError};
 use authusers_domain::outbox::MailroomError;
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
+use authusers_domain::sessions::SignInError;
 use authusers_domain::sessions::{EndSessionError, EndUserSessionsError, SessionError};
 use authusers_domain::wallet::ChangeBalanceError;
 
@@ -41,6 +42,16 @@ impl From<RegisterError> for Problem {
             RegisterError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
             RegisterError::Hashing(e) => hashing(e),
             RegisterError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<SignInError> for Problem {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Login(error) => error.into(),
+            SignInError::NotAdministrator => Problem::permission_denied(),
+            SignInError::Session(error) => Problem::storage(&error),
         }
     }
 }

@@ -13,7 +13,7 @@ use authusers_domain::outbox::{
     DeliveryCounters, MailQueued, Mailroom, OutboxDelivery, OutboxRepository,
 };
 use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetPolicy};
-use authusers_domain::sessions::{LegacyTokenVerifier, Sessions};
+use authusers_domain::sessions::{LegacyTokenVerifier, Sessions, SignIn};
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
 use authusers_infra_crypto::{BcryptHasher, HashingQueue, RandomResetTokens, RandomSessionIds};
@@ -311,6 +311,7 @@ impl Application {
             accounts = accounts.with_activation(Arc::new(activations.clone()));
         }
         let state = AppState {
+            sign_in: SignIn::new(accounts.clone(), sessions.clone()),
             accounts,
             resets,
             activations,

@@ -6,7 +6,7 @@ use authusers_domain::clock::Clock;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
 use authusers_domain::password_reset::PasswordResets;
-use authusers_domain::sessions::{LegacyTokenVerifier, SessionTokens, Sessions};
+use authusers_domain::sessions::{LegacyTokenVerifier, SessionTokens, Sessions, SignIn};
 use authusers_domain::wallet::Wallet;
 
 use authusers_domain::throttling::ThrottleCounters;
@@ -26,6 +26,8 @@ pub struct AppState {
     /// djoser's activation (links work even with it turned off since).
     pub activations: Activations,
     pub sessions: Sessions,
+    /// The one login sequence, for the API and the console alike.
+    pub sign_in: SignIn,
     pub wallet: Wallet,
     /// The outbox as administrators see it (the console).
     pub mailroom: Mailroom,

@@ -2,7 +2,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
 use authusers_domain::sessions::{
-    ClientInfo, LegacyClaim, LegacyKind, RefreshClaim, TokenError, TokenPair, VerifiedToken,
+    ClientInfo, Entrance, LegacyClaim, LegacyKind, RefreshClaim, TokenError, TokenPair,
+    VerifiedToken,
 };
 use authusers_domain::throttling::ClientAddress;
 use serde::{Deserialize, Serialize};
@@ -90,19 +91,15 @@ pub async fn create(
     let password = required.field("password", body.password);
     required.check()?;
     let _place = take_place(&state.hashing).await?;
-    let user = state
-        .accounts
-        .log_in(LoginRequest {
-            email,
-            password,
-            client,
-        })
+    let request = LoginRequest {
+        email,
+        password,
+        client,
+    };
+    let (_, grant) = state
+        .sign_in
+        .sign_in(request, client_info(&req, client), Entrance::Api)
         .await?;
-    let grant = state
-        .sessions
-        .open(&user, client_info(&req, client))
-        .await
-        .map_err(|e| Problem::storage(&e))?;
     let pair = state
         .tokens
         .issue_pair(&grant, state.clock.now())

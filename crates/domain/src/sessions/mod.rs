@@ -5,6 +5,7 @@
 
 mod model;
 mod ports;
+mod sign_in;
 mod tokens;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use model::{
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockSessionIdSource, MockSessionRepository};
 pub use ports::{NewSession, Rotation, SessionIdSource, SessionRepository};
+pub use sign_in::{Entrance, SignIn, SignInError};
 pub use tokens::{
     LegacyClaim, LegacyKind, LegacyTokenVerifier, SessionTokens, TokenError, TokenPair,
     VerifiedToken,

@@ -16,6 +16,7 @@ use authusers_domain::accounts::{
     DecideError, ListUsersError, ListUsersRequest, LoginError, LoginRequest,
 };
 use authusers_domain::outbox::{MailStatus, OutboxFilter};
+use authusers_domain::sessions::{Entrance, SignInError};
 use authusers_domain::{Decision, PageRequest, User, UserStatus};
 use rand::RngCore;
 use serde::Deserialize;
@@ -234,38 +235,36 @@ pub async fn sign_in(
         Ok(place) => place,
         Err(problem) => return Ok(refused_sign_in(&state, &req, &form, &problem)),
     };
-    let logged_in = state
-        .accounts
-        .log_in(LoginRequest {
-            email: form.email.clone(),
-            password: form.password.clone(),
-            client,
-        })
+    let request = LoginRequest {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        client,
+    };
+    let signed_in = state
+        .sign_in
+        .sign_in(request, client_info(&req, client), Entrance::Console)
         .await;
-    let user = match logged_in {
-        Ok(user) => user,
-        // The service's own failures are an error page; a refusal of the
-        // credentials is the form again, with why.
-        Err(error @ (LoginError::Hashing(_) | LoginError::Repository(_))) => {
-            return Err(Problem::from(error).into())
-        }
-        Err(refusal) => {
+    let (user, grant) = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(SignInError::NotAdministrator) => return Err(ConsoleError::NotAdministrator),
+        // A refusal of the credentials is the form again, with why; the
+        // service's own failures are an error page.
+        Err(SignInError::Login(
+            refusal @ (LoginError::InvalidCredentials
+            | LoginError::AccountPending
+            | LoginError::AccountNotActivated
+            | LoginError::AccountRejected
+            | LoginError::Throttled(_)),
+        )) => {
             return Ok(refused_sign_in(
                 &state,
                 &req,
                 &form,
                 &Problem::from(refusal),
-            ));
+            ))
         }
+        Err(failure) => return Err(Problem::from(failure).into()),
     };
-    if !user.may_decide() {
-        return Err(ConsoleError::NotAdministrator);
-    }
-    let grant = state
-        .sessions
-        .open(&user, client_info(&req, client))
-        .await
-        .map_err(|e| Problem::storage(&e))?;
     let token = state
         .tokens
         .issue_console(&grant, state.clock.now())
