@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use authusers_api_actix::cli::{self, Cli};
+use authusers_api_actix::app::cli::{self, Cli};
 use clap::Parser;
 
 #[actix_web::main]

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use authusers_api_actix::client_address::TrustedProxies;
-use authusers_api_actix::config::Secret;
+use authusers_api_actix::app::config::Secret;
+use authusers_api_actix::http::client_address::TrustedProxies;
 use authusers_domain::throttling::AbuseLimits;
 use authusers_infra_crypto::HashingCapacity;
 use authusers_infra_diesel::on_both_backends;

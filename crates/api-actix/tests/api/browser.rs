@@ -280,4 +280,67 @@ async fn the_reset_page_works_in_a_browser(db: &TestDatabase) {
         .expect("close the browser");
 }
 
-on_both_backends!(the_reset_page_works_in_a_browser);
+/// The documentation page is Swagger UI, and under the page's own policy
+/// (scripts and requests from this origin only) "Try it out" sends a real
+/// request and shows its answer.
+async fn the_docs_page_tries_a_request_in_a_browser(db: &TestDatabase) {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(db).await;
+    browser
+        .client
+        .goto(&format!("{}/docs/", app.address))
+        .await
+        .expect("open /docs/");
+    let wait = |selector: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .wait()
+                .at_most(Duration::from_secs(15))
+                .for_element(Locator::Css(selector))
+                .await
+                .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        }
+    };
+    // The document was read: the contract's title and an operation of it.
+    let title = wait(".info .title").await.text().await.expect("the title");
+    assert!(title.starts_with("AuthUsers"), "{title}");
+    wait("#operations-operations-healthz .opblock-summary")
+        .await
+        .click()
+        .await
+        .expect("open GET /healthz");
+    wait("#operations-operations-healthz .execute")
+        .await
+        .click()
+        .await
+        .expect("execute");
+    let status =
+        wait("#operations-operations-healthz .live-responses-table .response .response-col_status")
+            .await
+            .text()
+            .await
+            .expect("the status");
+    assert_eq!(status.trim(), "200");
+    let body = wait(
+        "#operations-operations-healthz .live-responses-table .response .response-col_description",
+    )
+    .await
+    .text()
+    .await
+    .expect("the body");
+    assert!(body.contains("ok"), "{body}");
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("close the browser");
+}
+
+on_both_backends!(
+    the_reset_page_works_in_a_browser,
+    the_docs_page_tries_a_request_in_a_browser
+);

@@ -315,7 +315,7 @@ async fn console_is_for_administrators_only(db: &TestDatabase) {
 
 async fn console_pages_are_counted_in_metrics(db: &TestDatabase) {
     let app = TestApp::spawn_with(db, |settings| {
-        settings.metrics.token = Some(authusers_api_actix::config::Secret::new(
+        settings.metrics.token = Some(authusers_api_actix::app::config::Secret::new(
             "metrics-token".into(),
         ));
     })

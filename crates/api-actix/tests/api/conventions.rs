@@ -200,7 +200,7 @@ async fn duplicate_keys_are_refused(db: &TestDatabase) {
 fn every_configuration_variable_is_documented_and_templated() {
     let doc = include_str!("../../../../docs/configuration.md");
     let template = include_str!("../../../../deploy/authusers.env.example");
-    for name in authusers_api_actix::config::VARIABLES {
+    for name in authusers_api_actix::app::config::VARIABLES {
         assert!(
             doc.contains(&format!("| `{name}` |")),
             "{name} is not in docs/configuration.md"

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use authusers_api_actix::config::LegacyTokenSettings;
-use authusers_api_actix::config::Secret;
+use authusers_api_actix::app::config::LegacyTokenSettings;
+use authusers_api_actix::app::config::Secret;
 use authusers_domain::accounts::UserRepository;
 use authusers_domain::UserId;
 use authusers_infra_diesel::on_both_backends;

@@ -1,10 +1,10 @@
-use authusers_api_actix::config::Settings;
+use authusers_api_actix::app::config::Settings;
 use authusers_domain::sessions::SessionTokens;
 use authusers_infra_jwt::TokenService;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use authusers_api_actix::startup::{Application, Migrations, Stopper};
+use authusers_api_actix::app::startup::{Application, Migrations, Stopper};
 use authusers_domain::accounts::{Accounts, CreateAdminRequest};
 use authusers_domain::clock::Clock;
 use authusers_domain::sessions::SessionGrant;

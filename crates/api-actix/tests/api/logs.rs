@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use authusers_api_actix::config::{JwtSettings, MailTransport, Secret};
+use authusers_api_actix::app::config::{JwtSettings, MailTransport, Secret};
 use authusers_domain::outbox::OutboxRepository;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DieselOutboxRepository;

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authusers_api_actix::config::{MailTransport, Secret, Settings};
-use authusers_api_actix::startup::outbox_delivery;
-use authusers_api_actix::system_clock::SystemClock;
+use authusers_api_actix::app::config::{MailTransport, Secret, Settings};
+use authusers_api_actix::app::startup::outbox_delivery;
+use authusers_api_actix::app::system_clock::SystemClock;
 use authusers_domain::outbox::OutboxRepository;
 use authusers_infra_diesel::test_support::{self, TestDatabase};
 use authusers_infra_diesel::{on_both_backends, Database, DatabaseConfig, DieselOutboxRepository};

@@ -412,7 +412,7 @@ async fn the_page_form_resets_the_password_in_html(db: &TestDatabase) {
         .text()
         .await
         .unwrap()
-        .contains("The two password fields didn&#39;t match."));
+        .contains("The two password fields didn't match."));
     let done = post_form(fields(NEW_PASSWORD, NEW_PASSWORD)).await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("Password changed"));

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use authusers_api_actix::config::{JwtSettings, Settings};
+use authusers_api_actix::app::config::{JwtSettings, Settings};
 use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_jwt::{read_key_file, write_new_key_file, SigningAlgorithm};

@@ -1,4 +1,4 @@
-use authusers_api_actix::startup::{Application, Migrations, StartupError};
+use authusers_api_actix::app::startup::{Application, Migrations, StartupError};
 use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DatabaseConfig;

@@ -155,7 +155,7 @@ async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
         chars.into_iter().collect::<String>()
     };
     let other_secret = {
-        let settings = authusers_api_actix::config::JwtSettings::with_secret("another-secret");
+        let settings = authusers_api_actix::app::config::JwtSettings::with_secret("another-secret");
         authusers_infra_jwt::TokenService::new(&settings.token_settings())
             .issue_pair(&grant, Utc::now())
             .unwrap()

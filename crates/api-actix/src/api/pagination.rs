@@ -1,0 +1,109 @@
+//! DRF's `LimitOffsetPagination`: `?limit=&offset=` in, `{count, next,
+//! previous, results}` out.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest};
+use authusers_domain::{Page, PageRequest};
+
+use crate::http::field_messages::FieldMessages;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::problem::Problem;
+use crate::http::state::AppState;
+
+/// One page of a list, as DRF's `LimitOffsetPagination` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageBody<T> {
+    /// The size of the whole list.
+    count: u64,
+    /// The next page's URL, if any: absolute under `PUBLIC_URL`, else
+    /// relative to the service.
+    next: Option<String>,
+    /// The previous page's URL, if any.
+    previous: Option<String>,
+    results: Vec<T>,
+}
+
+/// `?limit=` (default 50, 1 to 500) `&offset=` (default 0).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageQuery {
+    /// How many items, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// How many items to skip, 0 to 1000000000 (default 0).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
+    offset: Option<u64>,
+}
+
+/// The query string's parameters; a malformed query string is a 400.
+pub fn query(req: &HttpRequest) -> Result<HashMap<String, String>, Problem> {
+    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| Problem::validation(FieldMessages::single("query", "Malformed query string.")))
+}
+
+pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
+    let query = query(req)?;
+    let mut errors = FieldMessages::new();
+    let mut number = |name: &str| -> Option<u64> {
+        let raw = query.get(name)?;
+        errors.collect(
+            name,
+            raw.trim()
+                .parse::<u64>()
+                .map_err(|_| "A valid non-negative integer is required."),
+        )
+    };
+    let limit = number("limit").map(|l| u32::try_from(l).unwrap_or(u32::MAX));
+    let offset = number("offset");
+    errors.into_result().map_err(Problem::validation)?;
+    PageRequest::new(limit, offset)
+        .map_err(|e| Problem::validation(FieldMessages::single(e.field(), e)))
+}
+
+/// The page with `next` and `previous` links, as DRF builds them: the
+/// request's own query (its filters) with `limit` and `offset` set; absolute
+/// under `PUBLIC_URL` when it is set, else relative. Never from the `Host`
+/// or `X-Forwarded-*` headers, which any client can set.
+pub fn page_body<T>(req: &HttpRequest, page: Page<T>) -> PageBody<T> {
+    let filters: Vec<(String, String)> =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(name, _)| name != "limit" && name != "offset")
+            .collect();
+    let filters = serde_urlencoded::to_string(&filters)
+        .ok()
+        .filter(|encoded| !encoded.is_empty())
+        .map_or_else(String::new, |encoded| format!("{encoded}&"));
+    let path = format!("{}?{filters}", req.path());
+    let base = match req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.public_url.as_ref())
+    {
+        Some(public) => public.join(&path),
+        None => path,
+    };
+    let limit = page.request.limit();
+    let offset = page.request.offset();
+    let next = page
+        .has_next()
+        .then(|| format!("{base}limit={limit}&offset={}", offset + u64::from(limit)));
+    let previous = page
+        .has_previous()
+        .then(|| match offset.saturating_sub(u64::from(limit)) {
+            0 => format!("{base}limit={limit}"),
+            previous => format!("{base}limit={limit}&offset={previous}"),
+        });
+    PageBody {
+        count: page.total,
+        next,
+        previous,
+        results: page.items,
+    }
+}

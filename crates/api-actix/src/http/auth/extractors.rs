@@ -1,0 +1,119 @@
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use authusers_domain::sessions::{LegacyKind, SessionError, SessionId, TokenError};
+use authusers_domain::User;
+
+use crate::http::problem::Problem;
+use crate::http::state::AppState;
+
+/// The approved user whose valid access token came with the request, and
+/// the open session that token belongs to: none for a token of the old
+/// service, believed while its bridge is open.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session: Option<SessionId>,
+}
+
+/// The approved user whose valid access token, of an open session, came
+/// with the request.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser(pub User);
+
+/// An authenticated user who is also an administrator; anyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct Administrator(pub User);
+
+/// The token after `Bearer ` (or simplejwt's older `JWT `).
+pub fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(Problem::not_authenticated)?
+        .to_str()
+        .map_err(|_| Problem::token_not_valid())?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(Problem::token_not_valid)?;
+    let scheme_ok = scheme.eq_ignore_ascii_case("bearer") || scheme == "JWT";
+    let token = token.trim();
+    if !scheme_ok || token.is_empty() {
+        return Err(Problem::token_not_valid());
+    }
+    Ok(token.to_owned())
+}
+
+/// The user of an access token whose session is open: one look-up, so
+/// that a session ended anywhere is refused here on the next request. A
+/// token that is not this service's may be the old service's, while its
+/// bridge is open.
+async fn authenticate(state: web::Data<AppState>, token: String) -> Result<SessionUser, Problem> {
+    let now = state.clock.now();
+    let (user, session) = match state.tokens.verify_access(&token, now) {
+        Ok(claim) => (
+            state.sessions.authenticate(&claim).await,
+            Some(claim.session),
+        ),
+        Err(TokenError::Invalid) => {
+            let legacy = state
+                .legacy_tokens
+                .as_ref()
+                .and_then(|legacy| legacy.verify(&token, LegacyKind::Access, now).ok())
+                .ok_or_else(Problem::token_not_valid)?;
+            (state.sessions.authenticate_legacy(legacy.user).await, None)
+        }
+        Err(_) => return Err(Problem::token_not_valid()),
+    };
+    let user = match user {
+        Ok(user) => user,
+        Err(SessionError::NotValid) => return Err(Problem::token_not_valid()),
+        Err(SessionError::Repository(e)) => return Err(Problem::storage(&e)),
+    };
+    tracing::Span::current().record("user_id", user.id.0);
+    Ok(SessionUser { user, session })
+}
+
+impl FromRequest for SessionUser {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| Problem::internal(&"application state missing"))?;
+            authenticate(state, token?).await
+        })
+    }
+}
+
+impl FromRequest for AuthenticatedUser {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let authenticated = SessionUser::from_request(req, payload);
+        Box::pin(async move { authenticated.await.map(|s| AuthenticatedUser(s.user)) })
+    }
+}
+
+impl FromRequest for Administrator {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthenticatedUser::from_request(req, payload);
+        Box::pin(async move {
+            let AuthenticatedUser(user) = user.await?;
+            if user.may_decide() {
+                Ok(Administrator(user))
+            } else {
+                Err(Problem::permission_denied())
+            }
+        })
+    }
+}
