@@ -7,20 +7,22 @@ use std::sync::Arc;
 
 use authusers_domain::accounts::{CreateAdminError, CreateAdminRequest};
 use authusers_domain::outbox::OutboxRepository;
+use authusers_domain::sessions::OperatorSessionsError;
+use authusers_domain::storage::RepositoryError;
 use authusers_infra_diesel::{
-    Database, DieselImportRepository, DieselOutboxRepository, DieselUserRepository,
+    Database, DieselImportRepository, DieselOutboxRepository, DieselUserRepository, StorageError,
 };
 use chrono::SecondsFormat;
 use clap::{Parser, Subcommand};
 
 use crate::app::config::{KeyOrigin, Settings};
 use crate::app::django_import;
-use crate::app::startup::{self, Application, Migrations};
+use crate::app::startup::{self, Application, Migrations, StartupError};
 use crate::app::system_clock::SystemClock;
 use crate::app::telemetry;
 use crate::http::field_messages::FieldMessages;
 use crate::http::problem::causes;
-use authusers_infra_jwt::{write_new_key_file, SigningAlgorithm};
+use authusers_infra_jwt::{write_new_key_file, KeyFileError, SigningAlgorithm};
 
 pub const ADMIN_PASSWORD_ENV: &str = "AUTHUSERS_ADMIN_PASSWORD";
 
@@ -168,13 +170,59 @@ enum Failure {
     /// The configuration cannot be used (exit code 2): one line each.
     Configuration(Vec<String>),
     /// The command itself failed (exit code 1).
-    Command(String),
+    Command(CommandError),
 }
 
-impl From<String> for Failure {
-    fn from(message: String) -> Self {
-        Self::Command(message)
+impl From<CommandError> for Failure {
+    fn from(error: CommandError) -> Self {
+        Self::Command(error)
     }
+}
+
+/// How a command failed; printed with its causes, on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("the server stopped")]
+    Served(#[source] std::io::Error),
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error(transparent)]
+    FieldFlag(#[from] django_import::FieldFlagError),
+    #[error(transparent)]
+    Import(#[from] django_import::ImportError),
+    #[error("cannot write the report {}", path.display())]
+    ReportUnwritable {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the report is incomplete")]
+    ReportIncomplete(#[source] std::io::Error),
+    #[error("the input stops {stopped}; what came before was {}", if *.dry_run { "checked" } else { "imported" })]
+    InputStops { stopped: String, dry_run: bool },
+    #[error("{skipped} record(s) skipped, each told above{}; --allow-skips accepts that", if *.reported { " and in the report" } else { "" })]
+    RecordsSkipped { skipped: u64, reported: bool },
+    #[error("{0} database migration(s) are pending: run `authusers migrate` first")]
+    MigrationsPending(usize),
+    #[error(transparent)]
+    OperatorSessions(#[from] OperatorSessionsError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+    /// The administrator's e-mail or password, each field's messages.
+    #[error("{0}")]
+    InvalidAdministrator(String),
+    #[error(transparent)]
+    CreateAdmin(CreateAdminError),
+    #[error("cannot read a password: set {ADMIN_PASSWORD_ENV}")]
+    NoTerminal(#[source] std::io::Error),
+    #[error("the two passwords differ")]
+    PasswordsDiffer,
+    #[error("the JWK Set could not be written")]
+    Jwks(#[source] serde_json::Error),
 }
 
 /// Runs the command; every failure is one clear line on stderr and a
@@ -190,8 +238,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::from(2)
         }
-        Err(Failure::Command(message)) => {
+        Err(Failure::Command(error)) => {
             // Drivers' messages can span lines; the operator gets one.
+            let message = causes(&error);
             let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
             eprintln!("authusers: {line}");
             ExitCode::FAILURE
@@ -233,14 +282,14 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             command: KeysCommand::Jwks,
         } => Ok(serde_json::to_string_pretty(configured()?.jwt.keys.jwks())
             .map(|jwks| print_lines([jwks]))
-            .map_err(|e| causes(&e))?),
+            .map_err(CommandError::Jwks)?),
         Command::Import {
             source: ImportSource::Django(args),
         } => Ok(import_django(&configured()?, args).await?),
     }
 }
 
-async fn import_django(settings: &Settings, args: DjangoImportArgs) -> Result<(), String> {
+async fn import_django(settings: &Settings, args: DjangoImportArgs) -> Result<(), CommandError> {
     let mut fields = django_import::FieldNames::default();
     for field in &args.fields {
         fields.rename(field)?;
@@ -258,8 +307,10 @@ async fn import_django(settings: &Settings, args: DjangoImportArgs) -> Result<()
     };
     let report_file = match &args.report {
         Some(path) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot write the report {}: {e}", path.display()))?,
+            std::fs::File::create(path).map_err(|source| CommandError::ReportUnwritable {
+                path: path.clone(),
+                source,
+            })?,
         )) as Box<dyn Write + Send>),
         None => None,
     };
@@ -274,30 +325,23 @@ async fn import_django(settings: &Settings, args: DjangoImportArgs) -> Result<()
         django_import::import(options, importer.run(args.dry_run), &mut report, &|read| {
             progress.set_message(format!("{read} records"))
         })
-        .await
-        .map_err(|e| causes(&e));
+        .await;
     progress.finish_and_clear();
-    report
-        .flush()
-        .map_err(|e| format!("the report is incomplete: {e}"))?;
+    report.flush().map_err(CommandError::ReportIncomplete)?;
     let summary = summary?;
     print_lines([summary.line(args.dry_run)]);
     if let Some(stopped) = summary.stopped {
-        return Err(format!(
-            "the input stops {stopped}; what came before was {}",
-            if args.dry_run { "checked" } else { "imported" }
-        ));
+        return Err(CommandError::InputStops {
+            stopped: stopped.to_string(),
+            dry_run: args.dry_run,
+        });
     }
     let skipped = summary.skipped_total();
     if skipped > 0 && !args.allow_skips {
-        return Err(format!(
-            "{skipped} record(s) skipped, each told above{}; --allow-skips accepts that",
-            if args.report.is_some() {
-                " and in the report"
-            } else {
-                ""
-            }
-        ));
+        return Err(CommandError::RecordsSkipped {
+            skipped,
+            reported: args.report.is_some(),
+        });
     }
     Ok(())
 }
@@ -323,8 +367,8 @@ fn import_progress(input: &django_import::Input) -> indicatif::ProgressBar {
     bar
 }
 
-fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> Result<(), String> {
-    write_new_key_file(out, algorithm).map_err(|e| e.to_string())?;
+fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> Result<(), CommandError> {
+    write_new_key_file(out, algorithm)?;
     print_lines([format!(
         "wrote a new {algorithm} private key to {}",
         out.display()
@@ -332,7 +376,7 @@ fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> Result<()
     Ok(())
 }
 
-async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
+async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), CommandError> {
     let (algorithm, kid) = (settings.jwt.keys.algorithm(), settings.jwt.keys.kid());
     match &settings.jwt.origin {
         KeyOrigin::EphemeralSecret => tracing::warn!(
@@ -361,21 +405,19 @@ async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), String> {
     } else {
         Migrations::Apply
     };
-    let app = Application::build(settings, migrations)
-        .await
-        .map_err(|e| causes(&e))?;
+    let app = Application::build(settings, migrations).await?;
     tracing::info!(
         address = %settings.address(),
         port = app.port(),
         database = %settings.database.url,
         "serving"
     );
-    app.run_until_stopped().await.map_err(|e| causes(&e))
+    app.run_until_stopped().await.map_err(CommandError::Served)
 }
 
-async fn migrate(settings: &Settings) -> Result<(), String> {
-    let database = Database::connect(&settings.database).map_err(|e| causes(&e))?;
-    let applied = database.migrate().await.map_err(|e| causes(&e))?;
+async fn migrate(settings: &Settings) -> Result<(), CommandError> {
+    let database = Database::connect(&settings.database)?;
+    let applied = database.migrate().await?;
     if applied.is_empty() {
         print_lines(["database is up to date".to_owned()]);
     }
@@ -385,32 +427,24 @@ async fn migrate(settings: &Settings) -> Result<(), String> {
 
 /// The database, if its schema is up to date: the commands that only read
 /// and change rows never migrate it behind the operator's back.
-async fn migrated_database(settings: &Settings) -> Result<Database, String> {
-    let database = Database::connect(&settings.database).map_err(|e| causes(&e))?;
-    let pending = database
-        .pending_migrations()
-        .await
-        .map_err(|e| causes(&e))?;
+async fn migrated_database(settings: &Settings) -> Result<Database, CommandError> {
+    let database = Database::connect(&settings.database)?;
+    let pending = database.pending_migrations().await?;
     if pending > 0 {
-        return Err(format!(
-            "{pending} database migration(s) are pending: run `authusers migrate` first"
-        ));
+        return Err(CommandError::MigrationsPending(pending));
     }
     Ok(database)
 }
 
-async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(), String> {
+async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(), CommandError> {
     let database = migrated_database(settings).await?;
     let outbox = DieselOutboxRepository::new(database);
     if retry_failed {
-        let requeued = outbox
-            .requeue_failed(chrono::Utc::now())
-            .await
-            .map_err(|e| causes(&e))?;
+        let requeued = outbox.requeue_failed(chrono::Utc::now()).await?;
         print_lines([format!("re-queued {requeued} failed message(s)")]);
     }
-    let backlog = outbox.backlog().await.map_err(|e| causes(&e))?;
-    let entries = outbox.unsent(limit).await.map_err(|e| causes(&e))?;
+    let backlog = outbox.backlog().await?;
+    let entries = outbox.unsent(limit).await?;
     let summary = format!("pending: {}  failed: {}", backlog.pending, backlog.failed);
     print_lines(std::iter::once(summary).chain(entries.into_iter().map(|entry| {
         let next = entry
@@ -430,19 +464,13 @@ async fn outbox(settings: &Settings, limit: u32, retry_failed: bool) -> Result<(
     Ok(())
 }
 
-async fn sessions(settings: &Settings, email: &str, end_all: bool) -> Result<(), String> {
+async fn sessions(settings: &Settings, email: &str, end_all: bool) -> Result<(), CommandError> {
     let database = migrated_database(settings).await?;
     let users = Arc::new(DieselUserRepository::new(database.clone()));
     let sessions = startup::sessions(settings, database, users, Arc::new(SystemClock));
-    let (user, open) = sessions
-        .of_user_by_email(email)
-        .await
-        .map_err(|e| causes(&e))?;
+    let (user, open) = sessions.of_user_by_email(email).await?;
     if end_all {
-        let ended = sessions
-            .end_all_by_operator(&user)
-            .await
-            .map_err(|e| causes(&e))?;
+        let ended = sessions.end_all_by_operator(&user).await?;
         print_lines([format!("ended {ended} session(s) of {}", user.email)]);
         return Ok(());
     }
@@ -464,23 +492,26 @@ async fn sessions(settings: &Settings, email: &str, end_all: bool) -> Result<(),
     Ok(())
 }
 
-async fn create_admin(settings: &Settings, email: String) -> Result<(), String> {
+async fn create_admin(settings: &Settings, email: String) -> Result<(), CommandError> {
     let password = admin_password()?;
-    let database = Database::connect(&settings.database).map_err(|e| causes(&e))?;
-    database.migrate().await.map_err(|e| causes(&e))?;
-    let accounts =
-        startup::accounts(settings, database, Arc::new(SystemClock)).map_err(|e| causes(&e))?;
+    let database = Database::connect(&settings.database)?;
+    database.migrate().await?;
+    let accounts = startup::accounts(settings, database, Arc::new(SystemClock))?;
     let admin = accounts
         .create_admin(CreateAdminRequest { email, password })
         .await
         .map_err(|e| match e {
-            CreateAdminError::Invalid(errors) => FieldMessages::from(errors)
-                .fields()
-                .iter()
-                .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
+            CreateAdminError::Invalid(errors) => CommandError::InvalidAdministrator(
+                FieldMessages::from(errors)
+                    .fields()
+                    .iter()
+                    .flat_map(|(field, messages)| {
+                        messages.iter().map(move |m| format!("{field}: {m}"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            other => CommandError::CreateAdmin(other),
         })?;
     print_lines([format!(
         "created administrator {} (id {})",
@@ -500,16 +531,16 @@ fn print_lines(lines: impl IntoIterator<Item = String>) {
     }
 }
 
-fn admin_password() -> Result<String, String> {
+fn admin_password() -> Result<String, CommandError> {
     if let Ok(password) = std::env::var(ADMIN_PASSWORD_ENV) {
         return Ok(password);
     }
-    let no_terminal =
-        |e: std::io::Error| format!("cannot read a password ({e}): set {ADMIN_PASSWORD_ENV}");
-    let first = rpassword::prompt_password("Administrator password: ").map_err(no_terminal)?;
-    let second = rpassword::prompt_password("Repeat the password: ").map_err(no_terminal)?;
+    let first =
+        rpassword::prompt_password("Administrator password: ").map_err(CommandError::NoTerminal)?;
+    let second =
+        rpassword::prompt_password("Repeat the password: ").map_err(CommandError::NoTerminal)?;
     if first != second {
-        return Err("the two passwords differ".into());
+        return Err(CommandError::PasswordsDiffer);
     }
     Ok(first)
 }

@@ -54,6 +54,32 @@ fn bad_configuration_is_one_line_per_problem_and_exit_code_2() {
     assert!(!stderr.contains("panicked"));
 }
 
+/// A command that fails says what it was doing and why, causes and all,
+/// on one line, with exit code 1.
+#[test]
+fn a_failed_command_is_one_line_with_its_cause_and_exit_code_1() {
+    let output = run(
+        &[
+            "import",
+            "django",
+            "--report",
+            "/nonexistent-folder/report.jsonl",
+            "-",
+        ],
+        &[("DATABASE_URL", "sqlite://import-report.db")],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0]
+            .starts_with("authusers: cannot write the report /nonexistent-folder/report.jsonl: "),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("No such file or directory"), "{stderr}");
+}
+
 #[test]
 fn config_prints_the_effective_settings_with_secrets_masked() {
     let file = std::env::temp_dir().join(format!("authusers-{}.toml", std::process::id()));

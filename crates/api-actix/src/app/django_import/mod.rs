@@ -16,7 +16,7 @@ use authusers_domain::import::{ImportOutcome, ImportRun, ImportedUser};
 use authusers_domain::storage::RepositoryError;
 
 pub use dump::Format;
-pub use record::FieldNames;
+pub use record::{FieldFlagError, FieldNames};
 pub use summary::{ImportSummary, Report};
 
 use dump::{RawRecord, ReadEvent};

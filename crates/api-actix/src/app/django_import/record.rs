@@ -43,24 +43,29 @@ impl Default for FieldNames {
     }
 }
 
+/// A `--field` flag that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldFlagError {
+    #[error("--field {0:?}: expected FIELD=NAME, as real_balance=wallet_real")]
+    NotAnAssignment(String),
+    #[error("--field {assignment:?}: {meaning:?} is not one of {}", FIELDS.join(", "))]
+    UnknownField { assignment: String, meaning: String },
+}
+
 impl FieldNames {
     /// Renames one field, from `meaning=name` (`real_balance=wallet_real`).
-    pub fn rename(&mut self, assignment: &str) -> Result<(), String> {
+    pub fn rename(&mut self, assignment: &str) -> Result<(), FieldFlagError> {
         let (meaning, name) = assignment
             .split_once('=')
             .map(|(meaning, name)| (meaning.trim(), name.trim()))
             .filter(|(_, name)| !name.is_empty())
-            .ok_or_else(|| {
-                format!("--field {assignment:?}: expected FIELD=NAME, as real_balance=wallet_real")
-            })?;
+            .ok_or_else(|| FieldFlagError::NotAnAssignment(assignment.to_owned()))?;
         let known = FIELDS
             .iter()
             .find(|field| **field == meaning)
-            .ok_or_else(|| {
-                format!(
-                    "--field {assignment:?}: {meaning:?} is not one of {}",
-                    FIELDS.join(", ")
-                )
+            .ok_or_else(|| FieldFlagError::UnknownField {
+                assignment: assignment.to_owned(),
+                meaning: meaning.to_owned(),
             })?;
         self.0.insert(known, name.to_owned());
         Ok(())
