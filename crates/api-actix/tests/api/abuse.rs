@@ -24,13 +24,12 @@ const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 /// A login for `email` sent with `X-Forwarded-For: forwarded_for`.
 async fn log_in_via(app: &TestApp, email: &str, password: &str, forwarded_for: &str) -> Response {
-    app.client
-        .post(format!("{}/auth/jwt/create/", app.address))
-        .header("X-Forwarded-For", forwarded_for)
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap()
+    app.log_in_with(
+        email,
+        password,
+        &[("X-Forwarded-For", forwarded_for.as_bytes())],
+    )
+    .await
 }
 
 /// `Retry-After` in seconds, after checking the answer is `too_many_attempts`.

@@ -128,13 +128,7 @@ async fn mail_to_an_address_that_has_not_proved_itself_carries_no_typed_text(db:
     let id = register_with_a_lure(&app, "ann@example.com").await["id"]
         .as_i64()
         .unwrap();
-    let accepted = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &admin,
-        )
-        .await;
+    let accepted = app.decide(&admin, id, "accept").await;
     assert_eq!(accepted.status(), StatusCode::OK);
     let decision = mails_with(&smtp, "Your registration has been accepted", 1).await;
     assert_greets_plainly(&decision[0]);
@@ -191,13 +185,7 @@ async fn with_activation_only_activated_registrations_reach_the_administrators(d
     // Not yet in the queue, not decidable, and the right password is told
     // what to do (a wrong one is told nothing).
     assert!(pending_ids(&app, &admin).await.is_empty());
-    let decide = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &admin,
-        )
-        .await;
+    let decide = app.decide(&admin, id, "accept").await;
     assert_problem(decide, StatusCode::CONFLICT, "not_activated").await;
     let login = app.log_in("ann@example.com", USER_PASSWORD).await;
     assert_problem(login, StatusCode::FORBIDDEN, "account_not_activated").await;
@@ -236,13 +224,7 @@ async fn with_activation_only_activated_registrations_reach_the_administrators(d
     assert_problem(again, StatusCode::FORBIDDEN, "stale_token").await;
 
     // The address answered: the decision greets Ann by the name she chose.
-    let accepted = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &admin,
-        )
-        .await;
+    let accepted = app.decide(&admin, id, "accept").await;
     assert_eq!(accepted.status(), StatusCode::OK);
     let decision = mails_with(&smtp, "Your registration has been accepted", 1).await;
     let text = decision[0].text_body().unwrap();

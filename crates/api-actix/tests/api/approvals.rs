@@ -75,13 +75,7 @@ async fn accepting_lets_the_user_log_in_at_once(db: &TestDatabase) {
     let id = app.register("ann@example.com").await["id"]
         .as_i64()
         .unwrap();
-    let response = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &admin,
-        )
-        .await;
+    let response = app.decide(&admin, id, "accept").await;
     assert_eq!(response.status(), StatusCode::OK);
     let profile: Value = response.json().await.unwrap();
     assert_eq!(profile["status"], "approved");
@@ -128,13 +122,7 @@ async fn unknown_ids_and_bad_actions_are_refused(db: &TestDatabase) {
     // Look-alikes of the id are no user: one user, one address.
     assert!(id < 10);
     for look_alike in [format!("+{id}"), format!("0{id}"), format!("{id}.0")] {
-        let response = app
-            .patch(
-                &format!("/confirm-users/{look_alike}/"),
-                json!({"action": "accept"}),
-                &admin,
-            )
-            .await;
+        let response = app.decide(&admin, look_alike, "accept").await;
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
     let path = format!("/confirm-users/{id}/");
@@ -165,13 +153,7 @@ async fn non_administrators_are_forbidden(db: &TestDatabase) {
         .unwrap();
     let list = app.get("/confirm-users/", &user).await;
     assert_problem(list, StatusCode::FORBIDDEN, "permission_denied").await;
-    let decide = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &user,
-        )
-        .await;
+    let decide = app.decide(&user, id, "accept").await;
     assert_problem(decide, StatusCode::FORBIDDEN, "permission_denied").await;
     let anonymous = app
         .request(reqwest::Method::GET, "/confirm-users/", None, None)

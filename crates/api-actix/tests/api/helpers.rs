@@ -185,11 +185,31 @@ impl TestApp {
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Response {
-        self.post(
-            "/auth/jwt/create/",
-            json!({"email": email, "password": password}),
-        )
-        .await
+        self.log_in_with(email, password, &[]).await
+    }
+
+    /// A login sent with `headers` (`User-Agent`, `X-Forwarded-For`...).
+    pub async fn log_in_with(
+        &self,
+        email: &str,
+        password: &str,
+        headers: &[(&str, &[u8])],
+    ) -> Response {
+        let request = headers.iter().fold(
+            self.client
+                .post(format!("{}/auth/jwt/create/", self.address)),
+            |request, (name, value)| {
+                request.header(
+                    *name,
+                    reqwest::header::HeaderValue::from_bytes(value).expect("a header value"),
+                )
+            },
+        );
+        request
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("send the login")
     }
 
     pub async fn tokens_for(&self, email: &str, password: &str) -> Value {
@@ -210,17 +230,22 @@ impl TestApp {
         access(&self.tokens_for(ADMIN_EMAIL, ADMIN_PASSWORD).await)
     }
 
+    /// `PATCH /confirm-users/{id}/` with `action` (`accept` or `reject`),
+    /// as `admin`.
+    pub async fn decide(&self, admin: &str, id: impl std::fmt::Display, action: &str) -> Response {
+        self.patch(
+            &format!("/confirm-users/{id}/"),
+            json!({ "action": action }),
+            admin,
+        )
+        .await
+    }
+
     /// Registers `email`, has the administrator accept it, and returns the
     /// user's id and access token.
     pub async fn approved_user(&self, admin: &str, email: &str) -> (i64, String) {
         let id = self.register(email).await["id"].as_i64().unwrap();
-        let response = self
-            .patch(
-                &format!("/confirm-users/{id}/"),
-                json!({"action": "accept"}),
-                admin,
-            )
-            .await;
+        let response = self.decide(admin, id, "accept").await;
         assert_eq!(response.status(), StatusCode::OK);
         (id, access(&self.tokens_for(email, USER_PASSWORD).await))
     }

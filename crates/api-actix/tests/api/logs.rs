@@ -89,13 +89,7 @@ async fn no_secret_reaches_the_logs() {
         .await;
     assert_eq!(registered.status(), StatusCode::CREATED);
     let id = registered.json::<serde_json::Value>().await.unwrap()["id"].clone();
-    let decided = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &admin,
-        )
-        .await;
+    let decided = app.decide(&admin, id, "accept").await;
     assert_eq!(decided.status(), StatusCode::OK);
     let pair = app.tokens_for("ann@example.com", &password).await;
     let refresh = pair["refresh"].as_str().unwrap().to_owned();

@@ -147,13 +147,7 @@ async fn passwords_at_the_72_byte_limit(db: &TestDatabase) {
             .await;
         assert_eq!(created.status(), StatusCode::CREATED, "{bytes} bytes");
         let id = created.json::<serde_json::Value>().await.unwrap()["id"].clone();
-        let accepted = app
-            .patch(
-                &format!("/confirm-users/{id}/"),
-                json!({"action": "accept"}),
-                &admin,
-            )
-            .await;
+        let accepted = app.decide(&admin, id, "accept").await;
         assert_eq!(accepted.status(), StatusCode::OK);
         let login = app.log_in(&email, &password).await;
         assert_eq!(login.status(), StatusCode::OK, "{bytes} bytes");

@@ -20,16 +20,8 @@ const ANN: &str = "ann@example.com";
 /// Logs in as `email` from a client that calls itself `agent`.
 async fn log_in_from(app: &TestApp, email: &str, password: &str, agent: impl AsRef<[u8]>) -> Value {
     let response = app
-        .client
-        .post(format!("{}/auth/jwt/create/", app.address))
-        .header(
-            "User-Agent",
-            reqwest::header::HeaderValue::from_bytes(agent.as_ref()).unwrap(),
-        )
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
+        .log_in_with(email, password, &[("User-Agent", agent.as_ref())])
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -79,13 +71,7 @@ async fn list(app: &TestApp, token: &str) -> Vec<Value> {
 async fn with_ann(app: &TestApp) -> String {
     let admin = app.admin_token().await;
     let id = app.register(ANN).await["id"].as_i64().unwrap();
-    let accepted = app
-        .patch(
-            &format!("/confirm-users/{id}/"),
-            json!({"action": "accept"}),
-            &admin,
-        )
-        .await;
+    let accepted = app.decide(&admin, id, "accept").await;
     assert_eq!(accepted.status(), StatusCode::OK);
     admin
 }
