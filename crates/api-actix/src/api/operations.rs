@@ -8,9 +8,9 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use crate::app::config::Secret;
 use crate::http::auth::bearer_token;
 use crate::http::problem::{Problem, ProblemBody};
+use crate::http::secret::Secret;
 use crate::http::state::AppState;
 
 /// How long readiness waits for the database.

@@ -335,7 +335,7 @@ impl Application {
             storage: Arc::new(database),
             outbox,
             delivery_counters: Arc::clone(&delivery_counters),
-            metrics: Arc::new(Metrics::new()?),
+            metrics: Arc::new(Metrics::new(crate::app::telemetry::dropped_lines)?),
             throttle_counters: throttle.counters(),
             hashing,
         };

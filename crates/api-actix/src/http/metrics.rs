@@ -17,6 +17,8 @@ use prometheus::{
 /// finish; the gauges are read fresh at each scrape.
 pub struct Metrics {
     registry: Registry,
+    /// How many log lines the logger has dropped so far (its own count).
+    dropped_log_lines: fn() -> u64,
     requests: IntCounterVec,
     latency: HistogramVec,
     pool_max: IntGauge,
@@ -38,7 +40,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Result<Self, prometheus::Error> {
+    /// `dropped_log_lines` reads the logger's count of lines it dropped.
+    pub fn new(dropped_log_lines: fn() -> u64) -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("authusers".into()), None)?;
         let requests = IntCounterVec::new(
             Opts::new(
@@ -58,6 +61,7 @@ impl Metrics {
         let gauge = |name: &str, help: &str| IntGauge::new(name, help);
         let counter = |name: &str, help: &str| IntCounter::new(name, help);
         let metrics = Self {
+            dropped_log_lines,
             pool_max: gauge(
                 "db_pool_max_connections",
                 "Largest size of the connection pool",
@@ -200,10 +204,7 @@ impl Metrics {
             catch_up(&self.sqlite_commits, groups.commits);
             catch_up(&self.sqlite_writes, groups.writes);
         }
-        catch_up(
-            &self.log_lines_dropped,
-            crate::app::telemetry::dropped_lines(),
-        );
+        catch_up(&self.log_lines_dropped, (self.dropped_log_lines)());
 
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;

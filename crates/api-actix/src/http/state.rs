@@ -11,8 +11,8 @@ use authusers_domain::wallet::Wallet;
 
 use authusers_domain::throttling::ThrottleCounters;
 
-use crate::app::config::PublicUrl;
 use crate::http::metrics::Metrics;
+use crate::http::public_url::PublicUrl;
 use crate::http::storage_health::StorageHealth;
 use authusers_infra_crypto::HashingQueue;
 

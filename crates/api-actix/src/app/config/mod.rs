@@ -9,12 +9,12 @@ mod describe;
 mod file;
 mod jwt;
 mod legacy_tokens;
-mod public_url;
 
+pub use crate::http::public_url::{PublicUrl, PublicUrlError};
+pub use crate::http::secret::Secret;
 pub use file::read_config_file;
 pub use jwt::{JwtSettings, KeyOrigin, DEVELOPMENT_KEY_FOLDER};
 pub use legacy_tokens::{LegacyTokenSettings, DJANGO_MIN_SECRET_KEY_CHARS};
-pub use public_url::{PublicUrl, PublicUrlError};
 
 use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
@@ -48,26 +48,6 @@ pub enum Environment {
 pub enum LogFormat {
     Pretty,
     Json,
-}
-
-/// A value that must never reach a log line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
 }
 
 #[derive(Debug, Clone)]
