@@ -280,9 +280,11 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::CreateAdmin { email } => Ok(create_admin(&configured()?, email).await?),
         Command::Keys {
             command: KeysCommand::Jwks,
-        } => Ok(serde_json::to_string_pretty(configured()?.jwt.keys.jwks())
-            .map(|jwks| print_lines([jwks]))
-            .map_err(CommandError::Jwks)?),
+        } => Ok(
+            serde_json::to_string_pretty(configured()?.jwt.tokens.keys.jwks())
+                .map(|jwks| print_lines([jwks]))
+                .map_err(CommandError::Jwks)?,
+        ),
         Command::Import {
             source: ImportSource::Django(args),
         } => Ok(import_django(&configured()?, args).await?),
@@ -377,7 +379,10 @@ fn generate_key(algorithm: SigningAlgorithm, out: &std::path::Path) -> Result<()
 }
 
 async fn serve(settings: &Settings, no_migrate: bool) -> Result<(), CommandError> {
-    let (algorithm, kid) = (settings.jwt.keys.algorithm(), settings.jwt.keys.kid());
+    let (algorithm, kid) = (
+        settings.jwt.tokens.keys.algorithm(),
+        settings.jwt.tokens.keys.kid(),
+    );
     match &settings.jwt.origin {
         KeyOrigin::EphemeralSecret => tracing::warn!(
             "JWT_SECRET is not set: using a random secret, so tokens end with this process"

@@ -152,8 +152,12 @@ fn well_known(settings: &Settings, port: u16) -> Result<WellKnown, StartupError>
         || listening_url(settings, port),
         |url| url.to_string().trim_end_matches('/').to_owned(),
     );
-    WellKnown::new(&settings.jwt.keys, settings.jwt.issuer.as_deref(), &base)
-        .map_err(StartupError::WellKnown)
+    WellKnown::new(
+        &settings.jwt.tokens.keys,
+        settings.jwt.tokens.issuer.as_deref(),
+        &base,
+    )
+    .map_err(StartupError::WellKnown)
 }
 
 /// Where reset mails send users: the configured frontend page, or else the
@@ -319,13 +323,13 @@ impl Application {
             wallet,
             mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock))
                 .with_mail_listener(bell),
-            tokens: Arc::new(TokenService::new(&settings.jwt.token_settings())),
+            tokens: Arc::new(TokenService::new(&settings.jwt.tokens)),
             legacy_tokens: settings.legacy_tokens.as_ref().map(
                 |legacy| -> Arc<dyn LegacyTokenVerifier> {
                     Arc::new(LegacyTokens::new(
                         legacy.signing_key.expose(),
                         legacy.until,
-                        settings.jwt.leeway,
+                        settings.jwt.tokens.leeway,
                     ))
                 },
             ),

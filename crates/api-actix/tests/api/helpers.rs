@@ -104,7 +104,7 @@ impl TestApp {
     }
 
     pub fn tokens(&self) -> TokenService {
-        TokenService::new(&self.settings.jwt.token_settings())
+        TokenService::new(&self.settings.jwt.tokens)
     }
 
     /// The session a login's answer (`{access, refresh}`) belongs to, as

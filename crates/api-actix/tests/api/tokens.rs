@@ -156,7 +156,7 @@ async fn protected_routes_refuse_bad_tokens(db: &TestDatabase) {
     };
     let other_secret = {
         let settings = authusers_api_actix::app::config::JwtSettings::with_secret("another-secret");
-        authusers_infra_jwt::TokenService::new(&settings.token_settings())
+        authusers_infra_jwt::TokenService::new(&settings.tokens)
             .issue_pair(&grant, Utc::now())
             .unwrap()
             .access

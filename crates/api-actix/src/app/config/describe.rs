@@ -37,7 +37,7 @@ impl Settings {
                 "-".to_owned(),
             ),
             KeyOrigin::File(path) => (
-                if jwt.keys.has_retired_secret() {
+                if jwt.tokens.keys.has_retired_secret() {
                     format!("{MASK} (retired: verifies, never signs)")
                 } else {
                     "-".to_owned()
@@ -94,22 +94,29 @@ impl Settings {
             ),
             (
                 "JWT_ALGORITHM",
-                format!("{} (kid {})", jwt.keys.algorithm(), jwt.keys.kid()),
+                format!(
+                    "{} (kid {})",
+                    jwt.tokens.keys.algorithm(),
+                    jwt.tokens.keys.kid()
+                ),
             ),
             ("JWT_PRIVATE_KEY_FILE", key_file),
             ("JWT_PREVIOUS_KEY_FILES", previous),
             ("JWT_SECRET", secret),
-            ("JWT_ISSUER", claim(&jwt.issuer)),
-            ("JWT_AUDIENCE", claim(&jwt.audience)),
+            ("JWT_ISSUER", claim(&jwt.tokens.issuer)),
+            ("JWT_AUDIENCE", claim(&jwt.tokens.audience)),
             (
                 "JWT_ACCESS_TTL_SECONDS",
-                self.jwt.access_ttl.as_secs().to_string(),
+                self.jwt.tokens.access_ttl.as_secs().to_string(),
             ),
             (
                 "JWT_REFRESH_TTL_SECONDS",
-                self.jwt.refresh_ttl.as_secs().to_string(),
+                self.jwt.tokens.refresh_ttl.as_secs().to_string(),
             ),
-            ("JWT_LEEWAY_SECONDS", self.jwt.leeway.as_secs().to_string()),
+            (
+                "JWT_LEEWAY_SECONDS",
+                self.jwt.tokens.leeway.as_secs().to_string(),
+            ),
             (
                 "LEGACY_SIMPLEJWT_SIGNING_KEY",
                 self.legacy_tokens.as_ref().map_or("-", |_| MASK).to_owned(),

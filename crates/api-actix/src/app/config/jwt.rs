@@ -16,45 +16,22 @@ pub const DEVELOPMENT_KEY_FOLDER: &str = "var";
 
 #[derive(Debug, Clone)]
 pub struct JwtSettings {
-    pub keys: Arc<KeyRing>,
+    /// What the token service signs with and checks: the key ring, `iss`,
+    /// `aud`, the leeway and the lifetimes.
+    pub tokens: TokenSettings,
     /// Where the signing key came from.
     pub origin: KeyOrigin,
     /// `JWT_PREVIOUS_KEY_FILES`: retired keys that verify but never sign.
     pub previous_key_files: Vec<PathBuf>,
-    /// `iss`, written into every token and required of every token.
-    pub issuer: Option<String>,
-    /// `aud`, likewise.
-    pub audience: Option<String>,
-    /// Slack for clocks that disagree, on `exp`, `nbf` and `iat`.
-    pub leeway: Duration,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
 }
 
 impl JwtSettings {
-    /// What the token service signs with and checks.
-    pub fn token_settings(&self) -> TokenSettings {
-        TokenSettings {
-            keys: Arc::clone(&self.keys),
-            issuer: self.issuer.clone(),
-            audience: self.audience.clone(),
-            leeway: self.leeway,
-            access_ttl: self.access_ttl,
-            refresh_ttl: self.refresh_ttl,
-        }
-    }
-
     /// HS256 with `secret` and the default lifetimes.
     pub fn with_secret(secret: &str) -> Self {
         Self {
-            keys: Arc::new(KeyRing::shared_secret(secret)),
+            tokens: TokenSettings::with_secret(secret),
             origin: KeyOrigin::Secret,
             previous_key_files: Vec::new(),
-            issuer: None,
-            audience: None,
-            leeway: Duration::ZERO,
-            access_ttl: Duration::from_secs(300),
-            refresh_ttl: Duration::from_secs(86_400),
         }
     }
 }
@@ -127,14 +104,16 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             )
         };
         Some(JwtSettings {
-            keys: Arc::new(keys?),
+            tokens: TokenSettings {
+                keys: Arc::new(keys?),
+                issuer,
+                audience,
+                leeway: Duration::from_secs(leeway),
+                access_ttl: Duration::from_secs(access_ttl),
+                refresh_ttl: Duration::from_secs(refresh_ttl),
+            },
             origin,
             previous_key_files,
-            issuer,
-            audience,
-            leeway: Duration::from_secs(leeway),
-            access_ttl: Duration::from_secs(access_ttl),
-            refresh_ttl: Duration::from_secs(refresh_ttl),
         })
     }
 
@@ -289,10 +268,10 @@ mod tests {
         let path = key_file(SigningAlgorithm::ES256);
         let file = path.display().to_string();
         let jwt = settings(&[("JWT_PRIVATE_KEY_FILE", &file)]).unwrap().jwt;
-        assert_eq!(jwt.keys.algorithm(), SigningAlgorithm::ES256);
+        assert_eq!(jwt.tokens.keys.algorithm(), SigningAlgorithm::ES256);
         assert_eq!(jwt.origin, KeyOrigin::File(path.clone()));
         let named = settings(&[("JWT_ALGORITHM", "es256"), ("JWT_PRIVATE_KEY_FILE", &file)]);
-        assert_eq!(named.unwrap().jwt.keys.kid(), jwt.keys.kid());
+        assert_eq!(named.unwrap().jwt.tokens.keys.kid(), jwt.tokens.keys.kid());
         let other = settings(&[("JWT_ALGORITHM", "RS256"), ("JWT_PRIVATE_KEY_FILE", &file)]);
         assert!(other.unwrap_err().0[0].contains("but JWT_ALGORITHM=RS256 needs an RSA key"));
         std::fs::remove_file(path).unwrap();
@@ -305,8 +284,8 @@ mod tests {
         let jwt = settings(&[("JWT_PRIVATE_KEY_FILE", &file), ("JWT_SECRET", "old")])
             .unwrap()
             .jwt;
-        assert!(jwt.keys.has_retired_secret());
-        assert_eq!(jwt.keys.algorithm(), SigningAlgorithm::EdDSA);
+        assert!(jwt.tokens.keys.has_retired_secret());
+        assert_eq!(jwt.tokens.keys.algorithm(), SigningAlgorithm::EdDSA);
         let hs256 = settings(&[
             ("JWT_ALGORITHM", "HS256"),
             ("JWT_SECRET", "s"),
@@ -316,8 +295,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(hs256.0.len(), 2, "{hs256}");
         let secret_only = settings(&[("JWT_SECRET", "s")]).unwrap().jwt;
-        assert_eq!(secret_only.keys.algorithm(), SigningAlgorithm::HS256);
-        assert!(!secret_only.keys.has_retired_secret());
+        assert_eq!(secret_only.tokens.keys.algorithm(), SigningAlgorithm::HS256);
+        assert!(!secret_only.tokens.keys.has_retired_secret());
         std::fs::remove_file(path).unwrap();
     }
 
@@ -341,7 +320,11 @@ mod tests {
         ])
         .unwrap()
         .jwt;
-        assert_eq!(jwt.issuer.map(|i| i.len()), Some(255), "trimmed, 255 kept");
-        assert_eq!(jwt.audience.as_deref(), Some("orders-service"));
+        assert_eq!(
+            jwt.tokens.issuer.map(|i| i.len()),
+            Some(255),
+            "trimmed, 255 kept"
+        );
+        assert_eq!(jwt.tokens.audience.as_deref(), Some("orders-service"));
     }
 }

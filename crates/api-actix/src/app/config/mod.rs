@@ -779,9 +779,12 @@ mod tests {
         assert_eq!(settings.address(), "127.0.0.1:8000");
         assert_eq!(settings.database.url.to_string(), "sqlite://authusers.db");
         assert_eq!(settings.bcrypt_cost, 12);
-        assert_eq!(settings.jwt.access_ttl, Duration::from_secs(300));
-        assert_eq!(settings.jwt.refresh_ttl, Duration::from_secs(86_400));
-        assert_eq!(settings.jwt.keys.algorithm(), SigningAlgorithm::HS256);
+        assert_eq!(settings.jwt.tokens.access_ttl, Duration::from_secs(300));
+        assert_eq!(settings.jwt.tokens.refresh_ttl, Duration::from_secs(86_400));
+        assert_eq!(
+            settings.jwt.tokens.keys.algorithm(),
+            SigningAlgorithm::HS256
+        );
         assert_eq!(settings.bonus_policy, BonusPolicy::standard());
         assert_eq!(
             settings.idempotency_key_retention,
