@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::accounts::{Accounts, MockPasswordHasher, MockUserRepository};
 use crate::clock::MockClock;
 use crate::notification::Language;
+use crate::sessions::{NewSession, Session};
 use crate::throttling::{AbuseLimits, MockAttemptLog, Throttle};
 use crate::{Email, Money, PasswordHash, PersonName, User, UserId, UserStatus};
 
@@ -51,6 +52,21 @@ pub fn admin(id: i64) -> User {
     User {
         is_admin: true,
         ..user(id, UserStatus::Approved)
+    }
+}
+
+/// The session a repository stores for `new`: at its first generation,
+/// last used when it was created, not ended.
+pub fn opened(new: NewSession) -> Session {
+    Session {
+        id: new.id,
+        user: new.user,
+        generation: 1,
+        created_at: new.created_at,
+        last_used_at: new.created_at,
+        expires_at: new.expires_at,
+        client: new.client,
+        ended: None,
     }
 }
 

@@ -87,8 +87,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Ports;
-    use crate::testing::{admin, at, user};
+    use crate::testing::{admin, at, user, Ports};
 
     fn ports_with_target(target: User) -> Ports {
         let mut ports = Ports::new();

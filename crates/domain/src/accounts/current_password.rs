@@ -78,8 +78,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::user;
-    use crate::testing::Ports;
+    use crate::testing::{user, Ports};
     use crate::throttling::{AttemptId, Counter, CounterKey, MockAttemptLog, Recording};
     use crate::UserStatus;
     use chrono::Duration;

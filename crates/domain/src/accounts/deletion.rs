@@ -68,8 +68,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Ports;
-    use crate::testing::{at, user};
+    use crate::testing::{at, user, Ports};
     use crate::FieldError;
     use crate::{Money, UserId, UserStatus};
 

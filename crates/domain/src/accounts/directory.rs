@@ -94,8 +94,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::search_term::MAX_SEARCH_CHARS;
-    use crate::testing::Ports;
-    use crate::testing::{admin, user};
+    use crate::testing::{admin, user, Ports};
 
     fn one_page(users: Vec<User>, request: PageRequest) -> Page<User> {
         Page {

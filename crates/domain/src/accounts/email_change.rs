@@ -78,8 +78,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::email::EmailError;
-    use crate::testing::user;
-    use crate::testing::Ports;
+    use crate::testing::{user, Ports};
     use crate::FieldError;
     use crate::{UserId, UserStatus};
 

@@ -35,8 +35,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Ports;
-    use crate::testing::{admin, user};
+    use crate::testing::{admin, user, Ports};
     use crate::UserStatus;
     use mockall::predicate::eq;
 

@@ -81,8 +81,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::password::PasswordError;
-    use crate::testing::Ports;
-    use crate::testing::{at, user};
+    use crate::testing::{at, user, Ports};
     use crate::FieldError;
     use crate::{PasswordHash, UserId, UserStatus};
 

@@ -57,8 +57,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::user;
-    use crate::testing::Ports;
+    use crate::testing::{user, Ports};
     use crate::UserStatus;
 
     #[tokio::test]

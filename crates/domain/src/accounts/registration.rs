@@ -125,8 +125,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::password::PasswordError;
-    use crate::testing::at;
-    use crate::testing::Ports;
+    use crate::testing::{at, Ports};
     use crate::FieldError;
     use crate::{PasswordHash, UserId};
     use mockall::predicate::always;

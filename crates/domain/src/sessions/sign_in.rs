@@ -69,7 +69,7 @@ mod tests {
     use super::*;
     use crate::accounts::MockUserRepository;
     use crate::clock::MockClock;
-    use crate::sessions::{MockSessionIdSource, MockSessionRepository, Session, SessionId};
+    use crate::sessions::{MockSessionIdSource, MockSessionRepository, SessionId};
     use crate::testing::{admin, at, user, Ports};
     use crate::throttling::ClientAddress;
     use crate::{UserId, UserStatus};
@@ -90,18 +90,10 @@ mod tests {
             .returning(|candidate, _| Ok(candidate == "right"));
         accounts.hasher.expect_needs_rehash().return_const(false);
         let mut repository = MockSessionRepository::new();
-        repository.expect_open().times(opened).returning(|new| {
-            Ok(Session {
-                id: new.id,
-                user: new.user,
-                generation: 1,
-                created_at: new.created_at,
-                last_used_at: new.created_at,
-                expires_at: new.expires_at,
-                client: new.client,
-                ended: None,
-            })
-        });
+        repository
+            .expect_open()
+            .times(opened)
+            .returning(|new| Ok(crate::testing::opened(new)));
         let mut ids = MockSessionIdSource::new();
         ids.expect_new_id()
             .returning(|| SessionId::from_bytes([1; 16]));

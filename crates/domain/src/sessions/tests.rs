@@ -64,18 +64,7 @@ async fn a_login_opens_a_session_that_ends_within_its_maximum_age() {
                 && new.client.user_agent.as_deref() == Some("curl/8")
         })
         .times(1)
-        .returning(|new| {
-            Ok(Session {
-                id: new.id,
-                user: new.user,
-                generation: 1,
-                created_at: new.created_at,
-                last_used_at: new.created_at,
-                expires_at: new.expires_at,
-                client: new.client,
-                ended: None,
-            })
-        });
+        .returning(|new| Ok(crate::testing::opened(new)));
     let grant = ports
         .into_sessions()
         .open(
@@ -490,18 +479,7 @@ async fn an_old_refresh_token_opens_one_session_once() {
                     && new.expires_at == at(3600) + Duration::days(30)
             })
             .times(1)
-            .returning(move |_, new| {
-                Ok(first_time.then_some(Session {
-                    id: new.id,
-                    user: new.user,
-                    generation: 1,
-                    created_at: new.created_at,
-                    last_used_at: new.created_at,
-                    expires_at: new.expires_at,
-                    client: new.client,
-                    ended: None,
-                }))
-            });
+            .returning(move |_, new| Ok(first_time.then_some(crate::testing::opened(new))));
         let result = ports
             .into_sessions()
             .exchange_legacy(UserId(2), "old-jti", ClientInfo::new(None, None))
