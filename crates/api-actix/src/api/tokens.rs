@@ -1,11 +1,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
 use authusers_domain::sessions::{
-    Entrance, LegacyClaim, LegacyKind, RefreshClaim, TokenError, TokenPair, VerifiedToken,
+    Entrance, LegacyKind, RefreshClaim, TokenError, TokenPair, VerifiedToken,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::http::auth::legacy_claim;
 use crate::http::client_address::{client_info, Client};
 use crate::http::hashing_place::take_place;
 use crate::http::json_body::{JsonBody, RequestBody};
@@ -155,15 +156,6 @@ fn refresh_claim(state: &AppState, body: JsonBody<RefreshBody>) -> Result<Refres
         .tokens
         .verify_refresh(&refresh_token(body)?, state.clock.now())
         .map_err(|_| Problem::token_not_valid())
-}
-
-/// A token of the old service of `kind`, while its bridge is open.
-fn legacy_claim(state: &AppState, token: &str, kind: LegacyKind) -> Result<LegacyClaim, Problem> {
-    state
-        .legacy_tokens
-        .as_ref()
-        .and_then(|legacy| legacy.verify(token, kind, state.clock.now()).ok())
-        .ok_or_else(Problem::token_not_valid)
 }
 
 /// Log out: simplejwt's blacklist. Ends the refresh token's session; its

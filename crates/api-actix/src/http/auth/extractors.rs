@@ -3,7 +3,7 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use authusers_domain::sessions::{LegacyKind, SessionError, SessionId, TokenError};
+use authusers_domain::sessions::{LegacyClaim, LegacyKind, SessionError, SessionId, TokenError};
 use authusers_domain::User;
 
 use crate::http::problem::Problem;
@@ -47,6 +47,19 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, Problem> {
     Ok(token.to_owned())
 }
 
+/// A token of the old service of `kind`, while its bridge is open.
+pub fn legacy_claim(
+    state: &AppState,
+    token: &str,
+    kind: LegacyKind,
+) -> Result<LegacyClaim, Problem> {
+    state
+        .legacy_tokens
+        .as_ref()
+        .and_then(|legacy| legacy.verify(token, kind, state.clock.now()).ok())
+        .ok_or_else(Problem::token_not_valid)
+}
+
 /// The user of an access token whose session is open: one look-up, so
 /// that a session ended anywhere is refused here on the next request. A
 /// token that is not this service's may be the old service's, while its
@@ -59,11 +72,7 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Sessi
             Some(claim.session),
         ),
         Err(TokenError::Invalid) => {
-            let legacy = state
-                .legacy_tokens
-                .as_ref()
-                .and_then(|legacy| legacy.verify(&token, LegacyKind::Access, now).ok())
-                .ok_or_else(Problem::token_not_valid)?;
+            let legacy = legacy_claim(&state, &token, LegacyKind::Access)?;
             (state.sessions.authenticate_legacy(legacy.user).await, None)
         }
         Err(_) => return Err(Problem::token_not_valid()),

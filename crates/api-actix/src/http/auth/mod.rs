@@ -4,4 +4,4 @@
 
 mod extractors;
 
-pub use extractors::{bearer_token, Administrator, AuthenticatedUser, SessionUser};
+pub use extractors::{bearer_token, legacy_claim, Administrator, AuthenticatedUser, SessionUser};
