@@ -26,8 +26,7 @@ use self::session::{
     SESSION_COOKIE, SIGN_IN_COOKIE,
 };
 use self::views::{Flash, Frame, Section};
-use crate::http::client_address::client_info;
-use crate::http::client_address::Client;
+use crate::http::client_address::{client_info, Client};
 use crate::http::hashing_place::take_place;
 use crate::http::path_id;
 use crate::http::problem::Problem;
