@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use authusers_domain::balance::{Balances, LedgerEntry};
+use authusers_domain::pagination::Position;
 use authusers_domain::storage::RepositoryError;
 use authusers_domain::wallet::{
     ApplyBalanceError, BalanceCommand, BalanceOutcome, BalanceRepository, RecordedOutcome,
@@ -13,7 +14,7 @@ use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
 use crate::live_users::live_users;
-use crate::paging::{limit_offset, page_of};
+use crate::paging::{id_key, page_of, Walk};
 use crate::schema::{balance_transactions, idempotency_keys, users};
 use crate::write_transaction::WriteTransaction;
 
@@ -101,27 +102,46 @@ impl BalanceRepository for DieselBalanceRepository {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<LedgerEntry>, RepositoryError> {
-        let (limit, offset) = limit_offset(page);
+        // Newest first: after an entry come older ones.
+        let walk = Walk::of(&page, id_key)?;
+        let rows_to_read = walk.rows_to_read(&page);
         let listed = self
             .db
             .run(move |pools| {
-                let (rows, total): (Vec<LedgerRow>, i64) = with_connection!(pools, |conn| {
-                    conn.transaction(|conn| {
-                        let rows = balance_transactions::table
-                            .filter(balance_transactions::user_id.eq(user.0))
-                            .order(balance_transactions::id.desc())
-                            .limit(limit)
-                            .offset(offset)
-                            .select(LedgerRow::as_select())
-                            .load(conn)?;
-                        let total = balance_transactions::table
-                            .filter(balance_transactions::user_id.eq(user.0))
-                            .count()
-                            .get_result(conn)?;
-                        Ok::<_, diesel::result::Error>((rows, total))
-                    })?
-                });
-                page_of(rows, total, page)
+                let (rows, total): (Vec<LedgerRow>, Option<i64>) =
+                    with_connection!(pools, |conn| {
+                        conn.transaction(|conn| {
+                            let query = balance_transactions::table
+                                .filter(balance_transactions::user_id.eq(user.0))
+                                .into_boxed();
+                            let query = match walk {
+                                Walk::Offset(offset) => {
+                                    query.order(balance_transactions::id.desc()).offset(offset)
+                                }
+                                Walk::After(None) => query.order(balance_transactions::id.desc()),
+                                Walk::After(Some(id)) => query
+                                    .filter(balance_transactions::id.lt(id))
+                                    .order(balance_transactions::id.desc()),
+                                Walk::Before(id) => query
+                                    .filter(balance_transactions::id.gt(id))
+                                    .order(balance_transactions::id.asc()),
+                            };
+                            let rows = query
+                                .limit(rows_to_read)
+                                .select(LedgerRow::as_select())
+                                .load(conn)?;
+                            // Kept by the ledger's triggers with every entry.
+                            let total = users::table
+                                .find(user.0)
+                                .select(users::ledger_entries)
+                                .get_result(conn)
+                                .optional()?;
+                            Ok::<_, diesel::result::Error>((rows, total))
+                        })?
+                    });
+                page_of(rows, total.unwrap_or(0), page, |entry: &LedgerEntry| {
+                    Position::Id(entry.id)
+                })
             })
             .await?;
         Ok(listed)

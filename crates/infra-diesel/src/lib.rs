@@ -29,6 +29,7 @@ mod session_repository;
 mod sqlite_writer;
 mod user_repository;
 mod user_row;
+mod user_search;
 mod write_transaction;
 
 #[cfg(feature = "test-support")]

@@ -3,6 +3,7 @@ use authusers_domain::outbox::{
     AttemptOutcome, AttemptRecord, LeaseToken, OutboxBacklog, OutboxEntry, OutboxFilter,
     OutboxRepository, QueuedEmail,
 };
+use authusers_domain::pagination::Position;
 use authusers_domain::storage::RepositoryError;
 use authusers_domain::{Page, PageRequest};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -11,7 +12,7 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::database::{on_connection, with_connection, Database};
 use crate::outbox_row::OutboxRow;
-use crate::paging::{limit_offset, page_of, stored_count};
+use crate::paging::{id_key, page_of, stored_count, Walk};
 use crate::schema::{outbox_attempts, outbox_messages};
 use crate::write_transaction::WriteTransaction;
 
@@ -284,23 +285,38 @@ impl OutboxRepository for DieselOutboxRepository {
         filter: OutboxFilter,
         page: PageRequest,
     ) -> Result<Page<OutboxEntry>, RepositoryError> {
-        let (limit, offset) = limit_offset(page);
+        // Newest first: after a message come older ones.
+        let walk = Walk::of(&page, id_key)?;
+        let rows_to_read = walk.rows_to_read(&page);
         let listed = self
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<OutboxRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
-                        let rows = filtered_messages!(&filter)
-                            .order(outbox_messages::id.desc())
-                            .limit(limit)
-                            .offset(offset)
+                        let query = filtered_messages!(&filter);
+                        let query = match walk {
+                            Walk::Offset(offset) => {
+                                query.order(outbox_messages::id.desc()).offset(offset)
+                            }
+                            Walk::After(None) => query.order(outbox_messages::id.desc()),
+                            Walk::After(Some(id)) => query
+                                .filter(outbox_messages::id.lt(id))
+                                .order(outbox_messages::id.desc()),
+                            Walk::Before(id) => query
+                                .filter(outbox_messages::id.gt(id))
+                                .order(outbox_messages::id.asc()),
+                        };
+                        let rows = query
+                            .limit(rows_to_read)
                             .select(OutboxRow::as_select())
                             .load(conn)?;
                         let total = filtered_messages!(&filter).count().get_result(conn)?;
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
                 });
-                page_of(rows, total, page)
+                page_of(rows, total, page, |entry: &OutboxEntry| {
+                    Position::Id(entry.id)
+                })
             })
             .await?;
         Ok(listed)

@@ -21,6 +21,16 @@ diesel::table! {
         last_login -> Nullable<Timestamp>,
         imported_at -> Nullable<Timestamp>,
         credentials_changed_at -> Nullable<Timestamp>,
+        ledger_entries -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Live users per status and activation state, kept by triggers.
+    user_counts (status, awaiting_activation) {
+        status -> Text,
+        awaiting_activation -> Bool,
+        users -> BigInt,
     }
 }
 

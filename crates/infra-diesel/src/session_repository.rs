@@ -1,15 +1,17 @@
 use async_trait::async_trait;
+use authusers_domain::pagination::Position;
 use authusers_domain::sessions::{
     AccessClaim, ClientInfo, EndReason, NewSession, RefreshClaim, Rotation, Session, SessionEnd,
     SessionId, SessionRepository,
 };
 use authusers_domain::storage::RepositoryError;
-use authusers_domain::{User, UserId, UserStatus};
+use authusers_domain::{Page, PageRequest, User, UserId, UserStatus};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
+use crate::paging::{page_of, Walk};
 use crate::schema::{legacy_refresh_tokens, sessions, users};
 use crate::user_row::UserRow;
 use crate::write_transaction::WriteTransaction;
@@ -389,6 +391,66 @@ impl SessionRepository for DieselSessionRepository {
                         .load(conn)?
                 });
                 rows.into_iter().map(Session::try_from).collect()
+            })
+            .await?;
+        Ok(listed)
+    }
+
+    async fn open_sessions_page(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<Session>, RepositoryError> {
+        let now = now.naive_utc();
+        let walk = Walk::of(&page, |position| match position {
+            Position::TimeAndKey(at, id) => Some((at.naive_utc(), id.clone())),
+            Position::Id(_) | Position::TimeAndId(..) => None,
+        })?;
+        let rows_to_read = walk.rows_to_read(&page);
+        let listed = self
+            .db
+            .run(move |pools| {
+                let (rows, total): (Vec<SessionRow>, i64) = with_connection!(pools, |conn| {
+                    conn.transaction(|conn| {
+                        // A user's open sessions, from `sessions_open_by_user`.
+                        macro_rules! open {
+                            () => {
+                                sessions::table
+                                    .filter(sessions::user_id.eq(user.0))
+                                    .filter(sessions::ended_at.is_null())
+                                    .filter(sessions::expires_at.gt(now))
+                                    .into_boxed()
+                            };
+                        }
+                        let newest_first = (sessions::created_at.desc(), sessions::id.asc());
+                        let query = match &walk {
+                            Walk::Offset(offset) => open!().order(newest_first).offset(*offset),
+                            Walk::After(None) => open!().order(newest_first),
+                            Walk::After(Some((at, id))) => open!()
+                                .filter(sessions::created_at.le(*at))
+                                .filter(
+                                    sessions::created_at.lt(*at).or(sessions::id.gt(id.clone())),
+                                )
+                                .order(newest_first),
+                            Walk::Before((at, id)) => open!()
+                                .filter(sessions::created_at.ge(*at))
+                                .filter(
+                                    sessions::created_at.gt(*at).or(sessions::id.lt(id.clone())),
+                                )
+                                .order((sessions::created_at.asc(), sessions::id.desc())),
+                        };
+                        let rows = query
+                            .limit(rows_to_read)
+                            .select(SessionRow::as_select())
+                            .load(conn)?;
+                        let total = open!().count().get_result(conn)?;
+                        Ok::<_, diesel::result::Error>((rows, total))
+                    })?
+                });
+                page_of(rows, total, page, |session: &Session| {
+                    Position::TimeAndKey(session.created_at, session.id.to_string())
+                })
             })
             .await?;
         Ok(listed)

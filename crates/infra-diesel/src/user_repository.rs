@@ -3,6 +3,8 @@ use authusers_domain::accounts::{
     EraseOutcome, InsertUserError, NewUser, StoreEmailError, UserFilter, UserRepository,
 };
 use authusers_domain::notification::OutgoingEmail;
+use authusers_domain::pagination::Position;
+use authusers_domain::search_term::SearchTerm;
 use authusers_domain::sessions::EndReason;
 use authusers_domain::storage::RepositoryError;
 use authusers_domain::{
@@ -16,12 +18,13 @@ use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
-use crate::paging::{limit_offset, page_of};
+use crate::paging::{id_key, page_of, Walk};
 use crate::schema::{
-    activation_links, idempotency_keys, lower, outbox_attempts, outbox_messages,
-    password_reset_requests, users,
+    activation_links, idempotency_keys, outbox_attempts, outbox_messages, password_reset_requests,
+    user_counts, users,
 };
 use crate::user_row::{NewUserRow, UserRow};
+use crate::user_search::{UserCondition, UserSearch};
 use crate::write_transaction::WriteTransaction;
 
 /// The user repository on whichever backend `Database` was opened with.
@@ -40,25 +43,10 @@ fn to_user(row: Option<UserRow>) -> Result<Option<User>, StorageError> {
     row.map(User::try_from).transpose()
 }
 
-/// `text` as a `LIKE` pattern that matches it literally anywhere: `%`, `_`
-/// and the escape character itself lose their meaning.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// The live users a `UserFilter` selects, as a boxed query for the
 /// connection's backend (used twice: for the page and for the count).
 macro_rules! filtered_users {
-    ($filter:expr) => {{
+    ($conn:expr, $filter:expr) => {{
         let filter: &UserFilter = $filter;
         let mut query = live_users().into_boxed();
         if let Some(id) = filter.only {
@@ -68,23 +56,32 @@ macro_rules! filtered_users {
             query = query.filter(users::status.eq(status.as_str()));
         }
         if let Some(term) = &filter.search {
-            // The term is lower-cased already; SQLite's lower() folds ASCII
-            // letters only, PostgreSQL's every letter its locale knows.
-            let pattern = contains_pattern(term.as_str());
-            query = query.filter(
-                lower(users::email)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(users::first_name).like(pattern.clone()).escape('\\'))
-                    .or(lower(users::last_name).like(pattern.clone()).escape('\\'))
-                    .or(
-                        lower(users::first_name.concat(" ").concat(users::last_name))
-                            .like(pattern)
-                            .escape('\\'),
-                    ),
-            );
+            query = query.filter(search_condition(&*$conn, term));
         }
         query
+    }};
+}
+
+fn search_condition<C: UserSearch>(_: &C, term: &SearchTerm) -> UserCondition<C::Backend> {
+    C::matching(term)
+}
+
+/// How many live users have `status` (any, for `None`) and, when given,
+/// this activation state: from the counts the triggers keep, a handful of
+/// rows whatever the number of users.
+macro_rules! counted_users {
+    ($conn:expr, $status:expr, $awaiting:expr) => {{
+        let status: Option<&str> = $status;
+        let awaiting: Option<bool> = $awaiting;
+        let mut query = user_counts::table.select(user_counts::users).into_boxed();
+        if let Some(status) = status {
+            query = query.filter(user_counts::status.eq(status));
+        }
+        if let Some(awaiting) = awaiting {
+            query = query.filter(user_counts::awaiting_activation.eq(awaiting));
+        }
+        let counts: Vec<i64> = query.load($conn)?;
+        counts.into_iter().sum::<i64>()
     }};
 }
 
@@ -150,29 +147,50 @@ impl UserRepository for DieselUserRepository {
 
     async fn list_pending(&self, page: PageRequest) -> Result<Page<User>, RepositoryError> {
         let pending = UserStatus::Pending.as_str();
-        let (limit, offset) = limit_offset(page);
+        let walk = Walk::of(&page, |position| match position {
+            Position::TimeAndId(at, id) => Some((at.naive_utc(), *id)),
+            Position::Id(_) | Position::TimeAndKey(..) => None,
+        })?;
+        let rows_to_read = walk.rows_to_read(&page);
         let listed = self
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
-                        let rows = live_users()
+                        // Oldest first, along the `users_pending_queue` index.
+                        let query = live_users()
                             .filter(users::status.eq(pending))
                             .filter(users::awaiting_activation.eq(false))
-                            .order((users::date_joined.asc(), users::id.asc()))
-                            .limit(limit)
-                            .offset(offset)
+                            .into_boxed();
+                        let query = match walk {
+                            Walk::Offset(offset) => query
+                                .order((users::date_joined.asc(), users::id.asc()))
+                                .offset(offset),
+                            Walk::After(None) => {
+                                query.order((users::date_joined.asc(), users::id.asc()))
+                            }
+                            // The first condition bounds the index range;
+                            // the second leaves out the rows seen.
+                            Walk::After(Some((at, id))) => query
+                                .filter(users::date_joined.ge(at))
+                                .filter(users::date_joined.gt(at).or(users::id.gt(id)))
+                                .order((users::date_joined.asc(), users::id.asc())),
+                            Walk::Before((at, id)) => query
+                                .filter(users::date_joined.le(at))
+                                .filter(users::date_joined.lt(at).or(users::id.lt(id)))
+                                .order((users::date_joined.desc(), users::id.desc())),
+                        };
+                        let rows = query
+                            .limit(rows_to_read)
                             .select(UserRow::as_select())
                             .load(conn)?;
-                        let total = live_users()
-                            .filter(users::status.eq(pending))
-                            .filter(users::awaiting_activation.eq(false))
-                            .count()
-                            .get_result(conn)?;
+                        let total = counted_users!(conn, Some(pending), Some(false));
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
                 });
-                page_of(rows, total, page)
+                page_of(rows, total, page, |user: &User| {
+                    Position::TimeAndId(user.date_joined, user.id.0)
+                })
             })
             .await?;
         Ok(listed)
@@ -183,23 +201,40 @@ impl UserRepository for DieselUserRepository {
         filter: UserFilter,
         page: PageRequest,
     ) -> Result<Page<User>, RepositoryError> {
-        let (limit, offset) = limit_offset(page);
+        let walk = Walk::of(&page, id_key)?;
+        let rows_to_read = walk.rows_to_read(&page);
         let listed = self
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
-                        let rows = filtered_users!(&filter)
-                            .order(users::id.asc())
-                            .limit(limit)
-                            .offset(offset)
+                        let query = filtered_users!(conn, &filter);
+                        let query = match walk {
+                            Walk::Offset(offset) => query.order(users::id.asc()).offset(offset),
+                            Walk::After(None) => query.order(users::id.asc()),
+                            Walk::After(Some(id)) => {
+                                query.filter(users::id.gt(id)).order(users::id.asc())
+                            }
+                            Walk::Before(id) => {
+                                query.filter(users::id.lt(id)).order(users::id.desc())
+                            }
+                        };
+                        let rows = query
+                            .limit(rows_to_read)
                             .select(UserRow::as_select())
                             .load(conn)?;
-                        let total = filtered_users!(&filter).count().get_result(conn)?;
+                        // A search or a single user is counted from the
+                        // index that found it; a whole list or a status
+                        // from the kept counts.
+                        let total = if filter.search.is_some() || filter.only.is_some() {
+                            filtered_users!(conn, &filter).count().get_result(conn)?
+                        } else {
+                            counted_users!(conn, filter.status.map(UserStatus::as_str), None)
+                        };
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
                 });
-                page_of(rows, total, page)
+                page_of(rows, total, page, |user: &User| Position::Id(user.id.0))
             })
             .await?;
         Ok(listed)
@@ -485,14 +520,3 @@ macro_rules! erase_in_transaction {
     }};
 }
 use erase_in_transaction;
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn search_patterns_match_literally() {
-        assert_eq!(contains_pattern("ann"), "%ann%");
-        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
-    }
-}

@@ -222,11 +222,11 @@ mod tests {
             .expect_list_pending()
             .withf(|page| page.limit() == 50 && page.offset() == 0)
             .returning(|request| {
-                Ok(Page {
-                    items: vec![user(2, UserStatus::Pending)],
-                    total: 1,
+                Ok(Page::at_offset(
+                    vec![user(2, UserStatus::Pending)],
+                    1,
                     request,
-                })
+                ))
             });
         let page = ports
             .into_accounts()

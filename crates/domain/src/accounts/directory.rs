@@ -97,11 +97,7 @@ mod tests {
     use crate::testing::{admin, user, Ports};
 
     fn one_page(users: Vec<User>, request: PageRequest) -> Page<User> {
-        Page {
-            total: users.len() as u64,
-            items: users,
-            request,
-        }
+        Page::at_offset(users.clone(), users.len() as u64, request)
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ use crate::accounts::UserRepository;
 use crate::clock::Clock;
 use crate::email::EmailError;
 use crate::storage::RepositoryError;
-use crate::{Email, User, UserId};
+use crate::{Email, Page, PageRequest, User, UserId};
 
 pub use model::{
     AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionEnd, SessionId,
@@ -296,6 +296,17 @@ impl Sessions {
     pub async fn list(&self, caller: &User) -> Result<Vec<Session>, RepositoryError> {
         self.sessions
             .open_sessions(caller.id, self.clock.now())
+            .await
+    }
+
+    /// A page of the caller's open sessions, newest first.
+    pub async fn list_page(
+        &self,
+        caller: &User,
+        page: PageRequest,
+    ) -> Result<Page<Session>, RepositoryError> {
+        self.sessions
+            .open_sessions_page(caller.id, self.clock.now(), page)
             .await
     }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::model::{AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionId};
 use crate::storage::RepositoryError;
-use crate::{User, UserId};
+use crate::{Page, PageRequest, User, UserId};
 
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;
@@ -105,6 +105,15 @@ pub trait SessionRepository: Send + Sync {
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<Vec<Session>, RepositoryError>;
+
+    /// A page of the sessions of `user` open at `now`, newest first (then
+    /// by id), with how many are open.
+    async fn open_sessions_page(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<Session>, RepositoryError>;
 
     /// Forgets the sessions that ended or expired before `before`; how many.
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError>;

@@ -1,0 +1,13 @@
+DROP INDEX users_search;
+DROP INDEX users_by_status;
+DROP TRIGGER ledger_counted_on_delete ON balance_transactions;
+DROP TRIGGER ledger_counted_on_insert ON balance_transactions;
+DROP FUNCTION count_deleted_entries();
+DROP FUNCTION count_inserted_entries();
+ALTER TABLE users DROP COLUMN ledger_entries;
+DROP TRIGGER users_counted_on_delete ON users;
+DROP TRIGGER users_counted_on_change ON users;
+DROP TRIGGER users_counted_on_insert ON users;
+DROP FUNCTION count_changed_user();
+DROP FUNCTION count_inserted_users();
+DROP TABLE user_counts;

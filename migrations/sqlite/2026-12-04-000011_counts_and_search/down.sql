@@ -1,0 +1,12 @@
+DROP TRIGGER users_search_on_delete;
+DROP TRIGGER users_search_on_change;
+DROP TRIGGER users_search_on_insert;
+DROP TABLE users_search;
+DROP INDEX users_by_status;
+DROP TRIGGER ledger_counted_on_delete;
+DROP TRIGGER ledger_counted_on_insert;
+ALTER TABLE users DROP COLUMN ledger_entries;
+DROP TRIGGER users_counted_on_delete;
+DROP TRIGGER users_counted_on_change;
+DROP TRIGGER users_counted_on_insert;
+DROP TABLE user_counts;
