@@ -23,6 +23,19 @@ pub enum Position {
     TimeAndKey(DateTime<Utc>, String),
 }
 
+/// Seals a page's cursor so that a client can carry it but not make one:
+/// what the seal opens was written by this service (or a replica sharing
+/// its keys). A cursor's contents are the HTTP adapter's affair; the seal
+/// only vouches for them.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait CursorSeal: Send + Sync {
+    /// `payload`, sealed, as URL-safe text.
+    fn seal(&self, payload: &[u8]) -> String;
+    /// The payload of a sealed text, or `None` for anything this service
+    /// did not seal (or sealed with a key it no longer holds).
+    fn open(&self, sealed: &str) -> Option<Vec<u8>>;
+}
+
 /// Which rows of the list a page holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Window {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
+use crate::cursor_seal::SealKey;
 use crate::signing_keys::{PrivateKey, SigningAlgorithm};
 
 /// How a token names its key, and what checks it.
@@ -41,6 +42,8 @@ pub struct KeyRing {
     secret_kid: Option<String>,
     /// The public keys, signing key first.
     published: JwkSet,
+    /// The keys that seal page cursors: the signing key's first.
+    seal_keys: Vec<SealKey>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -66,6 +69,7 @@ impl KeyRing {
             verifiers: HashMap::from([(kid.clone(), verifier)]),
             secret_kid: Some(kid),
             published: JwkSet::default(),
+            seal_keys: vec![SealKey::derive(secret.as_bytes())],
         }
     }
 
@@ -90,6 +94,11 @@ impl KeyRing {
             }
             published.keys.push(key.public.clone());
         }
+        let mut seal_keys: Vec<SealKey> = std::iter::once(&current)
+            .chain(&retired)
+            .map(|key| key.seal_key.clone())
+            .collect();
+        seal_keys.extend(retired_secret.map(|secret| SealKey::derive(secret.as_bytes())));
         let secret_kid = retired_secret.map(|secret| {
             let (kid, verifier) = secret_verifier(secret);
             verifiers.insert(kid.clone(), verifier);
@@ -104,7 +113,12 @@ impl KeyRing {
             verifiers,
             secret_kid,
             published,
+            seal_keys,
         })
+    }
+
+    pub(crate) fn seal_keys(&self) -> &[SealKey] {
+        &self.seal_keys
     }
 
     pub fn algorithm(&self) -> SigningAlgorithm {

@@ -5,12 +5,14 @@
 //! their public halves, and the check of the old service's simplejwt
 //! tokens. It knows nothing of HTTP or storage.
 
+mod cursor_seal;
 mod key_ring;
 mod legacy_tokens;
 mod signing_keys;
 mod tokens;
 mod verified_tokens;
 
+pub use cursor_seal::{CursorSeals, SealKey};
 pub use key_ring::{KeyRing, Verifier};
 pub use legacy_tokens::LegacyTokens;
 pub use signing_keys::{

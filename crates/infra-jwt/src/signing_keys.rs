@@ -17,6 +17,8 @@ use rand::RngCore;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
 
+use crate::cursor_seal::SealKey;
+
 /// The smallest RSA modulus accepted for RS256 (NIST SP 800-57).
 pub const MIN_RSA_BITS: usize = 2048;
 /// The size `keys generate` gives a new RSA key.
@@ -146,6 +148,8 @@ pub struct PrivateKey {
     pub public: Jwk,
     /// The RFC 7638 thumbprint (SHA-256) of the public key.
     pub kid: String,
+    /// The key that seals page cursors, derived from this one.
+    pub seal_key: SealKey,
 }
 
 impl fmt::Debug for PrivateKey {
@@ -270,27 +274,45 @@ impl KeyMaterial {
     fn into_private_key(self) -> Result<PrivateKey, KeyProblem> {
         let algorithm = self.algorithm();
         let malformed = |e: &dyn fmt::Display| KeyProblem::Malformed(e.to_string());
-        let encoding = match &self {
+        // The DER the signing key is made from also keys the cursor seal.
+        let der: Zeroizing<Vec<u8>> = match &self {
             Self::Ed25519(key) => {
                 let v1 = KeypairBytes {
                     secret_key: key.to_bytes(),
                     public_key: None,
                 };
-                EncodingKey::from_ed_der(v1.to_pkcs8_der().map_err(|e| malformed(&e))?.as_bytes())
+                Zeroizing::new(
+                    v1.to_pkcs8_der()
+                        .map_err(|e| malformed(&e))?
+                        .as_bytes()
+                        .to_vec(),
+                )
             }
-            Self::P256(key) => EncodingKey::from_ec_der(
+            Self::P256(key) => Zeroizing::new(
                 p256::pkcs8::EncodePrivateKey::to_pkcs8_der(key)
                     .map_err(|e| malformed(&e))?
-                    .as_bytes(),
+                    .as_bytes()
+                    .to_vec(),
             ),
             Self::Rsa(key) => {
                 let bits = key.size() * 8;
                 if bits < MIN_RSA_BITS {
                     return Err(KeyProblem::RsaTooShort(bits));
                 }
-                EncodingKey::from_rsa_der(key.to_pkcs1_der().map_err(|e| malformed(&e))?.as_bytes())
+                Zeroizing::new(
+                    key.to_pkcs1_der()
+                        .map_err(|e| malformed(&e))?
+                        .as_bytes()
+                        .to_vec(),
+                )
             }
         };
+        let encoding = match &self {
+            Self::Ed25519(_) => EncodingKey::from_ed_der(&der),
+            Self::P256(_) => EncodingKey::from_ec_der(&der),
+            Self::Rsa(_) => EncodingKey::from_rsa_der(&der),
+        };
+        let seal_key = SealKey::derive(&der);
         let mut public =
             Jwk::from_encoding_key(&encoding, algorithm.jwt()).map_err(|e| malformed(&e))?;
         let kid = public
@@ -306,6 +328,7 @@ impl KeyMaterial {
             decoding,
             public,
             kid,
+            seal_key,
         })
     }
 }

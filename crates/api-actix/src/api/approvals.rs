@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::pagination::{page_body, page_request, PageBody, PageQuery};
 use super::profile::ProfileBody;
 use crate::http::auth::Administrator;
+use crate::http::cursor::Listing;
 use crate::http::json_body::{JsonBody, RequestBody};
 use crate::http::path_id;
 use crate::http::problem::{Problem, ProblemBody};
@@ -38,7 +39,7 @@ impl RequestBody for DecisionBody {}
     params(PageQuery),
     responses(
         (status = 200, description = "A page of pending users", body = PageBody<ProfileBody>),
-        (status = 400, description = "Bad `limit` or `offset`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit`, `offset` or `cursor`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator (`permission_denied`)", body = ProblemBody, content_type = "application/problem+json"),
     ))]
@@ -47,9 +48,11 @@ pub async fn list(
     Administrator(admin): Administrator,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
-    let request = page_request(&req)?;
+    let listing = Listing::new("pending", "");
+    let request = page_request(&req, &listing)?;
     let page = state.accounts.list_pending(&admin, request).await?;
-    Ok(HttpResponse::Ok().json(page_body(&req, page.map(|u| ProfileBody::from(&u)))))
+    let body = page_body(&req, &listing, page.map(|u| ProfileBody::from(&u)));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Accept or reject one registration. The decision e-mail is queued in the

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use super::pagination::{page_body, page_request, PageBody, PageQuery};
 use super::profile::format_time;
 use crate::http::auth::AuthenticatedUser;
+use crate::http::cursor::Listing;
 use crate::http::json_body::{JsonBody, RequestBody};
 use crate::http::problem::{Problem, ProblemBody};
 use crate::http::state::AppState;
@@ -269,7 +270,7 @@ const REQUIRED: &str = "This field is required.";
     params(PageQuery),
     responses(
         (status = 200, description = "A page of ledger entries", body = PageBody<LedgerEntryBody>),
-        (status = 400, description = "Bad `limit` or `offset`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit`, `offset` or `cursor`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn transactions(
@@ -277,13 +278,15 @@ pub async fn transactions(
     AuthenticatedUser(user): AuthenticatedUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
-    let request = page_request(&req)?;
+    let listing = Listing::new("ledger", user.id.to_string());
+    let request = page_request(&req, &listing)?;
     let page = state
         .wallet
         .ledger(&user, request)
         .await
         .map_err(|e| Problem::storage(&e))?;
-    Ok(HttpResponse::Ok().json(page_body(&req, page.map(|e| LedgerEntryBody::from(&e)))))
+    let body = page_body(&req, &listing, page.map(|e| LedgerEntryBody::from(&e)));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 fn outcome_response(recorded: RecordedOutcome) -> HttpResponse {

@@ -68,6 +68,8 @@ use crate::web::{reset_page, swagger};
         crate::api::tokens::TokenPairBody,
         pagination::PageBody<profile::ProfileBody>,
         pagination::PageBody<balance::LedgerEntryBody>,
+        pagination::PageBody<sessions::SessionBody>,
+        sessions::SessionsBody,
         balance::MoneyInput,
         users::StatusFilter,
         well_known::DiscoveryBody,

@@ -1,15 +1,20 @@
-//! DRF's `LimitOffsetPagination`: `?limit=&offset=` in, `{count, next,
-//! previous, results}` out.
+//! DRF's `LimitOffsetPagination` (`?limit=&offset=`) and, beside it, its
+//! `CursorPagination` (`?cursor=`, opaque, sealed): `{count, next,
+//! previous, results}` out either way. An offset page walks the rows it
+//! skips; a cursor page costs the same anywhere and stays put while rows
+//! are added.
 
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
+use authusers_domain::pagination::Position;
 use authusers_domain::{Page, PageRequest};
 
 use crate::http::field_messages::FieldMessages;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::http::cursor::{self, Listing};
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 
@@ -26,7 +31,7 @@ pub struct PageBody<T> {
     results: Vec<T>,
 }
 
-/// `?limit=` (default 50, 1 to 500) `&offset=` (default 0).
+/// `?limit=` (default 50, 1 to 500) `&offset=` (default 0), or `&cursor=`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -37,6 +42,9 @@ pub struct PageQuery {
     /// How many items to skip, 0 to 1000000000 (default 0).
     #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
+    /// A page by cursor: empty for the first page, then the cursor a
+    /// `next` or `previous` link carries. Opaque; not with `offset`.
+    cursor: Option<String>,
 }
 
 /// The query string's parameters; a malformed query string is a 400.
@@ -46,7 +54,7 @@ pub fn query(req: &HttpRequest) -> Result<HashMap<String, String>, Problem> {
         .map_err(|_| Problem::validation(FieldMessages::single("query", "Malformed query string.")))
 }
 
-pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
+pub fn page_request(req: &HttpRequest, listing: &Listing) -> Result<PageRequest, Problem> {
     let query = query(req)?;
     let mut errors = FieldMessages::new();
     let mut number = |name: &str| -> Option<u64> {
@@ -60,46 +68,80 @@ pub fn page_request(req: &HttpRequest) -> Result<PageRequest, Problem> {
     };
     let limit = number("limit").map(|l| u32::try_from(l).unwrap_or(u32::MAX));
     let offset = number("offset");
+    let window = match query.get("cursor") {
+        None => None,
+        Some(_) if query.contains_key("offset") => {
+            errors.add(
+                "offset",
+                "Not allowed with cursor: a page is either one or the other.",
+            );
+            None
+        }
+        Some(cursor) => {
+            let seal = req
+                .app_data::<web::Data<AppState>>()
+                .map(|state| state.cursors.clone())
+                .ok_or_else(|| Problem::internal(&"the application state is missing"))?;
+            errors.collect("cursor", cursor::open(seal.as_ref(), listing, cursor))
+        }
+    };
     errors.into_result().map_err(Problem::validation)?;
-    PageRequest::new(limit, offset)
-        .map_err(|e| Problem::validation(FieldMessages::single(e.field(), e)))
+    match window {
+        Some(window) => PageRequest::keyset(limit, window),
+        None => PageRequest::new(limit, offset),
+    }
+    .map_err(|e| Problem::validation(FieldMessages::single(e.field(), e)))
 }
 
 /// The page with `next` and `previous` links, as DRF builds them: the
-/// request's own query (its filters) with `limit` and `offset` set; absolute
-/// under `PUBLIC_URL` when it is set, else relative. Never from the `Host`
-/// or `X-Forwarded-*` headers, which any client can set.
-pub fn page_body<T>(req: &HttpRequest, page: Page<T>) -> PageBody<T> {
+/// request's own query (its filters) with `limit` and `offset` set, or
+/// `limit` and `cursor` for a page by cursor; absolute under `PUBLIC_URL`
+/// when it is set, else relative. Never from the `Host` or
+/// `X-Forwarded-*` headers, which any client can set.
+pub fn page_body<T>(req: &HttpRequest, listing: &Listing, page: Page<T>) -> PageBody<T> {
     let filters: Vec<(String, String)> =
         web::Query::<Vec<(String, String)>>::from_query(req.query_string())
             .map(web::Query::into_inner)
             .unwrap_or_default()
             .into_iter()
-            .filter(|(name, _)| name != "limit" && name != "offset")
+            .filter(|(name, _)| !matches!(name.as_str(), "limit" | "offset" | "cursor"))
             .collect();
     let filters = serde_urlencoded::to_string(&filters)
         .ok()
         .filter(|encoded| !encoded.is_empty())
         .map_or_else(String::new, |encoded| format!("{encoded}&"));
     let path = format!("{}?{filters}", req.path());
-    let base = match req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.public_url.as_ref())
-    {
+    let state = req.app_data::<web::Data<AppState>>();
+    let base = match state.and_then(|state| state.public_url.as_ref()) {
         Some(public) => public.join(&path),
         None => path,
     };
     let limit = page.request.limit();
-    let offset = page.request.offset();
-    let next = page
-        .has_next()
-        .then(|| format!("{base}limit={limit}&offset={}", offset + u64::from(limit)));
-    let previous = page
-        .has_previous()
-        .then(|| match offset.saturating_sub(u64::from(limit)) {
-            0 => format!("{base}limit={limit}"),
-            previous => format!("{base}limit={limit}&offset={previous}"),
-        });
+    let (next, previous) = match state {
+        Some(state) if page.request.is_keyset() => {
+            let link = |position: &Position, forward| {
+                let sealed = cursor::seal(state.cursors.as_ref(), listing, position, forward);
+                format!("{base}limit={limit}&cursor={sealed}")
+            };
+            (
+                page.next.as_ref().map(|p| link(p, true)),
+                page.previous.as_ref().map(|p| link(p, false)),
+            )
+        }
+        _ => {
+            let offset = page.request.offset();
+            let next = page
+                .has_next()
+                .then(|| format!("{base}limit={limit}&offset={}", offset + u64::from(limit)));
+            let previous =
+                page.has_previous()
+                    .then(|| match offset.saturating_sub(u64::from(limit)) {
+                        0 => format!("{base}limit={limit}"),
+                        previous => format!("{base}limit={limit}&offset={previous}"),
+                    });
+            (next, previous)
+        }
+    };
     PageBody {
         count: page.total,
         next,

@@ -1,13 +1,15 @@
 //! A user's sessions ("your devices"), ending one or all of them, and an
 //! administrator ending a user's.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::sessions::Session;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::pagination::{page_body, page_request, query, PageBody, PageQuery};
 use super::profile::format_time;
 use crate::http::auth::{Administrator, SessionUser};
+use crate::http::cursor::Listing;
 use crate::http::path_id;
 use crate::http::problem::{Problem, ProblemBody};
 use crate::http::state::AppState;
@@ -43,13 +45,42 @@ impl SessionBody {
     }
 }
 
-/// The caller's open sessions, newest first.
+/// The caller's open sessions, newest first: all of them as a list, as
+/// ever, or a page of them when `limit`, `offset` or `cursor` is given.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SessionsBody {
+    All(Vec<SessionBody>),
+    Page(PageBody<SessionBody>),
+}
+
+/// The caller's open sessions, newest first: a list of them all, or with
+/// `limit`, `offset` or `cursor`, a page.
 #[utoipa::path(get, path = "/auth/sessions/", operation_id = "list_sessions", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, description = "The open sessions", body = Vec<SessionBody>)))]
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The open sessions: a list, or a page when paged", body = SessionsBody),
+        (status = 400, description = "Bad `limit`, `offset` or `cursor`", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: SessionUser,
+    req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
+    let paged = query(&req)?
+        .keys()
+        .any(|name| matches!(name.as_str(), "limit" | "offset" | "cursor"));
+    if paged {
+        let listing = Listing::new("sessions", caller.user.id.to_string());
+        let request = page_request(&req, &listing)?;
+        let page = state
+            .sessions
+            .list_page(&caller.user, request)
+            .await
+            .map_err(|e| Problem::storage(&e))?;
+        let body = page_body(&req, &listing, page.map(|s| SessionBody::of(&s, &caller)));
+        return Ok(HttpResponse::Ok().json(SessionsBody::Page(body)));
+    }
     let sessions = state
         .sessions
         .list(&caller.user)
@@ -59,7 +90,7 @@ pub async fn list(
         .iter()
         .map(|s| SessionBody::of(s, &caller))
         .collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(SessionsBody::All(body)))
 }
 
 /// End one of the caller's sessions: its tokens are refused from now on.

@@ -10,6 +10,7 @@ use super::pagination::{page_body, page_request, query, PageBody, PageQuery};
 use super::profile::ProfileBody;
 use crate::http::auth::AuthenticatedUser;
 use crate::http::client_address::Client;
+use crate::http::cursor::Listing;
 use crate::http::hashing_place::take_place;
 use crate::http::json_body::{JsonBody, RequestBody};
 use crate::http::path_id;
@@ -61,7 +62,7 @@ impl RequestBody for CurrentPasswordBody {}
     params(PageQuery, UserListQuery),
     responses(
         (status = 200, description = "A page of users", body = PageBody<ProfileBody>),
-        (status = 400, description = "Bad `limit`, `offset`, `status` or `search`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Bad `limit`, `offset`, `cursor`, `status` or `search`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn list(
@@ -69,14 +70,28 @@ pub async fn list(
     AuthenticatedUser(user): AuthenticatedUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
-    let page = page_request(&req)?;
     let mut query = query(&req)?;
     let request = ListUsersRequest {
         status: query.remove("status"),
         search: query.remove("search"),
     };
+    // A cursor holds for the caller's list with the same filters.
+    let scope = format!(
+        "{}\0{}\0{}",
+        user.id,
+        request.status.as_deref().unwrap_or_default().trim(),
+        request
+            .search
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase()
+    );
+    let listing = Listing::new("users", scope);
+    let page = page_request(&req, &listing)?;
     let listed = state.accounts.list_users(&user, request, page).await?;
-    Ok(HttpResponse::Ok().json(page_body(&req, listed.map(|u| ProfileBody::from(&u)))))
+    let body = page_body(&req, &listing, listed.map(|u| ProfileBody::from(&u)));
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// One user's profile: the caller's own, or anyone's for an administrator.

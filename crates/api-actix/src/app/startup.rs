@@ -38,7 +38,7 @@ use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::metrics::Metrics;
 use crate::http::request_span;
 use crate::http::state::AppState;
-use authusers_infra_jwt::{LegacyTokens, TokenService};
+use authusers_infra_jwt::{CursorSeals, LegacyTokens, TokenService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -324,6 +324,7 @@ impl Application {
             mailroom: Mailroom::new(Arc::clone(&outbox), Arc::clone(&clock))
                 .with_mail_listener(bell),
             tokens: Arc::new(TokenService::new(&settings.jwt.tokens)),
+            cursors: Arc::new(CursorSeals::new(&settings.jwt.tokens.keys)),
             legacy_tokens: settings.legacy_tokens.as_ref().map(
                 |legacy| -> Arc<dyn LegacyTokenVerifier> {
                     Arc::new(LegacyTokens::new(

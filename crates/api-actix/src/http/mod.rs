@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod body_deadline;
 pub mod client_address;
+pub mod cursor;
 pub(crate) mod domain_errors;
 pub mod field_messages;
 pub mod hashing_place;

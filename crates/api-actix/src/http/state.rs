@@ -5,6 +5,7 @@ use authusers_domain::activation::Activations;
 use authusers_domain::clock::Clock;
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
+use authusers_domain::pagination::CursorSeal;
 use authusers_domain::password_reset::PasswordResets;
 use authusers_domain::sessions::{LegacyTokenVerifier, SessionTokens, Sessions, SignIn};
 use authusers_domain::wallet::Wallet;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// The outbox as administrators see it (the console).
     pub mailroom: Mailroom,
     pub tokens: Arc<dyn SessionTokens>,
+    /// Seals the lists' page cursors.
+    pub cursors: Arc<dyn CursorSeal>,
     /// The old service's tokens, while their bridge is open.
     pub legacy_tokens: Option<Arc<dyn LegacyTokenVerifier>>,
     pub clock: Arc<dyn Clock>,
