@@ -13,6 +13,7 @@ mod helpers;
 mod logs;
 mod mail;
 mod operations;
+mod paging;
 mod password_reset;
 mod process;
 mod profile;
