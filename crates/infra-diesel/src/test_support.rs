@@ -15,6 +15,7 @@ use authusers_domain::notification::{Language, OutgoingEmail};
 use authusers_domain::password_reset::{
     AddressDigest, NewResetLink, ResetRequestRecord, ResetToken,
 };
+use authusers_domain::search_term::SearchTerm;
 use authusers_domain::throttling::{Check, CounterKey, Limit};
 use authusers_domain::user::DecisionRecord;
 use authusers_domain::{Email, Money, PasswordHash, PersonName, User, UserStatus};
@@ -132,6 +133,27 @@ impl TestDatabase {
         })
         .await
         .expect("the query answers one number")
+    }
+
+    /// The live users a search finds by the plain comparison, column by
+    /// column, with no index: the meaning the indexed search must keep.
+    pub async fn plain_search_ids(&self, term: &SearchTerm) -> Vec<i64> {
+        use diesel::prelude::*;
+
+        let term = term.clone();
+        let db = self.connect().await;
+        db.run(move |pools| {
+            let ids = crate::database::with_connection!(pools, |conn| {
+                crate::live_users::live_users()
+                    .filter(crate::user_search::plain_match!(term))
+                    .select(crate::schema::users::id)
+                    .order(crate::schema::users::id.asc())
+                    .load::<i64>(conn)?
+            });
+            Ok(ids)
+        })
+        .await
+        .expect("the plain search answers")
     }
 
     /// A pool on this database with every migration applied.

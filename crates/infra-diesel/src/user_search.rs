@@ -11,7 +11,7 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use crate::schema::{lower, users};
+use crate::schema::users;
 
 /// The shortest term a trigram index answers.
 pub(crate) const INDEXED_SEARCH_CHARS: usize = 3;
@@ -47,9 +47,10 @@ fn indexed(term: &SearchTerm) -> bool {
 /// how short terms are answered.
 macro_rules! plain_match {
     ($term:expr) => {{
+        use $crate::schema::{lower, users};
         // The term is lower-cased already; SQLite's lower() folds ASCII
         // letters only, PostgreSQL's every letter its locale knows.
-        let pattern = contains_pattern($term.as_str());
+        let pattern = $crate::user_search::contains_pattern($term.as_str());
         lower(users::email)
             .like(pattern.clone())
             .escape('\\')
@@ -62,6 +63,7 @@ macro_rules! plain_match {
             )
     }};
 }
+pub(crate) use plain_match;
 
 impl UserSearch for diesel::PgConnection {
     fn matching(term: &SearchTerm) -> UserCondition<diesel::pg::Pg> {

@@ -45,7 +45,11 @@ fn link(page: &Value, which: &str) -> Option<String> {
 /// count each page gave.
 async fn walk(app: &TestApp, first: &str, token: &str, field: &str) -> Vec<Value> {
     let mut pages = vec![page(app, first, token).await];
-    assert_eq!(pages[0]["previous"], Value::Null, "nothing before the first page");
+    assert_eq!(
+        pages[0]["previous"],
+        Value::Null,
+        "nothing before the first page"
+    );
     while let Some(next) = link(pages.last().unwrap(), "next") {
         pages.push(page(app, &next, token).await);
         assert!(pages.len() < 50, "the walk ends");
@@ -83,13 +87,19 @@ async fn every_list_pages_by_cursor_both_ways_in_its_own_order(db: &TestDatabase
     // Everyone, by id.
     let everyone = ids(&page(&app, "/auth/users/?limit=500", &admin).await, "id");
     assert_eq!(everyone.len(), 8);
-    assert_eq!(walk(&app, "/auth/users/?limit=3&cursor=", &admin, "id").await, everyone);
+    assert_eq!(
+        walk(&app, "/auth/users/?limit=3&cursor=", &admin, "id").await,
+        everyone
+    );
 
     // A ledger, newest first.
     let (_, ann) = app.approved_user(&admin, "ann@example.com").await;
     for cents in 1..=7 {
         let body = json!({"action": "in", "value_type": "real", "value": format!("0.0{cents}")});
-        assert_eq!(app.patch("/balance/", body, &ann).await.status(), StatusCode::OK);
+        assert_eq!(
+            app.patch("/balance/", body, &ann).await.status(),
+            StatusCode::OK
+        );
     }
     let ledger = ids(&page(&app, "/balance/transactions/", &ann).await, "id");
     assert_eq!(ledger.len(), 7);
@@ -101,7 +111,12 @@ async fn every_list_pages_by_cursor_both_ways_in_its_own_order(db: &TestDatabase
         app.tokens_for("ann@example.com", USER_PASSWORD).await;
     }
     let all = page(&app, "/auth/sessions/", &ann).await;
-    let all: Vec<Value> = all.as_array().expect("a list").iter().map(|s| s["id"].clone()).collect();
+    let all: Vec<Value> = all
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["id"].clone())
+        .collect();
     assert_eq!(all.len(), 5);
     let walked = walk(&app, "/auth/sessions/?limit=2&cursor=", &ann, "id").await;
     assert_eq!(walked, all);
@@ -129,7 +144,11 @@ async fn rows_added_while_paging_neither_repeat_nor_go_missing(db: &TestDatabase
     let mut oldest_six: Vec<i64> = seen.iter().map(|id| id.as_i64().unwrap()).collect();
     oldest_six.sort_unstable();
     oldest_six.dedup();
-    assert_eq!(oldest_six.len(), 6, "no entry twice, none skipped: {seen:?}");
+    assert_eq!(
+        oldest_six.len(),
+        6,
+        "no entry twice, none skipped: {seen:?}"
+    );
     assert_eq!(second["next"], Value::Null);
     assert_eq!(second["count"], 8, "the count is the list's as it is now");
 
@@ -156,7 +175,10 @@ async fn a_cursor_that_is_not_this_lists_own_is_a_400_naming_it(db: &TestDatabas
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["code"], "validation_failed", "{path}: {body}");
-            assert!(body["errors"][field].is_array(), "{path} names {field}: {body}");
+            assert!(
+                body["errors"][field].is_array(),
+                "{path} names {field}: {body}"
+            );
             body
         }
     };
@@ -167,16 +189,37 @@ async fn a_cursor_that_is_not_this_lists_own_is_a_400_naming_it(db: &TestDatabas
         String::from_utf8(bytes).unwrap()
     };
     refused(format!("/auth/users/?cursor={}", flip(3)), "cursor").await;
-    refused(format!("/auth/users/?cursor={}", flip(cursor.len() - 2)), "cursor").await;
+    refused(
+        format!("/auth/users/?cursor={}", flip(cursor.len() - 2)),
+        "cursor",
+    )
+    .await;
     // Made up, or not even text of ours.
-    for forged in ["eyJ2IjoxLCJsIjoidXNlcnMifQ.AAAAAAAAAAAAAAAAAAAAAA", "1", "%00", "..", "é"] {
+    for forged in [
+        "eyJ2IjoxLCJsIjoidXNlcnMifQ.AAAAAAAAAAAAAAAAAAAAAA",
+        "1",
+        "%00",
+        "..",
+        "é",
+    ] {
         refused(format!("/auth/users/?cursor={forged}"), "cursor").await;
     }
-    refused(format!("/auth/users/?cursor={}", "A".repeat(5000)), "cursor").await;
+    refused(
+        format!("/auth/users/?cursor={}", "A".repeat(5000)),
+        "cursor",
+    )
+    .await;
     // Another list's, or the same list with other filters.
     let body = refused(format!("/confirm-users/?cursor={cursor}"), "cursor").await;
-    assert!(body["errors"]["cursor"][0].as_str().unwrap().contains("another list"));
-    refused(format!("/auth/users/?search=user&cursor={cursor}"), "cursor").await;
+    assert!(body["errors"]["cursor"][0]
+        .as_str()
+        .unwrap()
+        .contains("another list"));
+    refused(
+        format!("/auth/users/?search=user&cursor={cursor}"),
+        "cursor",
+    )
+    .await;
     refused(format!("/balance/transactions/?cursor={cursor}"), "cursor").await;
     // Not with an offset.
     refused(format!("/auth/users/?offset=1&cursor={cursor}"), "offset").await;
@@ -202,7 +245,13 @@ async fn a_search_pages_by_cursor_within_its_matches(db: &TestDatabase) {
     }
     let all = page(&app, "/auth/users/?search=EVEN.ex&limit=500", &admin).await;
     assert_eq!(all["count"], 5);
-    let walked = walk(&app, "/auth/users/?search=EVEN.ex&limit=2&cursor=", &admin, "email").await;
+    let walked = walk(
+        &app,
+        "/auth/users/?search=EVEN.ex&limit=2&cursor=",
+        &admin,
+        "email",
+    )
+    .await;
     assert_eq!(walked, ids(&all, "email"));
     let first = page(&app, "/auth/users/?search=EVEN.ex&limit=2&cursor=", &admin).await;
     assert!(first["next"].as_str().unwrap().contains("search=EVEN.ex"));
