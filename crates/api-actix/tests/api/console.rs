@@ -389,16 +389,35 @@ async fn a_users_ledger_is_paginated(db: &TestDatabase) {
         .unwrap();
     assert!(first.contains("325.00"), "the balance: 1 + 2 + ... + 25");
     assert!(first.contains("Page 1 of 2 (25 in all)"));
-    assert!(first.contains(&format!("/admin/users/{ann}/?ledger=2#ledger")));
-    let second = console
+    // Next by cursor: the link the page gives.
+    let next = format!("/admin/users/{ann}/?ledger_cursor=");
+    let at = first
+        .find(&format!("href=\"{next}"))
+        .expect("a next link by cursor")
+        + 6;
+    let link = &first[at..at + first[at..].find('"').unwrap()];
+    assert!(link.ends_with("#ledger"), "{link}");
+    let second = console.get(link).await.text().await.unwrap();
+    assert!(second.contains("(25 in all)"));
+    assert!(second.contains("rel=\"prev\""), "a way back");
+    let rows = |page: &str| page.matches("<td>in real</td>").count();
+    assert_eq!((rows(&first), rows(&second)), (20, 5));
+    // A numbered page, as links of old had it, still works.
+    let numbered = console
         .get(&format!("/admin/users/{ann}/?ledger=2"))
         .await
         .text()
         .await
         .unwrap();
-    assert!(second.contains("Page 2 of 2 (25 in all)"));
-    let rows = |page: &str| page.matches("<td>in real</td>").count();
-    assert_eq!((rows(&first), rows(&second)), (20, 5));
+    assert!(numbered.contains("Page 2 of 2 (25 in all)"));
+    assert_eq!(rows(&numbered), 5);
+    // A cursor that is not this ledger's is no page at all.
+    let other = console
+        .get(&format!(
+            "/admin/users/{ann}/?ledger_cursor=bm90LW91cnM.AAAAAAAAAAAAAAAAAAAAAA"
+        ))
+        .await;
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
 
 /// Mail that failed for good is listed with its error, and goes back in

@@ -16,8 +16,9 @@ use authusers_domain::accounts::{
     DecideError, ListUsersError, ListUsersRequest, LoginError, LoginRequest,
 };
 use authusers_domain::outbox::{MailStatus, OutboxFilter};
+use authusers_domain::pagination::{Position, Window};
 use authusers_domain::sessions::{Entrance, SignInError};
-use authusers_domain::{Decision, PageRequest, User, UserStatus};
+use authusers_domain::{Decision, Page, PageRequest, User, UserStatus};
 use rand::RngCore;
 use serde::Deserialize;
 
@@ -27,6 +28,7 @@ use self::session::{
 };
 use self::views::{Flash, Frame, Section};
 use crate::http::client_address::{client_info, Client};
+use crate::http::cursor::{self, Listing};
 use crate::http::hashing_place::take_place;
 use crate::http::path_id;
 use crate::http::problem::Problem;
@@ -40,7 +42,9 @@ const PAGE_SIZE: u32 = 20;
 #[derive(Debug, Default, Deserialize)]
 struct PageQuery {
     page: Option<String>,
+    cursor: Option<String>,
     ledger: Option<String>,
+    ledger_cursor: Option<String>,
     q: Option<String>,
     status: Option<String>,
     done: Option<String>,
@@ -155,6 +159,65 @@ fn page_number(raw: Option<&str>) -> Result<(u64, PageRequest), ConsoleError> {
     let request = PageRequest::new(Some(PAGE_SIZE), Some((number - 1) * u64::from(PAGE_SIZE)))
         .map_err(|_| ConsoleError::NotFound("No such page."))?;
     Ok((number, request))
+}
+
+/// A list's page as the console links it: `?page=N` (links of old, and
+/// anyone counting) by offset; otherwise by cursor, which costs the same
+/// on the last page as on the first.
+fn list_page(
+    state: &AppState,
+    listing: &Listing,
+    number: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<(Option<u64>, PageRequest), ConsoleError> {
+    if let Some(cursor) = cursor.filter(|c| !c.trim().is_empty()) {
+        let window = cursor::open(state.cursors.as_ref(), listing, cursor).map_err(|_| {
+            ConsoleError::NotFound("No such page: the link is not one of this list's.")
+        })?;
+        let request = PageRequest::keyset(Some(PAGE_SIZE), window)
+            .map_err(|_| ConsoleError::NotFound("No such page."))?;
+        return Ok((None, request));
+    }
+    if number.is_some() {
+        let (number, request) = page_number(number)?;
+        return Ok((Some(number), request));
+    }
+    let request = PageRequest::keyset(Some(PAGE_SIZE), Window::After(None))
+        .map_err(|_| ConsoleError::NotFound("No such page."))?;
+    Ok((Some(1), request))
+}
+
+/// The links around `page`: `link(parameter)` is the list's URL with one
+/// more query parameter (`cursor_name=…` or `number_name=N`).
+fn pager<T>(
+    state: &AppState,
+    listing: &Listing,
+    page: &Page<T>,
+    number: Option<u64>,
+    (cursor_name, number_name): (&str, &str),
+    link: impl Fn(String) -> String,
+) -> views::Pager {
+    if page.request.is_keyset() {
+        let to = |position: &Position, forward| {
+            let sealed = cursor::seal(state.cursors.as_ref(), listing, position, forward);
+            link(format!("{cursor_name}={sealed}"))
+        };
+        return views::Pager {
+            number: number.filter(|_| !page.has_previous()),
+            previous: page.previous.as_ref().map(|p| to(p, false)),
+            next: page.next.as_ref().map(|p| to(p, true)),
+        };
+    }
+    let number = number.unwrap_or(1);
+    views::Pager {
+        number: Some(number),
+        previous: page
+            .has_previous()
+            .then(|| link(format!("{number_name}={}", number - 1))),
+        next: page
+            .has_next()
+            .then(|| link(format!("{number_name}={}", number + 1))),
+    }
 }
 
 fn frame<'a>(admin: &'a ConsoleAdmin, section: Option<Section>, query: &PageQuery) -> Frame<'a> {
@@ -324,13 +387,27 @@ pub async fn pending(
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
-    let (number, request) = page_number(query.page.as_deref())?;
+    let listing = Listing::new("pending", "");
+    let (number, request) = list_page(
+        &state,
+        &listing,
+        query.page.as_deref(),
+        query.cursor.as_deref(),
+    )?;
     let page = state
         .accounts
         .list_pending(&admin.user, request)
         .await
         .map_err(Problem::from)?;
-    let body = views::pending(&page, number, &admin.csrf);
+    let nav = pager(
+        &state,
+        &listing,
+        &page,
+        number,
+        ("cursor", "page"),
+        |param| format!("/admin/?{param}"),
+    );
+    let body = views::pending(&page, &nav, &admin.csrf);
     Ok(views::page(
         frame(&admin, Some(Section::Pending), &query),
         "Pending registrations",
@@ -393,9 +470,18 @@ pub async fn users(
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
-    let (number, request) = page_number(query.page.as_deref())?;
     let search = query.q.clone().unwrap_or_default();
     let status = query.status.clone().unwrap_or_default();
+    let listing = Listing::new(
+        "console-users",
+        format!("{}\0{}", status.trim(), search.trim().to_lowercase()),
+    );
+    let (number, request) = list_page(
+        &state,
+        &listing,
+        query.page.as_deref(),
+        query.cursor.as_deref(),
+    )?;
     let listed = state
         .accounts
         .list_users(
@@ -413,7 +499,20 @@ pub async fn users(
         Err(invalid @ ListUsersError::Invalid(_)) => (None, Some(Problem::from(invalid))),
         Err(other) => return Err(Problem::from(other).into()),
     };
-    let body = views::users(page.as_ref(), number, &search, &status, problem.as_ref());
+    let nav = page.as_ref().map_or_else(views::Pager::default, |page| {
+        pager(
+            &state,
+            &listing,
+            page,
+            number,
+            ("cursor", "page"),
+            |param| {
+                let filters = serde_urlencoded::to_string([("q", &search), ("status", &status)]);
+                format!("/admin/users/?{}&{param}", filters.unwrap_or_default())
+            },
+        )
+    });
+    let body = views::users(page.as_ref(), &nav, &search, &status, problem.as_ref());
     Ok(views::page(
         frame(&admin, Some(Section::Users), &query),
         "Users",
@@ -430,7 +529,13 @@ pub async fn user(
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
     let user = find_user(&state, &admin.user, &id).await?;
-    let (ledger_number, ledger_request) = page_number(query.ledger.as_deref())?;
+    let listing = Listing::new("console-ledger", user.id.to_string());
+    let (ledger_number, ledger_request) = list_page(
+        &state,
+        &listing,
+        query.ledger.as_deref(),
+        query.ledger_cursor.as_deref(),
+    )?;
     let balances = state.wallet.balances(&user).await.map_err(Problem::from)?;
     let ledger = state
         .wallet
@@ -458,7 +563,14 @@ pub async fn user(
         user: &user,
         balances,
         ledger: &ledger,
-        ledger_number,
+        ledger_pager: pager(
+            &state,
+            &listing,
+            &ledger,
+            ledger_number,
+            ("ledger_cursor", "ledger"),
+            |param| format!("/admin/users/{}/?{param}#ledger", user.id),
+        ),
         sessions: &sessions,
         current: &admin.session,
         mail: &mail,
@@ -535,8 +647,14 @@ pub async fn mail(
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
     let query = PageQuery::of(&req);
-    let (number, request) = page_number(query.page.as_deref())?;
     let status = query.status.as_deref().and_then(MailStatus::parse);
+    let listing = Listing::new("console-mail", status.map_or("", MailStatus::as_str));
+    let (number, request) = list_page(
+        &state,
+        &listing,
+        query.page.as_deref(),
+        query.cursor.as_deref(),
+    )?;
     let page = state
         .mailroom
         .list(&admin.user, OutboxFilter { status, user: None }, request)
@@ -547,7 +665,16 @@ pub async fn mail(
         .backlog(&admin.user)
         .await
         .map_err(Problem::from)?;
-    let body = views::mail(&page, number, status, backlog, &admin.csrf);
+    let filter = status.map_or(String::new(), |s| format!("status={}&", s.as_str()));
+    let nav = pager(
+        &state,
+        &listing,
+        &page,
+        number,
+        ("cursor", "page"),
+        |param| format!("/admin/mail/?{filter}{param}"),
+    );
+    let body = views::mail(&page, &nav, status, backlog, &admin.csrf);
     Ok(views::page(
         frame(&admin, Some(Section::Mail), &query),
         "Mail",

@@ -236,24 +236,37 @@ fn full_name(user: &User) -> String {
         .to_owned()
 }
 
-/// "Previous" and "Next" links around a page, each to `link(page)`.
-pub fn pager<T>(page: &Page<T>, number: u64, link: impl Fn(u64) -> String) -> Markup {
+/// A page's place and its neighbours' links, made by the handler (which
+/// seals their cursors).
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    /// The page's number, when it is known (counted from the start).
+    pub number: Option<u64>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// "Previous" and "Next" links around a page.
+pub fn pager<T>(page: &Page<T>, nav: &Pager) -> Markup {
     let size = u64::from(page.request.limit()).max(1);
     let pages = page.total.div_ceil(size).max(1);
     html! {
         nav.pager aria-label="Pages" {
-            @if page.has_previous() {
-                a href=(link(number - 1)) rel="prev" { "← Previous" }
+            @if let Some(previous) = &nav.previous {
+                a href=(previous) rel="prev" { "← Previous" }
             }
-            span.muted { "Page " (number) " of " (pages) " (" (page.total) " in all)" }
-            @if page.has_next() {
-                a href=(link(number + 1)) rel="next" { "Next →" }
+            span.muted {
+                @if let Some(number) = nav.number { "Page " (number) " of " (pages) " " }
+                "(" (page.total) " in all)"
+            }
+            @if let Some(next) = &nav.next {
+                a href=(next) rel="next" { "Next →" }
             }
         }
     }
 }
 
-pub fn pending(page: &Page<User>, number: u64, csrf: &str) -> Markup {
+pub fn pending(page: &Page<User>, nav: &Pager, csrf: &str) -> Markup {
     html! {
         @if page.items.is_empty() {
             p id="no-pending" { "No registration is waiting for a decision." }
@@ -283,7 +296,7 @@ pub fn pending(page: &Page<User>, number: u64, csrf: &str) -> Markup {
                     }
                 }
             }
-            (pager(page, number, |n| format!("/admin/?page={n}")))
+            (pager(page, nav))
         }
     }
 }
@@ -291,18 +304,11 @@ pub fn pending(page: &Page<User>, number: u64, csrf: &str) -> Markup {
 /// The search form and one page of users.
 pub fn users(
     page: Option<&Page<User>>,
-    number: u64,
+    nav: &Pager,
     search: &str,
     status: &str,
     problem: Option<&Problem>,
 ) -> Markup {
-    let query = |n: u64| {
-        let pairs = [("q", search), ("status", status), ("page", &n.to_string())];
-        format!(
-            "/admin/users/?{}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
-        )
-    };
     html! {
         form.filters method="get" action="/admin/users/" role="search" {
             div {
@@ -345,7 +351,7 @@ pub fn users(
                         }
                     }
                 }
-                (pager(page, number, query))
+                (pager(page, nav))
             }
         }
     }
@@ -356,7 +362,7 @@ pub struct UserView<'a> {
     pub user: &'a User,
     pub balances: Balances,
     pub ledger: &'a Page<LedgerEntry>,
-    pub ledger_number: u64,
+    pub ledger_pager: Pager,
     pub sessions: &'a [Session],
     pub current: &'a SessionId,
     pub mail: &'a Page<OutboxEntry>,
@@ -442,7 +448,7 @@ pub fn user(view: &UserView<'_>) -> Markup {
                         }
                     }
                 }
-                (pager(view.ledger, view.ledger_number, |n| format!("/admin/users/{id}/?ledger={n}#ledger")))
+                (pager(view.ledger, &view.ledger_pager))
             }
         }
         section aria-labelledby="sessions" {
@@ -518,7 +524,7 @@ fn mail_table(entries: &[OutboxEntry], with_recipient: bool) -> Markup {
 
 pub fn mail(
     page: &Page<OutboxEntry>,
-    number: u64,
+    nav: &Pager,
     status: Option<MailStatus>,
     backlog: OutboxBacklog,
     csrf: &str,
@@ -533,7 +539,6 @@ pub fn mail(
             @else { a href=(href) { (text) } }
         }
     };
-    let filter = status.map_or(String::new(), |s| format!("status={}&", s.as_str()));
     html! {
         p { (backlog.pending) " waiting to be sent, " (backlog.failed) " failed." }
         @if backlog.failed > 0 {
@@ -549,6 +554,6 @@ pub fn mail(
             (tab(Some(MailStatus::Sent), "Sent"))
         }
         (mail_table(&page.items, true))
-        (pager(page, number, |n| format!("/admin/mail/?{filter}page={n}")))
+        (pager(page, nav))
     }
 }
