@@ -41,13 +41,16 @@ test:
 ## keys and over 32 users, reset_password with and without an account; then
 ## a login storm at the production bcrypt cost beside readers of
 ## GET /auth/users/me/; then moving in from Django: importing a million
-## users (BENCH_IMPORT_USERS) and a login's hash, Django's against bcrypt.
+## users (BENCH_IMPORT_USERS) and a login's hash, Django's against bcrypt;
+## then lists at scale: a million users (10% pending) and a million ledger
+## rows against an empty database (BENCH_SCALE_USERS, BENCH_SCALE_LEDGER).
 bench: release
-	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-		&& echo "Installing wrk (Debian's package)" && apt-get install -y -qq wrk >/dev/null; } || true
+	@{ command -v wrk && command -v sqlite3; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& echo "Installing wrk and sqlite3 (Debian's packages)" && apt-get install -y -qq wrk sqlite3 >/dev/null; } || true
 	@deploy/scripts/bench-http.sh
 	@deploy/scripts/bench-login-storm.sh
 	@deploy/scripts/bench-import.sh
+	@deploy/scripts/bench-scale.sh
 
 ## Formatting and lints, as CI checks them.
 lint:

@@ -18,24 +18,7 @@ fixtures="crates/api-actix/tests/fixtures/django"
 . deploy/scripts/serve-lib.sh
 
 dump="$work/users.jsonl"
-python3 - "$users" "$fixtures/users.json" "$dump" <<'PY'
-import json, sys
-count, fixture, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-records = json.load(open(fixture))
-password = next(r for r in records if r["model"] == "users.user" and r["pk"] == 3)["fields"]["password"]
-with open(out, "w") as f:
-    for pk in range(1, count + 1):
-        fields = {
-            "password": password, "last_login": None, "is_superuser": False,
-            "email": f"bulk{pk}@example.com", "first_name": "Bulk", "last_name": f"User {pk}",
-            "is_staff": False, "is_active": True, "date_joined": "2024-01-01T10:00:00Z",
-            "status": "pending" if pk % 10 == 0 else "approved",
-            "real_balance": f"{pk % 1000}.{pk % 100:02d}",
-            "virtual_balance": "0.00" if pk % 3 == 0 else f"{pk % 7}.50",
-            "groups": [], "user_permissions": [],
-        }
-        f.write(json.dumps({"model": "users.user", "pk": pk, "fields": fields}) + "\n")
-PY
+python3 deploy/scripts/django-users-dump.py "$users" "$fixtures/users.json" "$dump"
 printf 'import: a dumpdata file of %s users, %s MB\n' "$users" "$(( $(stat -c %s "$dump") / 1000000 ))"
 
 # import_once NAME URL: one import, its summary, users a second, peak memory.
