@@ -11,7 +11,10 @@ use authusers_domain::{
     Email, Page, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Timestamp};
 
 use crate::credentials::CredentialChange;
 use crate::database::{on_connection, with_connection, Database};
@@ -83,6 +86,26 @@ macro_rules! counted_users {
         let counts: Vec<i64> = query.load($conn)?;
         counts.into_iter().sum::<i64>()
     }};
+}
+
+/// `(date_joined, id) <op> (at, id)`: where the approval queue resumes.
+fn queue_position(
+    op: &'static str,
+    at: NaiveDateTime,
+    id: i64,
+) -> SqlLiteral<
+    Bool,
+    impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+        + diesel::query_builder::QueryFragment<diesel::pg::Pg>
+        + Send,
+> {
+    sql::<Bool>("(users.date_joined, users.id) ")
+        .sql(op)
+        .sql(" (")
+        .bind::<Timestamp, _>(at)
+        .sql(", ")
+        .bind::<BigInt, _>(id)
+        .sql(")")
 }
 
 #[async_trait]
@@ -157,7 +180,7 @@ impl UserRepository for DieselUserRepository {
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
-                        // Oldest first, along the `users_pending_queue` index.
+                        // Oldest first, along the `users_queue` index.
                         let query = live_users()
                             .filter(users::status.eq(pending))
                             .filter(users::awaiting_activation.eq(false))
@@ -169,15 +192,13 @@ impl UserRepository for DieselUserRepository {
                             Walk::After(None) => {
                                 query.order((users::date_joined.asc(), users::id.asc()))
                             }
-                            // The first condition bounds the index range;
-                            // the second leaves out the rows seen.
+                            // A row-value comparison, which both backends
+                            // seek in the index even among equal times.
                             Walk::After(Some((at, id))) => query
-                                .filter(users::date_joined.ge(at))
-                                .filter(users::date_joined.gt(at).or(users::id.gt(id)))
+                                .filter(queue_position(">", at, id))
                                 .order((users::date_joined.asc(), users::id.asc())),
                             Walk::Before((at, id)) => query
-                                .filter(users::date_joined.le(at))
-                                .filter(users::date_joined.lt(at).or(users::id.lt(id)))
+                                .filter(queue_position("<", at, id))
                                 .order((users::date_joined.desc(), users::id.desc())),
                         };
                         let rows = query

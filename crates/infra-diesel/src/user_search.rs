@@ -63,6 +63,7 @@ macro_rules! plain_match {
             )
     }};
 }
+#[cfg(feature = "test-support")]
 pub(crate) use plain_match;
 
 impl UserSearch for diesel::PgConnection {

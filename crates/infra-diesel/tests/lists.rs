@@ -271,7 +271,7 @@ async fn the_indexed_search_finds_what_the_plain_scan_finds(db: &TestDatabase) {
     // at random, and terms made up (most miss).
     let cut = (0..haystacks.len(), 0..40usize, 1..8usize, any::<bool>());
     let terms = proptest::collection::vec(
-        prop_oneof![cut.prop_map(|c| Some(c)), text(6).prop_map(|_| None)],
+        prop_oneof![cut.prop_map(Some), text(6).prop_map(|_| None)],
         200,
     )
     .new_tree(&mut runner)

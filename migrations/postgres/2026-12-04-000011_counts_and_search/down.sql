@@ -1,4 +1,7 @@
 DROP INDEX users_search;
+CREATE INDEX users_pending_queue ON users (date_joined, id)
+    WHERE status = 'pending' AND awaiting_activation = FALSE;
+DROP INDEX users_queue;
 DROP INDEX users_by_status;
 DROP TRIGGER ledger_counted_on_delete ON balance_transactions;
 DROP TRIGGER ledger_counted_on_insert ON balance_transactions;

@@ -62,8 +62,15 @@ BEGIN
 END;
 
 -- 2. Keyset pages: the users list filtered by status walks this index in
---    id order instead of the whole table.
+--    id order instead of the whole table, and the approval queue this one
+--    in its own order. The queue's old index was partial on the status,
+--    which a query whose status is a bound value cannot use (SQLite never
+--    did); this one is partial only on erasure, which every query states
+--    as it is.
 CREATE INDEX users_by_status ON users (status, id) WHERE erased_at IS NULL;
+CREATE INDEX users_queue ON users (status, awaiting_activation, date_joined, id)
+    WHERE erased_at IS NULL;
+DROP INDEX users_pending_queue;
 
 -- 3. The administrators' search, from an FTS5 trigram index (case-folded)
 --    of each live user's address, a separator no search term can hold
