@@ -438,7 +438,9 @@ fn generated_dump(count: i64) -> PathBuf {
 }
 
 async fn a_run_killed_half_way_goes_on_where_it_stopped(db: &TestDatabase) {
-    const USERS: i64 = 20_000;
+    // Enough that the run is still going when the first batches are seen,
+    // even on a busy machine.
+    const USERS: i64 = 60_000;
     db.connect().await;
     let dump = generated_dump(USERS);
     let mut child = Command::new(BINARY)
