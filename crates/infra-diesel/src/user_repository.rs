@@ -4,17 +4,13 @@ use authusers_domain::accounts::{
 };
 use authusers_domain::notification::OutgoingEmail;
 use authusers_domain::pagination::Position;
-use authusers_domain::search_term::SearchTerm;
 use authusers_domain::sessions::EndReason;
 use authusers_domain::storage::RepositoryError;
 use authusers_domain::{
     Email, Page, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
 };
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::dsl::sql;
-use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Timestamp};
 
 use crate::credentials::CredentialChange;
 use crate::database::{on_connection, with_connection, Database};
@@ -27,7 +23,7 @@ use crate::schema::{
     user_counts, users,
 };
 use crate::user_row::{NewUserRow, UserRow};
-use crate::user_search::{UserCondition, UserSearch};
+use crate::user_search::{SearchPlan, UserCondition, UserSearch};
 use crate::write_transaction::WriteTransaction;
 
 /// The user repository on whichever backend `Database` was opened with.
@@ -49,7 +45,7 @@ fn to_user(row: Option<UserRow>) -> Result<Option<User>, StorageError> {
 /// The live users a `UserFilter` selects, as a boxed query for the
 /// connection's backend (used twice: for the page and for the count).
 macro_rules! filtered_users {
-    ($conn:expr, $filter:expr) => {{
+    ($conn:expr, $filter:expr, $search:expr) => {{
         let filter: &UserFilter = $filter;
         let mut query = live_users().into_boxed();
         if let Some(id) = filter.only {
@@ -58,15 +54,15 @@ macro_rules! filtered_users {
         if let Some(status) = filter.status {
             query = query.filter(users::status.eq(status.as_str()));
         }
-        if let Some(term) = &filter.search {
-            query = query.filter(search_condition(&*$conn, term));
+        if let Some(plan) = $search {
+            query = query.filter(search_condition(&*$conn, plan));
         }
         query
     }};
 }
 
-fn search_condition<C: UserSearch>(_: &C, term: &SearchTerm) -> UserCondition<C::Backend> {
-    C::matching(term)
+fn search_condition<C: UserSearch>(_: &C, plan: &SearchPlan) -> UserCondition<C::Backend> {
+    C::matching(plan)
 }
 
 /// How many live users have `status` (any, for `None`) and, when given,
@@ -86,26 +82,6 @@ macro_rules! counted_users {
         let counts: Vec<i64> = query.load($conn)?;
         counts.into_iter().sum::<i64>()
     }};
-}
-
-/// `(date_joined, id) <op> (at, id)`: where the approval queue resumes.
-fn queue_position(
-    op: &'static str,
-    at: NaiveDateTime,
-    id: i64,
-) -> SqlLiteral<
-    Bool,
-    impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
-        + diesel::query_builder::QueryFragment<diesel::pg::Pg>
-        + Send,
-> {
-    sql::<Bool>("(users.date_joined, users.id) ")
-        .sql(op)
-        .sql(" (")
-        .bind::<Timestamp, _>(at)
-        .sql(", ")
-        .bind::<BigInt, _>(id)
-        .sql(")")
 }
 
 #[async_trait]
@@ -181,30 +157,63 @@ impl UserRepository for DieselUserRepository {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
                         // Oldest first, along the `users_queue` index.
-                        let query = live_users()
-                            .filter(users::status.eq(pending))
-                            .filter(users::awaiting_activation.eq(false))
-                            .into_boxed();
-                        let query = match walk {
-                            Walk::Offset(offset) => query
-                                .order((users::date_joined.asc(), users::id.asc()))
-                                .offset(offset),
-                            Walk::After(None) => {
-                                query.order((users::date_joined.asc(), users::id.asc()))
+                        macro_rules! queue {
+                            () => {
+                                live_users()
+                                    .filter(users::status.eq(pending))
+                                    .filter(users::awaiting_activation.eq(false))
+                                    .into_boxed()
+                            };
+                        }
+                        let oldest_first = (users::date_joined.asc(), users::id.asc());
+                        let newest_first = (users::date_joined.desc(), users::id.desc());
+                        // A page resumes in two seeks: the rest of the rows
+                        // of the same time (by id), then the later times.
+                        // One condition on both would leave a backend to
+                        // walk every row of an equal time (an import's
+                        // users often share one) before the position.
+                        let (same_time, later) = match walk {
+                            Walk::Offset(offset) => {
+                                (queue!().order(oldest_first).offset(offset), None)
                             }
-                            // A row-value comparison, which both backends
-                            // seek in the index even among equal times.
-                            Walk::After(Some((at, id))) => query
-                                .filter(queue_position(">", at, id))
-                                .order((users::date_joined.asc(), users::id.asc())),
-                            Walk::Before((at, id)) => query
-                                .filter(queue_position("<", at, id))
-                                .order((users::date_joined.desc(), users::id.desc())),
+                            Walk::After(None) => (queue!().order(oldest_first), None),
+                            Walk::After(Some((at, id))) => (
+                                queue!()
+                                    .filter(users::date_joined.eq(at))
+                                    .filter(users::id.gt(id))
+                                    .order(users::id.asc()),
+                                Some(
+                                    queue!()
+                                        .filter(users::date_joined.gt(at))
+                                        .order(oldest_first),
+                                ),
+                            ),
+                            Walk::Before((at, id)) => (
+                                queue!()
+                                    .filter(users::date_joined.eq(at))
+                                    .filter(users::id.lt(id))
+                                    .order(users::id.desc()),
+                                Some(
+                                    queue!()
+                                        .filter(users::date_joined.lt(at))
+                                        .order(newest_first),
+                                ),
+                            ),
                         };
-                        let rows = query
+                        let mut rows: Vec<UserRow> = same_time
                             .limit(rows_to_read)
                             .select(UserRow::as_select())
                             .load(conn)?;
+                        let wanted = usize::try_from(rows_to_read).unwrap_or(usize::MAX);
+                        if let Some(later) = later.filter(|_| rows.len() < wanted) {
+                            let left = rows_to_read - i64::try_from(rows.len()).unwrap_or(0);
+                            rows.extend(
+                                later
+                                    .limit(left)
+                                    .select(UserRow::as_select())
+                                    .load::<UserRow>(conn)?,
+                            );
+                        }
                         let total = counted_users!(conn, Some(pending), Some(false));
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?
@@ -229,7 +238,11 @@ impl UserRepository for DieselUserRepository {
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
-                        let query = filtered_users!(conn, &filter);
+                        let search = match &filter.search {
+                            Some(term) => Some(conn.plan_search(term)?),
+                            None => None,
+                        };
+                        let query = filtered_users!(conn, &filter, &search);
                         let query = match walk {
                             Walk::Offset(offset) => query.order(users::id.asc()).offset(offset),
                             Walk::After(None) => query.order(users::id.asc()),
@@ -248,7 +261,9 @@ impl UserRepository for DieselUserRepository {
                         // index that found it; a whole list or a status
                         // from the kept counts.
                         let total = if filter.search.is_some() || filter.only.is_some() {
-                            filtered_users!(conn, &filter).count().get_result(conn)?
+                            filtered_users!(conn, &filter, &search)
+                                .count()
+                                .get_result(conn)?
                         } else {
                             counted_users!(conn, filter.status.map(UserStatus::as_str), None)
                         };
