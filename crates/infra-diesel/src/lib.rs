@@ -27,6 +27,7 @@ mod queued_work;
 mod schema;
 mod session_repository;
 mod sqlite_writer;
+mod trigram_sample;
 mod user_repository;
 mod user_row;
 mod user_search;

@@ -9,6 +9,8 @@ use authusers_domain::storage::RepositoryError;
 use authusers_domain::{
     Email, Page, PageRequest, PasswordHash, PersonName, User, UserId, UserStatus,
 };
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -22,6 +24,7 @@ use crate::schema::{
     activation_links, idempotency_keys, outbox_attempts, outbox_messages, password_reset_requests,
     user_counts, users,
 };
+use crate::trigram_sample::TrigramSample;
 use crate::user_row::{NewUserRow, UserRow};
 use crate::user_search::{SearchPlan, UserCondition, UserSearch};
 use crate::write_transaction::WriteTransaction;
@@ -30,11 +33,16 @@ use crate::write_transaction::WriteTransaction;
 #[derive(Clone)]
 pub struct DieselUserRepository {
     db: Database,
+    /// How common each trigram is, for searches.
+    trigrams: Arc<Mutex<TrigramSample>>,
 }
 
 impl DieselUserRepository {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            trigrams: Arc::default(),
+        }
     }
 }
 
@@ -233,13 +241,14 @@ impl UserRepository for DieselUserRepository {
     ) -> Result<Page<User>, RepositoryError> {
         let walk = Walk::of(&page, id_key)?;
         let rows_to_read = walk.rows_to_read(&page);
+        let trigrams = self.trigrams.clone();
         let listed = self
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
                     conn.transaction(|conn| {
                         let search = match &filter.search {
-                            Some(term) => Some(conn.plan_search(term)?),
+                            Some(term) => Some(conn.plan_search(term, &trigrams)?),
                             None => None,
                         };
                         let query = filtered_users!(conn, &filter, &search);
@@ -257,15 +266,21 @@ impl UserRepository for DieselUserRepository {
                             .limit(rows_to_read)
                             .select(UserRow::as_select())
                             .load(conn)?;
-                        // A search or a single user is counted from the
-                        // index that found it; a whole list or a status
-                        // from the kept counts.
-                        let total = if filter.search.is_some() || filter.only.is_some() {
+                        // A whole list or a status is counted from the kept
+                        // counts. A search or a single user is counted from
+                        // the index that found it, unless the page from the
+                        // start already holds all of it (most searches).
+                        let read = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+                        let whole_list_read = read < rows_to_read
+                            && matches!(walk, Walk::Offset(0) | Walk::After(None));
+                        let total = if filter.search.is_none() && filter.only.is_none() {
+                            counted_users!(conn, filter.status.map(UserStatus::as_str), None)
+                        } else if whole_list_read {
+                            read
+                        } else {
                             filtered_users!(conn, &filter, &search)
                                 .count()
                                 .get_result(conn)?
-                        } else {
-                            counted_users!(conn, filter.status.map(UserStatus::as_str), None)
                         };
                         Ok::<_, diesel::result::Error>((rows, total))
                     })?

@@ -11,7 +11,10 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
+use std::sync::{Mutex, PoisonError};
+
 use crate::schema::users;
+use crate::trigram_sample::{sample_postgres, sample_sqlite, TrigramSample};
 
 /// The shortest term a trigram index answers.
 pub(crate) const INDEXED_SEARCH_CHARS: usize = 3;
@@ -24,15 +27,44 @@ pub(crate) type UserCondition<DB> = Box<dyn BoxableExpression<users::table, DB, 
 #[derive(Debug, Clone)]
 pub(crate) struct SearchPlan {
     term: SearchTerm,
-    /// SQLite: the FTS5 query that finds the candidates.
-    index_query: Option<String>,
+    /// The term's rarest trigrams, which the index is asked for; none for
+    /// a short term (or, on PostgreSQL, one without a trigram of letters
+    /// and digits, which `pg_trgm` indexes).
+    trigrams: Vec<String>,
+}
+
+/// How many of a term's trigrams the index is asked for.
+const TRIGRAMS_ASKED: usize = 2;
+
+/// `rarest` of the sample, taken again first when it has grown stale.
+fn from_sample<C>(
+    conn: &mut C,
+    sample: &Mutex<TrigramSample>,
+    take: impl FnOnce(&mut C) -> QueryResult<Vec<(String, String, String)>>,
+    rarest: impl FnOnce(&TrigramSample) -> Vec<String>,
+) -> QueryResult<Vec<String>> {
+    let stale = sample
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_stale();
+    if stale {
+        let fresh = TrigramSample::from_rows(&take(conn)?);
+        *sample.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+    Ok(rarest(
+        &sample.lock().unwrap_or_else(PoisonError::into_inner),
+    ))
 }
 
 /// The search condition as each backend answers it best.
 pub(crate) trait UserSearch: diesel::Connection {
     /// Readies the connection (inside the list's transaction) and works
     /// out how to answer `term`.
-    fn plan_search(&mut self, term: &SearchTerm) -> QueryResult<SearchPlan>;
+    fn plan_search(
+        &mut self,
+        term: &SearchTerm,
+        sample: &Mutex<TrigramSample>,
+    ) -> QueryResult<SearchPlan>;
 
     fn matching(plan: &SearchPlan) -> UserCondition<Self::Backend>;
 }
@@ -80,15 +112,28 @@ macro_rules! plain_match {
 pub(crate) use plain_match;
 
 impl UserSearch for diesel::PgConnection {
-    fn plan_search(&mut self, term: &SearchTerm) -> QueryResult<SearchPlan> {
+    fn plan_search(
+        &mut self,
+        term: &SearchTerm,
+        sample: &Mutex<TrigramSample>,
+    ) -> QueryResult<SearchPlan> {
         // A prepared statement is soon planned once for any pattern, and
         // that plan, not knowing how rare the pattern is, walks the users
         // in id order; planned for the pattern at hand, it takes the
         // trigram index. For this transaction only.
         diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(self)?;
+        let trigrams = if indexed(term) {
+            // pg_trgm indexes the trigrams of words: letters and digits.
+            let of_a_word = |t: &str| t.chars().all(char::is_alphanumeric);
+            from_sample(self, sample, sample_postgres, |sample| {
+                sample.rarest(term.as_str(), TRIGRAMS_ASKED, of_a_word)
+            })?
+        } else {
+            Vec::new()
+        };
         Ok(SearchPlan {
             term: term.clone(),
-            index_query: None,
+            trigrams,
         })
     }
 
@@ -96,6 +141,24 @@ impl UserSearch for diesel::PgConnection {
         let term = &plan.term;
         if !indexed(term) {
             return Box::new(plain_match!(term));
+        }
+        if let [first, rest @ ..] = plan.trigrams.as_slice() {
+            // The index finds the users holding the rarest trigrams; the
+            // plain comparison (which the index does not answer) keeps
+            // those holding the term.
+            let holds = |trigram: &String| {
+                sql::<Bool>(
+                    "lower(users.email || E'\\x01' || users.first_name || ' ' || users.last_name) \
+                     LIKE ",
+                )
+                .bind::<Text, _>(contains_pattern(trigram))
+                .sql(" ESCAPE '\\'")
+            };
+            let mut condition: UserCondition<diesel::pg::Pg> = Box::new(holds(first));
+            for trigram in rest {
+                condition = Box::new(condition.and(holds(trigram)));
+            }
+            return Box::new(condition.and(plain_match!(term)));
         }
         // Word for word the expression of the `users_search` index (see
         // the migration): the address, a separator no term can hold, then
@@ -112,79 +175,41 @@ impl UserSearch for diesel::PgConnection {
     }
 }
 
-/// How many live users hold a trigram, as the index counts them.
-#[derive(QueryableByName)]
-struct TrigramCount {
-    #[diesel(sql_type = Text)]
-    term: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    doc: i64,
-}
-
 /// An FTS5 phrase holding `text` literally.
 fn phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// The rarest trigrams an FTS5 query asks for.
-const TRIGRAMS_ASKED: usize = 2;
-
 impl UserSearch for diesel::SqliteConnection {
-    fn plan_search(&mut self, term: &SearchTerm) -> QueryResult<SearchPlan> {
-        if !indexed(term) {
-            return Ok(SearchPlan {
-                term: term.clone(),
-                index_query: None,
-            });
-        }
-        // Every user holding the term holds each of its trigrams, so the
-        // rarest two find a few candidates without reading the long lists
-        // of the common ones ("bul" of a million "bulk…" addresses), which
-        // the whole phrase would. The counts come from the index's own
-        // vocabulary; a trigram it does not know (the index folds letters
-        // its own way) is taken for a common one.
-        let chars: Vec<char> = term.as_str().chars().collect();
-        let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-        trigrams.sort();
-        trigrams.dedup();
-        let mut lookup = diesel::sql_query(format!(
-            "SELECT term, doc FROM users_search_vocab WHERE term IN ({})",
-            vec!["?"; trigrams.len()].join(", ")
-        ))
-        .into_boxed();
-        for trigram in &trigrams {
-            lookup = lookup.bind::<Text, _>(trigram.clone());
-        }
-        let counts: Vec<TrigramCount> = lookup.load(self)?;
-        let count_of = |trigram: &String| {
-            counts
-                .iter()
-                .find(|count| &count.term == trigram)
-                .map_or(i64::MAX, |count| count.doc)
-        };
-        trigrams.sort_by_key(count_of);
-        let index_query = if trigrams.first().map(count_of) == Some(i64::MAX) {
-            // Nothing known: the whole term as one phrase.
-            phrase(term.as_str())
+    fn plan_search(
+        &mut self,
+        term: &SearchTerm,
+        sample: &Mutex<TrigramSample>,
+    ) -> QueryResult<SearchPlan> {
+        let trigrams = if indexed(term) {
+            from_sample(self, sample, sample_sqlite, |sample| {
+                sample.rarest(term.as_str(), TRIGRAMS_ASKED, |_| true)
+            })?
         } else {
-            trigrams
-                .iter()
-                .take(TRIGRAMS_ASKED)
-                .map(|trigram| phrase(trigram))
-                .collect::<Vec<_>>()
-                .join(" AND ")
+            Vec::new()
         };
         Ok(SearchPlan {
             term: term.clone(),
-            index_query: Some(index_query),
+            trigrams,
         })
     }
 
     fn matching(plan: &SearchPlan) -> UserCondition<diesel::sqlite::Sqlite> {
         let term = &plan.term;
-        let Some(index_query) = plan.index_query.clone() else {
+        if !indexed(term) {
             return Box::new(plain_match!(term));
-        };
+        }
+        let index_query = plan
+            .trigrams
+            .iter()
+            .map(|trigram| phrase(trigram))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         // The trigram index finds every row holding the term, and more:
         // rows holding its rarest trigrams elsewhere, and letters folded
         // further than SQLite's lower() folds them. The plain comparison

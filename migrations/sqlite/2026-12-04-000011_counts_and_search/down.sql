@@ -1,7 +1,6 @@
 DROP TRIGGER users_search_on_delete;
 DROP TRIGGER users_search_on_change;
 DROP TRIGGER users_search_on_insert;
-DROP TABLE users_search_vocab;
 DROP TABLE users_search;
 CREATE INDEX users_pending_queue ON users (date_joined, id)
     WHERE status = 'pending' AND awaiting_activation = FALSE;

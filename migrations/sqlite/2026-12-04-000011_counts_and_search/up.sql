@@ -81,9 +81,6 @@ DROP INDEX users_pending_queue;
 CREATE VIRTUAL TABLE users_search USING fts5(
     haystack, tokenize = 'trigram', content = '', contentless_delete = 1
 );
--- How many users hold each trigram: a search asks the index for its
--- term's rarest trigrams, not for the common ones.
-CREATE VIRTUAL TABLE users_search_vocab USING fts5vocab(users_search, 'row');
 INSERT INTO users_search (rowid, haystack)
     SELECT id, email || char(1) || first_name || ' ' || last_name FROM users
     WHERE erased_at IS NULL;
