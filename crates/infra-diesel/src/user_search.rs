@@ -14,7 +14,7 @@ use diesel::sql_types::{Bool, Text};
 use std::sync::{Mutex, PoisonError};
 
 use crate::schema::users;
-use crate::trigram_sample::{sample_postgres, sample_sqlite, TrigramSample};
+use crate::trigram_sample::{sample_postgres, TrigramSample};
 
 /// The shortest term a trigram index answers.
 pub(crate) const INDEXED_SEARCH_CHARS: usize = 3;
@@ -184,18 +184,16 @@ impl UserSearch for diesel::SqliteConnection {
     fn plan_search(
         &mut self,
         term: &SearchTerm,
-        sample: &Mutex<TrigramSample>,
+        _sample: &Mutex<TrigramSample>,
     ) -> QueryResult<SearchPlan> {
-        let trigrams = if indexed(term) {
-            from_sample(self, sample, sample_sqlite, |sample| {
-                sample.rarest(term.as_str(), TRIGRAMS_ASKED, |_| true)
-            })?
-        } else {
-            Vec::new()
-        };
+        // FTS5 answers a phrase by stepping through its rarest trigram's
+        // list and skipping ahead in the others (measured: 8 ms p50 for
+        // "bulk99999" among a million "bulk…" against 12 ms when asked for
+        // the two rarest trigrams, whose candidates then all need the
+        // plain check): it is given the whole term.
         Ok(SearchPlan {
             term: term.clone(),
-            trigrams,
+            trigrams: Vec::new(),
         })
     }
 
@@ -204,12 +202,7 @@ impl UserSearch for diesel::SqliteConnection {
         if !indexed(term) {
             return Box::new(plain_match!(term));
         }
-        let index_query = plan
-            .trigrams
-            .iter()
-            .map(|trigram| phrase(trigram))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        let index_query = phrase(term.as_str());
         // The trigram index finds every row holding the term, and more:
         // rows holding its rarest trigrams elsewhere, and letters folded
         // further than SQLite's lower() folds them. The plain comparison
