@@ -15,7 +15,7 @@ use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
 use crate::live_users::live_users;
 use crate::paging::{id_key, page_of, Walk};
-use crate::schema::{balance_transactions, idempotency_keys, users};
+use crate::schema::{balance_transactions, idempotency_keys, ledger_counts, users};
 use crate::write_transaction::WriteTransaction;
 
 /// Balances, the ledger and idempotency records on Diesel.
@@ -131,9 +131,9 @@ impl BalanceRepository for DieselBalanceRepository {
                                 .select(LedgerRow::as_select())
                                 .load(conn)?;
                             // Kept by the ledger's triggers with every entry.
-                            let total = users::table
+                            let total = ledger_counts::table
                                 .find(user.0)
-                                .select(users::ledger_entries)
+                                .select(ledger_counts::entries)
                                 .get_result(conn)
                                 .optional()?;
                             Ok::<_, diesel::result::Error>((rows, total))

@@ -21,7 +21,14 @@ diesel::table! {
         last_login -> Nullable<Timestamp>,
         imported_at -> Nullable<Timestamp>,
         credentials_changed_at -> Nullable<Timestamp>,
-        ledger_entries -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Each user's ledger length, kept by triggers.
+    ledger_counts (user_id) {
+        user_id -> BigInt,
+        entries -> BigInt,
     }
 }
 

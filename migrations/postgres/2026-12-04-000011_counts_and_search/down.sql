@@ -7,7 +7,7 @@ DROP TRIGGER ledger_counted_on_delete ON balance_transactions;
 DROP TRIGGER ledger_counted_on_insert ON balance_transactions;
 DROP FUNCTION count_deleted_entries();
 DROP FUNCTION count_inserted_entries();
-ALTER TABLE users DROP COLUMN ledger_entries;
+DROP TABLE ledger_counts;
 DROP TRIGGER users_counted_on_delete ON users;
 DROP TRIGGER users_counted_on_change ON users;
 DROP TRIGGER users_counted_on_insert ON users;

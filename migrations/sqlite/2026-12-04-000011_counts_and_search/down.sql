@@ -8,7 +8,7 @@ DROP INDEX users_queue;
 DROP INDEX users_by_status;
 DROP TRIGGER ledger_counted_on_delete;
 DROP TRIGGER ledger_counted_on_insert;
-ALTER TABLE users DROP COLUMN ledger_entries;
+DROP TABLE ledger_counts;
 DROP TRIGGER users_counted_on_delete;
 DROP TRIGGER users_counted_on_change;
 DROP TRIGGER users_counted_on_insert;

@@ -46,19 +46,23 @@ BEGIN
         WHERE status = old.status AND awaiting_activation = old.awaiting_activation;
 END;
 
--- Each user's ledger length, on the user's row.
-ALTER TABLE users ADD COLUMN ledger_entries BIGINT NOT NULL DEFAULT 0
-    CHECK (ledger_entries >= 0);
-UPDATE users SET ledger_entries =
-    (SELECT count(*) FROM balance_transactions WHERE balance_transactions.user_id = users.id);
+-- Each user's ledger length, in a narrow table of its own (not a column
+-- of the user's row, which each entry would rewrite whole).
+CREATE TABLE ledger_counts (
+    user_id BIGINT PRIMARY KEY REFERENCES users (id),
+    entries BIGINT NOT NULL CHECK (entries >= 0)
+);
+INSERT INTO ledger_counts (user_id, entries)
+    SELECT user_id, count(*) FROM balance_transactions WHERE true GROUP BY user_id;
 
 CREATE TRIGGER ledger_counted_on_insert AFTER INSERT ON balance_transactions
 BEGIN
-    UPDATE users SET ledger_entries = ledger_entries + 1 WHERE id = new.user_id;
+    INSERT INTO ledger_counts (user_id, entries) VALUES (new.user_id, 1)
+    ON CONFLICT (user_id) DO UPDATE SET entries = entries + 1;
 END;
 CREATE TRIGGER ledger_counted_on_delete AFTER DELETE ON balance_transactions
 BEGIN
-    UPDATE users SET ledger_entries = ledger_entries - 1 WHERE id = old.user_id;
+    UPDATE ledger_counts SET entries = entries - 1 WHERE user_id = old.user_id;
 END;
 
 -- 2. Keyset pages: the users list filtered by status walks this index in
