@@ -146,33 +146,31 @@ impl UserSearch for diesel::PgConnection {
             // The index finds the users holding the rarest trigrams; the
             // plain comparison (which the index does not answer) keeps
             // those holding the term.
-            let holds = |trigram: &String| {
-                sql::<Bool>(
-                    "lower(users.email || E'\\x01' || users.first_name || ' ' || users.last_name) \
-                     LIKE ",
-                )
-                .bind::<Text, _>(contains_pattern(trigram))
-                .sql(" ESCAPE '\\'")
-            };
-            let mut condition: UserCondition<diesel::pg::Pg> = Box::new(holds(first));
+            let mut condition = indexed_text_contains(first);
             for trigram in rest {
-                condition = Box::new(condition.and(holds(trigram)));
+                condition = Box::new(condition.and(indexed_text_contains(trigram)));
             }
             return Box::new(condition.and(plain_match!(term)));
         }
-        // Word for word the expression of the `users_search` index (see
-        // the migration): the address, a separator no term can hold, then
-        // "first last". The GIN index rechecks what it finds, so this is
-        // the whole condition.
-        Box::new(
-            sql::<Bool>(
-                "lower(users.email || E'\\x01' || users.first_name || ' ' || users.last_name) \
-                 LIKE ",
-            )
-            .bind::<Text, _>(contains_pattern(term.as_str()))
-            .sql(" ESCAPE '\\'"),
-        )
+        // The GIN index rechecks what it finds, so this is the whole
+        // condition.
+        indexed_text_contains(term.as_str())
     }
+}
+
+/// The searched text contains `text`: word for word the expression of the
+/// `users_search` index (see the migration), the address, a separator no
+/// term can hold, then "first last", so that PostgreSQL answers it from
+/// the index.
+fn indexed_text_contains(text: &str) -> UserCondition<diesel::pg::Pg> {
+    Box::new(
+        sql::<Bool>(
+            "lower(users.email || E'\\x01' || users.first_name || ' ' || users.last_name) \
+             LIKE ",
+        )
+        .bind::<Text, _>(contains_pattern(text))
+        .sql(" ESCAPE '\\'"),
+    )
 }
 
 /// An FTS5 phrase holding `text` literally.

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
-use authusers_domain::pagination::Position;
 use authusers_domain::{Page, PageRequest};
 
 use crate::http::field_messages::FieldMessages;
@@ -119,14 +118,9 @@ pub fn page_body<T>(req: &HttpRequest, listing: &Listing, page: Page<T>) -> Page
     let limit = page.request.limit();
     let (next, previous) = match state {
         Some(state) if page.request.is_keyset() => {
-            let link = |position: &Position, forward| {
-                let sealed = cursor::seal(state.cursors.as_ref(), listing, position, forward);
-                format!("{base}limit={limit}&cursor={sealed}")
-            };
-            (
-                page.next.as_ref().map(|p| link(p, true)),
-                page.previous.as_ref().map(|p| link(p, false)),
-            )
+            let (next, previous) = cursor::neighbours(state.cursors.as_ref(), listing, &page);
+            let link = |sealed: String| format!("{base}limit={limit}&cursor={sealed}");
+            (next.map(link), previous.map(link))
         }
         _ => {
             let offset = page.request.offset();

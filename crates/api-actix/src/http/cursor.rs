@@ -5,6 +5,7 @@
 //! open, is refused rather than read as a position anywhere.
 
 use authusers_domain::pagination::{CursorSeal, Position, Window};
+use authusers_domain::Page;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -93,6 +94,20 @@ pub fn seal(
     // A struct of strings and numbers always serializes.
     let payload = serde_json::to_vec(&sealed).unwrap_or_default();
     seal.seal(&payload)
+}
+
+/// The sealed cursors of a keyset page's neighbours: `(next, previous)`.
+pub fn neighbours<T>(
+    cursors: &dyn CursorSeal,
+    listing: &Listing,
+    page: &Page<T>,
+) -> (Option<String>, Option<String>) {
+    let sealed = |position: &Option<Position>, forward| {
+        position
+            .as_ref()
+            .map(|position| seal(cursors, listing, position, forward))
+    };
+    (sealed(&page.next, true), sealed(&page.previous, false))
 }
 
 /// The window a cursor asks for in `listing`; an empty cursor is the first

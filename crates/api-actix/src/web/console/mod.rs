@@ -16,7 +16,7 @@ use authusers_domain::accounts::{
     DecideError, ListUsersError, ListUsersRequest, LoginError, LoginRequest,
 };
 use authusers_domain::outbox::{MailStatus, OutboxFilter};
-use authusers_domain::pagination::{Position, Window};
+use authusers_domain::pagination::Window;
 use authusers_domain::sessions::{Entrance, SignInError};
 use authusers_domain::{Decision, Page, PageRequest, User, UserStatus};
 use rand::RngCore;
@@ -198,14 +198,12 @@ fn pager<T>(
     link: impl Fn(String) -> String,
 ) -> views::Pager {
     if page.request.is_keyset() {
-        let to = |position: &Position, forward| {
-            let sealed = cursor::seal(state.cursors.as_ref(), listing, position, forward);
-            link(format!("{cursor_name}={sealed}"))
-        };
+        let (next, previous) = cursor::neighbours(state.cursors.as_ref(), listing, page);
+        let to = |sealed: String| link(format!("{cursor_name}={sealed}"));
         return views::Pager {
             number: number.filter(|_| !page.has_previous()),
-            previous: page.previous.as_ref().map(|p| to(p, false)),
-            next: page.next.as_ref().map(|p| to(p, true)),
+            previous: previous.map(to),
+            next: next.map(to),
         };
     }
     let number = number.unwrap_or(1);
