@@ -181,6 +181,9 @@ pub struct Database {
     backend: Backend,
     /// SQLite's one writing connection; PostgreSQL writes on the pool.
     sqlite_writer: Option<SqliteWriter>,
+    /// PostgreSQL's URL, for a connection of its own when the pool has none
+    /// to give and readiness wants to know why.
+    pg_url: Option<String>,
 }
 
 /// The pool as metrics show it.
@@ -246,10 +249,28 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// Whether opening the database first makes one connection to check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Connect,
+    Skip,
+}
+
 impl Database {
     /// Builds the pool and checks that one connection can be made, so that
     /// a wrong URL is reported at start-up rather than on the first request.
     pub fn connect(config: &DatabaseConfig) -> Result<Self, StorageError> {
+        Self::open(config, Probe::Connect)
+    }
+
+    /// As [`Self::connect`], without the check on PostgreSQL: for a server
+    /// that starts while its database is unreachable or read-only (a
+    /// failover under way) and reports it through readiness instead.
+    pub fn connect_without_probe(config: &DatabaseConfig) -> Result<Self, StorageError> {
+        Self::open(config, Probe::Skip)
+    }
+
+    fn open(config: &DatabaseConfig, probe: Probe) -> Result<Self, StorageError> {
         // Establishing directly reports the driver's own message (an
         // unknown host, a wrong password), which a pool time-out would hide.
         match &config.url {
@@ -261,7 +282,10 @@ impl Database {
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
                 ))?;
             }
-            DatabaseUrl::Postgres { url } => drop(PgConnection::establish(url)?),
+            DatabaseUrl::Postgres { url } if probe == Probe::Connect => {
+                drop(PgConnection::establish(url)?)
+            }
+            DatabaseUrl::Postgres { .. } => {}
         }
         // No idle connections are opened ahead of use (`min_idle` 0): the
         // pool would open them on its own threads, and a short command that
@@ -308,6 +332,10 @@ impl Database {
             connect_timeout: config.connect_timeout,
             backend: config.url.backend(),
             sqlite_writer,
+            pg_url: match &config.url {
+                DatabaseUrl::Postgres { url } => Some(url.clone()),
+                DatabaseUrl::Sqlite { .. } => None,
+            },
         })
     }
 
@@ -412,6 +440,31 @@ impl Database {
             .await?;
         self.backfill_canonical_emails().await?;
         Ok(applied)
+    }
+
+    /// Whether the database takes writes: not a PostgreSQL standby, nor a
+    /// server in read-only mode. SQLite always does.
+    pub async fn accepts_writes(&self) -> Result<bool, StorageError> {
+        let url = self.pg_url.clone();
+        self.run(move |pools| match (pools, url) {
+            (Pools::Postgres(pool), Some(url)) => {
+                use diesel::RunQueryDsl;
+                let writable = || {
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "current_setting('transaction_read_only') = 'off'",
+                    ))
+                };
+                match pool.get() {
+                    Ok(mut pooled) => Ok(writable().get_result(&mut **pooled)?),
+                    // The pool tells only that it timed out; a connection of
+                    // its own tells why (a multi-host URL whose hosts are
+                    // all read-only fails with "session is read-only").
+                    Err(_) => Ok(writable().get_result(&mut PgConnection::establish(&url)?)?),
+                }
+            }
+            _ => Ok(true),
+        })
+        .await
     }
 
     /// Migrations known to this binary that the database has not applied.

@@ -38,22 +38,36 @@ impl StorageError {
     }
 }
 
-impl From<StorageError> for RepositoryError {
-    /// Keeps the storage error as the cause; waiting too long for a
-    /// connection, or failing to open one, is "unavailable" (a retry may
-    /// succeed), anything else a failure.
-    fn from(error: StorageError) -> Self {
-        match error {
+impl StorageError {
+    /// Waiting too long for a connection, failing to open one, losing it,
+    /// or finding its server read-only (a primary demoted in a failover):
+    /// a retry, soon, may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
             StorageError::Busy(_)
-            | StorageError::NotCommitted(_)
-            | StorageError::Pool(_)
-            | StorageError::Connect(_)
-            | StorageError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection
-                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )) => RepositoryError::unavailable("the database", error),
-            _ => RepositoryError::caused_by("the database", error),
+                | StorageError::NotCommitted(_)
+                | StorageError::Pool(_)
+                | StorageError::Connect(_)
+                | StorageError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand
+                        | diesel::result::DatabaseErrorKind::ReadOnlyTransaction,
+                    _,
+                ))
+        )
+    }
+}
+
+impl From<StorageError> for RepositoryError {
+    /// Keeps the storage error as the cause; an unavailable database
+    /// ([`StorageError::is_unavailable`]) is "unavailable", anything else a
+    /// failure.
+    fn from(error: StorageError) -> Self {
+        if error.is_unavailable() {
+            RepositoryError::unavailable("the database", error)
+        } else {
+            RepositoryError::caused_by("the database", error)
         }
     }
 }

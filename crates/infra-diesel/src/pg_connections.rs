@@ -7,8 +7,8 @@
 //! between) to have dropped it; one in steady use is trusted. A connection
 //! that does die in use fails that one query ("unavailable", a retry
 //! succeeds) and is never handed out again: every query's outcome is
-//! watched, and a connection whose query found it closed is discarded when
-//! it comes back.
+//! watched, and a connection whose query found it closed, or found its
+//! server read-only, is discarded when it comes back.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,7 +93,9 @@ impl ManageConnection for PgManager {
     }
 }
 
-/// Notes a query that found its connection closed.
+/// Notes a query that found its connection closed, or its server no longer
+/// taking writes (a primary demoted in a failover): a new connection, through
+/// the balancer or a multi-host URL, reaches the new primary.
 struct LostConnectionWatch(Arc<AtomicBool>);
 
 impl Instrumentation for LostConnectionWatch {
@@ -101,7 +103,9 @@ impl Instrumentation for LostConnectionWatch {
         if let InstrumentationEvent::FinishQuery {
             error:
                 Some(Error::DatabaseError(
-                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand
+                    | DatabaseErrorKind::ReadOnlyTransaction,
                     _,
                 )),
             ..

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use authusers_infra_diesel::StorageError;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
@@ -33,7 +34,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = HealthBody),
-        (status = 503, description = "The database does not answer or migrations are pending",
+        (status = 503, description = "The server is stopping, the database does not answer or takes no writes, or migrations are pending",
             body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
@@ -45,19 +46,48 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
             detail,
         )
     };
-    let pending = tokio::time::timeout(READINESS_TIMEOUT, state.storage.pending_migrations())
+    if state.draining.is_draining() {
+        return Err(not_ready("The server is stopping.".into()));
+    }
+    // Writability first: diesel's count of pending migrations writes (it
+    // creates its table when missing), which a read-only server refuses.
+    let storage = async {
+        if !state.storage.accepts_writes().await? {
+            return Ok(None);
+        }
+        state.storage.pending_migrations().await.map(Some)
+    };
+    let pending = tokio::time::timeout(READINESS_TIMEOUT, storage)
         .await
         .map_err(|_| not_ready("The database did not answer in time.".into()))?
-        .map_err(|e| {
+        .map_err(|e: StorageError| {
             tracing::warn!(error = %e, "readiness check failed");
-            not_ready("The database does not answer.".into())
-        })?;
+            not_ready(unready_storage(&e).into())
+        })?
+        .ok_or_else(|| not_ready(READ_ONLY.into()))?;
     if pending > 0 {
         return Err(not_ready(format!(
             "{pending} database migration(s) are pending."
         )));
     }
     Ok(HttpResponse::Ok().json(HealthBody { status: "ready" }))
+}
+
+const READ_ONLY: &str =
+    "The database takes no writes: DATABASE_URL reaches a standby or a read-only server.";
+
+/// Why the storage is not ready, in words that name no host: a libpq
+/// multi-host URL with `target_session_attrs=read-write` whose hosts are all
+/// standbys fails to connect with "read-only" in its message.
+fn unready_storage(error: &StorageError) -> &'static str {
+    match error {
+        StorageError::Connect(_) | StorageError::Pool(_)
+            if error.to_string().contains("read-only") =>
+        {
+            READ_ONLY
+        }
+        _ => "The database does not answer.",
+    }
 }
 
 /// Who may read `/metrics` on one listener.

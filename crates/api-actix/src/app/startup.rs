@@ -1,5 +1,6 @@
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -34,6 +35,7 @@ use crate::app::routes;
 use crate::app::system_clock::SystemClock;
 use crate::http::body_deadline::{self, BodyDeadline};
 use crate::http::client_address::TrustedProxies;
+use crate::http::draining::{self, Draining};
 use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::metrics::Metrics;
 use crate::http::request_span;
@@ -80,6 +82,9 @@ pub struct Application {
     worker: DeliveryWorker,
     accounts: Accounts,
     delivery_counters: Arc<DeliveryCounters>,
+    draining: Arc<Draining>,
+    /// `SHUTDOWN_DRAIN_SECONDS`.
+    drain_for: Duration,
 }
 
 /// Stops a running service from outside it, without waiting: the server
@@ -92,9 +97,18 @@ pub struct Stopper {
 
 impl Stopper {
     pub fn stop(&self) {
+        self.stop_servers(false);
+    }
+
+    /// As [`Self::stop`], letting in-flight requests finish first.
+    pub fn stop_gracefully(&self) {
+        self.stop_servers(true);
+    }
+
+    fn stop_servers(&self, graceful: bool) {
         // The command is sent at once; the future only waits for it.
         for server in &self.servers {
-            drop(server.stop(false));
+            drop(server.stop(graceful));
         }
         self.worker.stop();
     }
@@ -215,7 +229,10 @@ impl Application {
         migrations: Migrations,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let database = Database::connect(&settings.database)?;
+        let database = match migrations {
+            Migrations::Apply => Database::connect(&settings.database)?,
+            Migrations::Skip => Database::connect_without_probe(&settings.database)?,
+        };
         match migrations {
             Migrations::Apply => {
                 let applied = database.migrate().await?;
@@ -223,9 +240,22 @@ impl Application {
                     tracing::info!(?applied, "applied database migrations");
                 }
             }
-            Migrations::Skip => match database.pending_migrations().await? {
-                0 => {}
-                pending => return Err(StartupError::PendingMigrations(pending)),
+            // A database that does not answer now, or takes no writes (a
+            // failover under way), is left to readiness: the server starts,
+            // and serves once the database does.
+            Migrations::Skip => match database.accepts_writes().await {
+                Ok(true) => match database.pending_migrations().await? {
+                    0 => {}
+                    pending => return Err(StartupError::PendingMigrations(pending)),
+                },
+                Ok(false) => tracing::warn!(
+                    "the database takes no writes at start-up: serving, not ready until it does"
+                ),
+                Err(error) if error.is_unavailable() => tracing::warn!(
+                    %error,
+                    "the database is unavailable at start-up: serving, not ready until it answers"
+                ),
+                Err(error) => return Err(error.into()),
             },
         }
         let address = settings.address();
@@ -343,7 +373,9 @@ impl Application {
             metrics: Arc::new(Metrics::new(crate::app::telemetry::dropped_lines)?),
             throttle_counters: throttle.counters(),
             hashing,
+            draining: Draining::new(),
         };
+        let draining = Arc::clone(&state.draining);
         let accounts = state.accounts.clone();
         let metrics_server = match &settings.metrics.address {
             Some(address) => Some(metrics_only(address, state.clone(), &settings.metrics)?),
@@ -373,6 +405,8 @@ impl Application {
             metrics_server,
             worker,
             accounts,
+            draining,
+            drain_for: settings.shutdown_drain,
             delivery_counters,
         })
     }
@@ -409,16 +443,21 @@ impl Application {
         }
     }
 
-    /// Serves until the process is told to stop. On SIGTERM it stops
-    /// accepting and lets in-flight requests finish (up to 30 s); on SIGINT
-    /// or SIGQUIT it drops them. Either way the outbox worker then finishes
-    /// the message it is sending, and stops.
+    /// Serves until the process is told to stop. On SIGTERM its readiness
+    /// fails at once and it keeps serving for `SHUTDOWN_DRAIN_SECONDS`, so
+    /// that a load balancer takes it out; then it stops accepting and lets
+    /// in-flight requests finish (up to 30 s). On SIGINT or SIGQUIT it
+    /// drops them. Either way the outbox worker then finishes the message
+    /// it is sending, and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let stopper = self.stopper();
+        let signals = tokio::spawn(stop_on_signal(stopper, self.draining, self.drain_for));
         let metrics = self.metrics_server.map(|(server, _)| {
             let handle = server.handle();
             (handle, tokio::spawn(server))
         });
         let served = self.server.await;
+        signals.abort();
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
             match task.await {
@@ -429,6 +468,34 @@ impl Application {
         }
         self.worker.stop().await;
         served
+    }
+}
+
+/// Waits for SIGTERM (drain, then stop gracefully), SIGINT or SIGQUIT
+/// (stop at once). The servers' own signal handling is off, as it knows no
+/// drain.
+async fn stop_on_signal(stopper: Stopper, draining: Arc<Draining>, drain_for: Duration) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::quit()),
+    ) else {
+        tracing::error!("cannot listen for signals: stop the server with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {
+            draining.begin();
+            tracing::info!(seconds = drain_for.as_secs(), "SIGTERM: draining, then stopping gracefully");
+            tokio::select! {
+                _ = tokio::time::sleep(drain_for) => stopper.stop_gracefully(),
+                _ = int.recv() => stopper.stop(),
+                _ = quit.recv() => stopper.stop(),
+            }
+        }
+        _ = int.recv() => { tracing::info!("SIGINT: stopping"); stopper.stop() }
+        _ = quit.recv() => { tracing::info!("SIGQUIT: stopping"); stopper.stop() }
     }
 }
 
@@ -486,6 +553,7 @@ fn metrics_only(
             .default_service(web::to(routes::not_found))
     })
     .workers(1)
+    .disable_signals()
     .listen(listener)
     .map_err(bind_error)?
     .run();
@@ -521,6 +589,7 @@ fn run(listener: TcpListener, state: AppState, edge: Edge) -> std::io::Result<Se
                     .add((header::CACHE_CONTROL, "no-store")),
             )
             .wrap(cors(&origins))
+            .wrap(middleware::from_fn(draining::close_connections))
             // Inside the request's span, so that its 408 is logged there.
             .wrap(middleware::from_fn(body_deadline::enforce))
             .wrap(middleware::from_fn(request_span::observe))
@@ -535,6 +604,7 @@ fn run(listener: TcpListener, state: AppState, edge: Edge) -> std::io::Result<Se
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

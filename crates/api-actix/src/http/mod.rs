@@ -7,6 +7,7 @@ pub mod body_deadline;
 pub mod client_address;
 pub mod cursor;
 pub(crate) mod domain_errors;
+pub mod draining;
 pub mod field_messages;
 pub mod hashing_place;
 pub mod json_body;

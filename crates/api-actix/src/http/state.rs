@@ -12,6 +12,7 @@ use authusers_domain::wallet::Wallet;
 
 use authusers_domain::throttling::ThrottleCounters;
 
+use crate::http::draining::Draining;
 use crate::http::metrics::Metrics;
 use crate::http::public_url::PublicUrl;
 use crate::http::storage_health::StorageHealth;
@@ -51,4 +52,6 @@ pub struct AppState {
     pub throttle_counters: Arc<ThrottleCounters>,
     /// The password-hashing queue: requests that hash take a place in it.
     pub hashing: Arc<HashingQueue>,
+    /// Set when the server has been told to stop and is draining.
+    pub draining: Arc<Draining>,
 }

@@ -10,6 +10,9 @@ pub trait StorageHealth: Send + Sync {
     /// does not answer.
     async fn pending_migrations(&self) -> Result<usize, StorageError>;
 
+    /// Whether the database takes writes (a PostgreSQL standby does not).
+    async fn accepts_writes(&self) -> Result<bool, StorageError>;
+
     /// The connection pool as it stands.
     fn pool_state(&self) -> PoolState;
 
@@ -21,6 +24,10 @@ pub trait StorageHealth: Send + Sync {
 impl StorageHealth for Database {
     async fn pending_migrations(&self) -> Result<usize, StorageError> {
         Database::pending_migrations(self).await
+    }
+
+    async fn accepts_writes(&self) -> Result<bool, StorageError> {
+        Database::accepts_writes(self).await
     }
 
     fn pool_state(&self) -> PoolState {

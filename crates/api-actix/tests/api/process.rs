@@ -133,12 +133,17 @@ fn free_port() -> u16 {
 /// `authusers serve` on `db` and a free port, with only `env` set besides,
 /// once it answers; its standard error goes to `stderr`.
 async fn serve(db: &TestDatabase, env: &[(&str, &str)], stderr: Stdio) -> (Child, u16) {
+    serve_on(&db.url().to_string(), &["serve"], env, stderr).await
+}
+
+/// `authusers ARGS` (a `serve`) on the database at `url`, as [`serve`].
+async fn serve_on(url: &str, args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> (Child, u16) {
     let port = free_port();
     let child = Command::new(BINARY)
-        .arg("serve")
+        .args(args)
         .current_dir(scratch_folder())
         .env_clear()
-        .env("DATABASE_URL", db.url().to_string())
+        .env("DATABASE_URL", url)
         .env("AUTHUSERS_PORT", port.to_string())
         .envs(env.iter().copied())
         .stdout(Stdio::null())
@@ -198,6 +203,150 @@ async fn sigterm_during_a_slow_request_lets_it_finish() {
         .unwrap()
         .unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+/// SIGTERM with `SHUTDOWN_DRAIN_SECONDS`: readiness fails at once, so that
+/// a load balancer takes the server out; requests are still served (each
+/// closing its connection) until the drain ends; then it stops by itself.
+#[tokio::test]
+async fn sigterm_fails_readiness_at_once_and_serves_through_the_drain() {
+    let db = TestDatabase::sqlite();
+    let drain = Duration::from_secs(3);
+    let (mut child, port) = serve(&db, &[("SHUTDOWN_DRAIN_SECONDS", "3")], Stdio::null()).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert!(ready
+        .headers()
+        .get("connection")
+        .is_none_or(|c| c != "close"));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(killed.success());
+    let signalled = tokio::time::Instant::now();
+
+    let mut readiness = client.get(format!("{base}/readyz")).send().await.unwrap();
+    while readiness.status() == StatusCode::OK {
+        assert!(
+            signalled.elapsed() < Duration::from_secs(1),
+            "readiness still passes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        readiness = client.get(format!("{base}/readyz")).send().await.unwrap();
+    }
+    assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = readiness.json().await.unwrap();
+    assert_eq!(body["code"], "not_ready");
+    assert!(
+        body["detail"].as_str().unwrap().contains("stopping"),
+        "{body}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let served = client.get(format!("{base}/healthz")).send().await;
+    let served = served.expect("still serving inside the drain");
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["connection"], "close");
+
+    let exit = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait()),
+    )
+    .await
+    .expect("the server stops after its drain")
+    .unwrap()
+    .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        signalled.elapsed() >= drain,
+        "stopped before the drain ended"
+    );
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+}
+
+/// `url` with `params` added to its query string.
+fn with_params(url: &str, params: &str) -> String {
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}{params}")
+}
+
+/// `url` naming its host twice, as a libpq multi-host URL.
+fn twice_hosted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (authority, path) = rest.split_once('/').expect("a database name");
+    let (user, host) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(u, h)| (u, h));
+    let user = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    format!("{scheme}://{user}{host},{host}/{path}")
+}
+
+/// A PostgreSQL server that takes no writes (a standby; here, a session
+/// made read-only), reached directly or through a libpq multi-host URL
+/// asking for a read-write session that none of its hosts offers:
+/// readiness says why, a write is 503 `unavailable` with `Retry-After`,
+/// never a 500, and nothing is written.
+#[tokio::test]
+async fn a_database_that_takes_no_writes_is_not_ready_and_writes_are_503() {
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    db.connect().await;
+    let read_only = "options=-c%20default_transaction_read_only%3Don";
+    let url = db.url().to_string();
+    for url in [
+        with_params(&url, read_only),
+        with_params(
+            &twice_hosted(&url),
+            &format!("target_session_attrs=read-write&{read_only}"),
+        ),
+    ] {
+        let env = [
+            ("BCRYPT_COST", "4"),
+            ("DATABASE_CONNECT_TIMEOUT_SECONDS", "1"),
+        ];
+        let (child, port) = serve_on(&url, &["serve", "--no-migrate"], &env, Stdio::null()).await;
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let readiness = client
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(readiness.status(), StatusCode::SERVICE_UNAVAILABLE, "{url}");
+        let body: serde_json::Value = readiness.json().await.unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().contains("takes no writes"),
+            "{url}: {body}"
+        );
+
+        let registered = client
+            .post(format!("{}/auth/users/", server.base))
+            .json(&json!({"email": "ann@example.com", "password": "violet-kettle-93"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            registered.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{url}"
+        );
+        assert!(registered.headers().contains_key("retry-after"), "{url}");
+        let body: serde_json::Value = registered.json().await.unwrap();
+        assert_eq!(body["code"], "unavailable", "{url}: {body}");
+    }
+    assert_eq!(db.number("SELECT count(*) AS value FROM users").await, 0);
 }
 
 #[test]

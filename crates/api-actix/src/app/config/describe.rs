@@ -82,6 +82,10 @@ impl Settings {
                 "REQUEST_BODY_TIMEOUT_SECONDS",
                 self.request_body_timeout.as_secs().to_string(),
             ),
+            (
+                "SHUTDOWN_DRAIN_SECONDS",
+                self.shutdown_drain.as_secs().to_string(),
+            ),
             ("DATABASE_URL", self.database.url.to_string()),
             ("DATABASE_POOL_SIZE", self.database.pool_size.to_string()),
             (

@@ -60,6 +60,10 @@ pub struct Settings {
     /// `REQUEST_BODY_TIMEOUT_SECONDS`: how long a request's body may take
     /// to arrive whole after its head.
     pub request_body_timeout: Duration,
+    /// `SHUTDOWN_DRAIN_SECONDS`: how long a server told to stop (SIGTERM)
+    /// keeps serving, its readiness failing, so that a load balancer takes
+    /// it out before it stops accepting.
+    pub shutdown_drain: Duration,
     pub database: DatabaseConfig,
     pub jwt: JwtSettings,
     /// `LEGACY_SIMPLEJWT_SIGNING_KEY` and `LEGACY_SIMPLEJWT_UNTIL`: the
@@ -155,6 +159,7 @@ pub const VARIABLES: &[&str] = &[
     "AUTHUSERS_PORT",
     "PUBLIC_URL",
     "REQUEST_BODY_TIMEOUT_SECONDS",
+    "SHUTDOWN_DRAIN_SECONDS",
     "DATABASE_URL",
     "DATABASE_POOL_SIZE",
     "DATABASE_CONNECT_TIMEOUT_SECONDS",
@@ -347,6 +352,9 @@ impl Settings {
             ),
         );
 
+        let shutdown_drain =
+            Duration::from_secs(env.number("SHUTDOWN_DRAIN_SECONDS", 0u64, 0, 300));
+
         let raw_url = env
             .raw("DATABASE_URL")
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
@@ -439,6 +447,7 @@ impl Settings {
                 port,
                 public_url,
                 request_body_timeout,
+                shutdown_drain,
                 database,
                 jwt,
                 legacy_tokens,
