@@ -23,7 +23,8 @@ run:
 ## (both fail under CI=true). Tokens are also verified by PyJWT, as another
 ## service would (installed into .venv-pyjwt). Then, under CI=true or with
 ## SCHEMATHESIS=on, schemathesis over the OpenAPI document (installed into
-## .venv-schemathesis).
+## .venv-schemathesis), and the cluster's faults in short (deploy/cluster/:
+## HAProxy, Patroni, etcd; as root, installed when missing).
 test:
 	@pg_url="$$(deploy/scripts/postgres-for-tests.sh)" || exit 1; \
 	if [ -n "$$pg_url" ]; then echo "PostgreSQL suite: on ($$pg_url)"; fi; \
@@ -32,7 +33,8 @@ test:
 	if [ -n "$$pyjwt" ]; then echo "PyJWT verifier: on ($$pyjwt)"; fi; \
 	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" AUTHUSERS_TEST_PYJWT="$$pyjwt" \
 	$(CARGO) test --locked --workspace --all-targets --all-features && \
-	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" deploy/scripts/schemathesis.sh
+	AUTHUSERS_TEST_POSTGRES_URL="$$pg_url" deploy/scripts/schemathesis.sh && \
+	deploy/scripts/cluster-for-tests.sh
 
 ## Throughput and latency of the release binary, measured from outside with
 ## wrk (installed from Debian's packages when it is missing and this runs

@@ -98,7 +98,9 @@ start() {
     if [ "$user" = root ]; then
         setsid "$@" >>"$dir/log/$name.log" 2>&1 </dev/null &
     else
-        setsid runuser -u "$user" -- "$@" >>"$dir/log/$name.log" 2>&1 </dev/null &
+        # setpriv runs the command in its place, so that $! is its pid.
+        setsid setpriv --reuid="$user" --regid="$user" --init-groups -- "$@" \
+            >>"$dir/log/$name.log" 2>&1 </dev/null &
     fi
     echo $! >"$dir/run/$name.pid"
 }
@@ -234,8 +236,12 @@ BCRYPT_COST=${BCRYPT_COST:-10}
 ENV
 }
 
+# The URL the replicas use: through HAProxy, or with CLUSTER_DATABASE_URL=
+# multihost (at `up`) a libpq multi-host URL asking for the read-write node.
 database_url() {
-    if [ "${CLUSTER_DATABASE_URL:-haproxy}" = multihost ]; then
+    if [ -f "$dir/run/database_url" ]; then
+        cat "$dir/run/database_url"
+    elif [ "${CLUSTER_DATABASE_URL:-haproxy}" = multihost ]; then
         echo "postgres://postgres@127.0.0.1:$(pg_port 1),127.0.0.1:$(pg_port 2)/$database?target_session_attrs=read-write&connect_timeout=2"
     else
         echo "postgres://postgres@127.0.0.1:$db_port/$database?connect_timeout=2"
@@ -272,6 +278,7 @@ cmd_up() {
     mkdir -p "$dir/run" "$dir/log" "$dir/mail" "$dir/etcd"
     trap 'say "up failed: stopping what started"; cmd_down >/dev/null 2>&1 || true' ERR
     echo "$replicas" >"$dir/run/replicas"
+    database_url >"$dir/run/database_url.new" && mv "$dir/run/database_url.new" "$dir/run/database_url"
     chown postgres:postgres "$dir" "$dir/run" "$dir/log"
 
     say "etcd on $etcd_port"
@@ -359,6 +366,9 @@ cmd_down() {
     for name in $(ls "$dir/run" 2>/dev/null | sed -n 's/\.pid$//p'); do
         stop_pid "$(pid_of "$name")" KILL 1
     done
+    # Anything still running from the cluster's folder (a PostgreSQL backend
+    # whose postmaster was killed, say).
+    pkill -KILL -f -- "$dir/" 2>/dev/null || true
     rm -rf "$dir" "$dir.apt.log"
     say "down: every process stopped, $dir removed"
 }
@@ -386,7 +396,7 @@ cmd_status() {
         [ -f "$dir/pg$i/postmaster.pid" ] && pid="$(head -n 1 "$dir/pg$i/postmaster.pid")"
         row "postgres$i" "$pid" "postgres ($role)" "$(pg_port "$i")"
     done
-    row haproxy "$(pid_of haproxy)" "balancer" "$api_port,$db_port"
+    row haproxy "$(pid_of haproxy)" "balancer (API; the database on $db_port)" "$api_port"
     for i in $(seq 1 "$(replica_count)"); do
         row "r$i" "$(pid_of "r$i")" replica "$(replica_port "$i")"
     done
@@ -397,7 +407,7 @@ cmd_status() {
             alive=false
             pid_alive "$pid" && alive=true
             [ -n "$pid" ] || pid=null
-            out+="${out:+,}{\"name\":\"$name\",\"pid\":$pid,\"alive\":$alive,\"role\":\"$role\",\"port\":\"$rest\"}"
+            out+="${out:+,}{\"name\":\"$name\",\"pid\":$pid,\"alive\":$alive,\"role\":\"$role\",\"port\":$rest}"
         done
         printf '{"api":"http://127.0.0.1:%s","database_url":"%s","processes":[%s]}\n' \
             "$api_port" "$(database_url)" "$out"

@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use authusers_domain::outbox::{
     AttemptOutcome, AttemptRecord, LeaseToken, OutboxBacklog, OutboxEntry, OutboxFilter,
@@ -17,6 +19,13 @@ use crate::schema::{outbox_attempts, outbox_messages};
 use crate::write_transaction::WriteTransaction;
 
 const PENDING: &str = "pending";
+
+/// How long recording a delivery attempt waits for an unavailable database:
+/// well within a claim's lease (two minutes), so that no other worker
+/// claims a message that has in fact gone.
+const RECORD_RETRY_LIMIT: Duration = Duration::from_secs(60);
+const RECORD_RETRY_FIRST_PAUSE: Duration = Duration::from_millis(250);
+const RECORD_RETRY_MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// The e-mail outbox on Diesel.
 #[derive(Clone)]
@@ -146,75 +155,90 @@ impl OutboxRepository for DieselOutboxRepository {
         let attempt = i32::try_from(attempt).map_err(|_| {
             RepositoryError::failed(format!("attempt {attempt} of message {id} is out of range"))
         })?;
-        let lease = lease.0.clone();
-        let outcome = outcome.clone();
-        let recorded = self
-            .db
-            .write(move |conn| {
-                let (label, error) = match &outcome {
-                    AttemptOutcome::Sent => ("sent", None),
-                    AttemptOutcome::Retry { error, .. } => ("retry", Some(error.as_str())),
-                    AttemptOutcome::Failed { error } => ("failed", Some(error.as_str())),
-                };
-                // The message only while this claim still holds it.
-                let held = outbox_messages::table
-                    .filter(outbox_messages::id.eq(id))
-                    .filter(outbox_messages::status.eq(PENDING))
-                    .filter(outbox_messages::lease_token.eq(&lease));
-                let released = (
-                    outbox_messages::attempts.eq(attempt),
-                    outbox_messages::locked_until.eq(None::<NaiveDateTime>),
-                    outbox_messages::lease_token.eq(None::<String>),
-                );
-                let recorded = on_connection!(conn, |conn| {
-                    conn.write_transaction(|conn| {
-                        let updated = match &outcome {
-                            AttemptOutcome::Sent => diesel::update(held)
-                                .set((
-                                    released,
-                                    outbox_messages::status.eq("sent"),
-                                    outbox_messages::sent_at.eq(Some(at)),
-                                    outbox_messages::last_error.eq(None::<String>),
+        // The mail has gone (or failed) already: its outcome must be kept,
+        // or the message would be sent again once its lease ends. A database
+        // that is unavailable (a failover: seconds) is waited for, well
+        // within the lease.
+        let started = Instant::now();
+        let mut pause = RECORD_RETRY_FIRST_PAUSE;
+        loop {
+            let lease = lease.0.clone();
+            let outcome = outcome.clone();
+            let written = self
+                .db
+                .write(move |conn| {
+                    let (label, error) = match &outcome {
+                        AttemptOutcome::Sent => ("sent", None),
+                        AttemptOutcome::Retry { error, .. } => ("retry", Some(error.as_str())),
+                        AttemptOutcome::Failed { error } => ("failed", Some(error.as_str())),
+                    };
+                    // The message only while this claim still holds it.
+                    let held = outbox_messages::table
+                        .filter(outbox_messages::id.eq(id))
+                        .filter(outbox_messages::status.eq(PENDING))
+                        .filter(outbox_messages::lease_token.eq(&lease));
+                    let released = (
+                        outbox_messages::attempts.eq(attempt),
+                        outbox_messages::locked_until.eq(None::<NaiveDateTime>),
+                        outbox_messages::lease_token.eq(None::<String>),
+                    );
+                    let recorded = on_connection!(conn, |conn| {
+                        conn.write_transaction(|conn| {
+                            let updated = match &outcome {
+                                AttemptOutcome::Sent => diesel::update(held)
+                                    .set((
+                                        released,
+                                        outbox_messages::status.eq("sent"),
+                                        outbox_messages::sent_at.eq(Some(at)),
+                                        outbox_messages::last_error.eq(None::<String>),
+                                    ))
+                                    .execute(conn)?,
+                                AttemptOutcome::Retry {
+                                    error,
+                                    next_attempt_at,
+                                } => diesel::update(held)
+                                    .set((
+                                        released,
+                                        outbox_messages::next_attempt_at
+                                            .eq(next_attempt_at.naive_utc()),
+                                        outbox_messages::last_error.eq(Some(error.as_str())),
+                                    ))
+                                    .execute(conn)?,
+                                AttemptOutcome::Failed { error } => diesel::update(held)
+                                    .set((
+                                        released,
+                                        outbox_messages::status.eq("failed"),
+                                        outbox_messages::last_error.eq(Some(error.as_str())),
+                                    ))
+                                    .execute(conn)?,
+                            };
+                            if updated == 0 {
+                                return Ok::<_, diesel::result::Error>(AttemptRecord::LeaseLost);
+                            }
+                            diesel::insert_into(outbox_attempts::table)
+                                .values((
+                                    outbox_attempts::outbox_id.eq(id),
+                                    outbox_attempts::attempt.eq(attempt),
+                                    outbox_attempts::attempted_at.eq(at),
+                                    outbox_attempts::outcome.eq(label),
+                                    outbox_attempts::error.eq(error),
                                 ))
-                                .execute(conn)?,
-                            AttemptOutcome::Retry {
-                                error,
-                                next_attempt_at,
-                            } => diesel::update(held)
-                                .set((
-                                    released,
-                                    outbox_messages::next_attempt_at
-                                        .eq(next_attempt_at.naive_utc()),
-                                    outbox_messages::last_error.eq(Some(error.as_str())),
-                                ))
-                                .execute(conn)?,
-                            AttemptOutcome::Failed { error } => diesel::update(held)
-                                .set((
-                                    released,
-                                    outbox_messages::status.eq("failed"),
-                                    outbox_messages::last_error.eq(Some(error.as_str())),
-                                ))
-                                .execute(conn)?,
-                        };
-                        if updated == 0 {
-                            return Ok::<_, diesel::result::Error>(AttemptRecord::LeaseLost);
-                        }
-                        diesel::insert_into(outbox_attempts::table)
-                            .values((
-                                outbox_attempts::outbox_id.eq(id),
-                                outbox_attempts::attempt.eq(attempt),
-                                outbox_attempts::attempted_at.eq(at),
-                                outbox_attempts::outcome.eq(label),
-                                outbox_attempts::error.eq(error),
-                            ))
-                            .execute(conn)?;
-                        Ok(AttemptRecord::Recorded)
-                    })?
-                });
-                Ok(recorded)
-            })
-            .await?;
-        Ok(recorded)
+                                .execute(conn)?;
+                            Ok(AttemptRecord::Recorded)
+                        })?
+                    });
+                    Ok(recorded)
+                })
+                .await;
+            match written {
+                Err(error) if error.is_unavailable() && started.elapsed() < RECORD_RETRY_LIMIT => {
+                    tracing::warn!(outbox_id = id, %error, "recording a delivery attempt: the database is unavailable; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RECORD_RETRY_MAX_PAUSE);
+                }
+                written => return Ok(written?),
+            }
+        }
     }
 
     async fn backlog(&self) -> Result<OutboxBacklog, RepositoryError> {

@@ -75,3 +75,38 @@ async fn a_connection_killed_in_use_fails_one_query_as_unavailable_then_is_repla
     let (a, b) = tokio::join!(users.find_by_id(UserId(1)), users.find_by_id(UserId(2)));
     assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
 }
+
+/// A mail has gone, and the database is lost as its outcome is recorded (a
+/// failover): the record waits for the database rather than fail, so that
+/// the message is not claimed and sent again when its lease ends.
+#[tokio::test]
+async fn a_sent_mails_outcome_is_recorded_through_a_lost_connection() {
+    use authusers_domain::outbox::{AttemptOutcome, AttemptRecord, OutboxRepository};
+    use authusers_infra_diesel::{test_support, DieselOutboxRepository};
+
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    test_support::queue_decision_emails(&db.connect().await, 1).await;
+    let mut config = DatabaseConfig::new(db.url().clone());
+    config.pool_size = 1;
+    config.pg_idle_before_check = Duration::from_secs(3600);
+    let outbox = DieselOutboxRepository::new(Database::connect(&config).unwrap());
+    let later = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let message = outbox
+        .claim_due(later, later + chrono::Duration::minutes(2), 10)
+        .await
+        .unwrap()
+        .remove(0);
+
+    // The pool's one connection dies while the mail is being sent.
+    kill_the_pools_connections(&db).await;
+    let recorded = outbox
+        .record_attempt(message.id, &message.lease, 1, later, &AttemptOutcome::Sent)
+        .await;
+    assert!(matches!(recorded, Ok(AttemptRecord::Recorded)), "{recorded:?}");
+    let sent = db
+        .number("SELECT count(*) AS value FROM outbox_messages WHERE status = 'sent'")
+        .await;
+    assert_eq!(sent, 1);
+}
