@@ -11,7 +11,7 @@
 #               etcd (the DCS Patroni elects its leader in)
 #
 # deploy/cluster/cluster.sh up [N] | down | status [--json] | kill-replica I |
-#                           kill-primary [--postgres-only] | rolling-restart
+#     start-replica I | kill-primary [--postgres-only] | rolling-restart | heal
 #
 # Runs as root (it installs haproxy, patroni, etcd-server and PostgreSQL 15
 # when they are missing, and runs PostgreSQL and Patroni as `postgres`).
@@ -69,7 +69,12 @@ install() {
     command -v curl >/dev/null || missing+=(curl)
     [ ${#missing[@]} -eq 0 ] && return 0
     say "installing ${missing[*]}"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$dir.apt.log" 2>&1; then
+    # Once more after refreshing the package lists, which a new machine
+    # may not have.
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
+        { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }; } \
+        >"$dir.apt.log" 2>&1; then
+        rm -rf "$dir"
         fail "cannot install ${missing[*]} (apt-get's output: $dir.apt.log)"
     fi
 }
@@ -468,6 +473,25 @@ cmd_kill_primary() {
     echo "$leader"
 }
 
+# heal: a database node whose machine was lost comes back: its Patroni starts
+# again and rejoins as the synchronous standby (rewinding what its old
+# timeline had that the new leader has not).
+cmd_heal() {
+    need_root
+    local i healed=""
+    for i in 1 2; do
+        pid_alive "$(pid_of "patroni$i")" && continue
+        if [ -f "$dir/pg$i/postmaster.pid" ]; then
+            stop_pid "$(head -n 1 "$dir/pg$i/postmaster.pid")" KILL 1
+        fi
+        start "patroni$i" postgres patroni "$dir/run/patroni$i.yml"
+        healed="$healed pg$i"
+    done
+    [ -n "$healed" ] || { say "heal: both database nodes are up"; return 0; }
+    wait_for "the synchronous standby" 120 sync_standby_streaming
+    say "heal:$healed back, as the synchronous standby"
+}
+
 cmd_rolling_restart() {
     need_root
     local i
@@ -490,8 +514,9 @@ kill-replica) cmd_kill_replica "${2:-}" ;;
 start-replica) cmd_start_replica "${2:-}" ;;
 kill-primary) cmd_kill_primary "${2:-}" ;;
 rolling-restart) cmd_rolling_restart ;;
+heal) cmd_heal ;;
 *)
-    echo "usage: $0 up [N] | down | status [--json] | kill-replica I | start-replica I | kill-primary [--postgres-only] | rolling-restart" >&2
+    echo "usage: $0 up [N] | down | status [--json] | kill-replica I | start-replica I | kill-primary [--postgres-only] | rolling-restart | heal" >&2
     exit 2
     ;;
 esac

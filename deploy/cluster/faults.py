@@ -11,7 +11,9 @@ one after the other:
 - kill-postgres (full run only): the leader's postmaster alone killed,
   which Patroni restarts in place;
 - kill-primary: the leader's Patroni and PostgreSQL killed together, so
-  that the synchronous standby is promoted.
+  that the synchronous standby is promoted;
+- heal (full run only): the lost node started again; it rejoins as the
+  synchronous standby, so that the run can be repeated.
 
 Then every acknowledged write is read back from the ledger (once each, never
 twice) and every balance is checked against its ledger. Prints, per fault,
@@ -130,7 +132,7 @@ def make_users(api, count):
         if status != 200:
             sys.exit(f"faults: approving {email}: {status} {body}")
         users.append((email, sign_in(client, email, password)))
-    return users
+    return run, users
 
 
 def writer(api, email, token, log, stop):
@@ -200,7 +202,8 @@ def main():
     status = json.loads(cluster("status", "--json"))
     api, database_url = status["api"], status["database_url"]
     replicas = sum(1 for p in status["processes"] if p["role"] == "replica")
-    users = make_users(api, args.writers + args.readers)
+    run, users = make_users(api, args.writers + args.readers)
+    ours = f"load-{run}-%"
     log, stop = Log(), threading.Event()
     threads = [threading.Thread(target=writer, args=(api, e, t, log, stop))
                for e, t in users[:args.writers]]
@@ -243,6 +246,8 @@ def main():
         phase("rolling-restart", lambda: cluster("rolling-restart"), 2)
         phase("kill-postgres", kill_primary("--postgres-only"), 5)
     phase("kill-primary", kill_primary(), 5)
+    if not args.short:
+        phase("heal", lambda: cluster("heal"), 3)
     stop.set()
     for thread in threads:
         thread.join()
@@ -250,7 +255,7 @@ def main():
     # Every acknowledged write read back, once; every balance equal to its
     # ledger (each write is 1.00).
     rows = psql(database_url, "SELECT u.email, t.idempotency_key FROM balance_transactions t "
-                "JOIN users u ON u.id = t.user_id WHERE u.email LIKE 'load-%' "
+                f"JOIN users u ON u.id = t.user_id WHERE u.email LIKE '{ours}' "
                 "AND t.idempotency_key IS NOT NULL")
     applied = {}
     for email, key in rows:
@@ -260,7 +265,7 @@ def main():
     unacknowledged = [k for k in applied if k not in log.acknowledged]
     balances = psql(database_url, "SELECT u.email, u.real_balance_cents, "
                     "(SELECT count(*) FROM balance_transactions t WHERE t.user_id = u.id) "
-                    "FROM users u WHERE u.email LIKE 'load-%'")
+                    f"FROM users u WHERE u.email LIKE '{ours}'")
     unbalanced = [email for email, cents, entries in balances if int(cents) != 100 * int(entries)]
 
     broken = []

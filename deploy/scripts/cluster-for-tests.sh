@@ -4,8 +4,9 @@
 # tests built, through its faults in short: up with two replicas, one
 # replica killed, one failover of the database primary, down; once with the
 # replicas reaching PostgreSQL through HAProxy, once through a libpq
-# multi-host URL. Before that, cluster.sh's refusals: run without root, and
-# with a port in use, each one line with nothing left running. It needs root
+# multi-host URL. Before that, cluster.sh's refusals: run without root, with
+# a port in use, and with a package that cannot be installed, each one line
+# with nothing left running. It needs root
 # (it installs haproxy, patroni and etcd-server); elsewhere it says it is
 # skipped, and under CI=true that is a failure.
 set -euo pipefail
@@ -56,6 +57,15 @@ expect_refusal "a port in use" "port $((CLUSTER_BASE_PORT + 80)) is in use" $clu
 kill "$holder"
 wait "$holder" 2>/dev/null || true
 holder=""
+
+# A package that cannot be installed: haproxy out of sight (no /usr/sbin on
+# the PATH) and an apt-get that fails.
+fake="$(mktemp -d)"
+printf '#!/bin/sh\necho "E: Unable to locate package $*" >&2\nexit 100\n' >"$fake/apt-get"
+chmod +x "$fake/apt-get"
+expect_refusal "a package that cannot be installed" "cannot install haproxy" \
+    env PATH="$fake:/usr/bin:/bin" $cluster up 2
+rm -rf "$fake"
 
 for url in haproxy multihost; do
     echo "Cluster faults: up with two replicas, the database through $url"

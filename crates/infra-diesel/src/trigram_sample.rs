@@ -1,6 +1,7 @@
 //! How common each trigram is among the users, estimated from a random
-//! sample, so that a search asks PostgreSQL's trigram index for the term's
-//! rarest trigrams. The GIN index answers a term by reading the lists of
+//! sample, so that a search asks the trigram indexes for the part of the
+//! term between its common trigrams (or, on PostgreSQL, for its rarest
+//! trigrams). The GIN index answers a term by reading the lists of
 //! all its trigrams; the list of a common one ("com" of every ".com" address, "bul"
 //! of a million "bulk…" ones) costs milliseconds to read, while two rare
 //! ones already narrow the candidates to a handful, which the plain
@@ -25,8 +26,14 @@ const SAMPLE_LIFETIME: Duration = Duration::from_secs(600);
 #[derive(Debug, Default)]
 pub(crate) struct TrigramSample {
     counts: HashMap<String, u32>,
+    /// The users the sample read.
+    rows: usize,
     taken_at: Option<Instant>,
 }
+
+/// A trigram held by more than this share of the users is common: reading
+/// its list costs more than the candidates it rules out save.
+const COMMON_SHARE: f64 = 0.02;
 
 /// The three-character windows of `text`.
 pub(crate) fn trigrams(text: &str) -> Vec<String> {
@@ -54,6 +61,7 @@ impl TrigramSample {
         }
         Self {
             counts,
+            rows: rows.len(),
             taken_at: Some(Instant::now()),
         }
     }
@@ -72,29 +80,74 @@ impl TrigramSample {
         candidates.truncate(wanted);
         candidates
     }
+
+    /// The part of `term` to ask a positional index (SQLite's FTS5) for
+    /// as a phrase: `term` without the common trigrams at either end, whose
+    /// long lists the phrase would otherwise read through ("bul" and "ulk"
+    /// of "bulk99999" among a million "bulk…" addresses leave "k99999").
+    /// The whole term when every trigram is common.
+    pub(crate) fn narrowest_phrase(&self, term: &str) -> String {
+        let chars: Vec<char> = term.chars().collect();
+        if chars.len() < 3 || self.rows == 0 {
+            return term.to_owned();
+        }
+        let common = |start: usize| {
+            let trigram: String = chars[start..start + 3].iter().collect();
+            let held = self.counts.get(&trigram).copied().unwrap_or(0);
+            f64::from(held) > COMMON_SHARE * self.rows as f64
+        };
+        let (mut first, mut last) = (0, chars.len() - 3);
+        while first < last && common(first) {
+            first += 1;
+        }
+        while last > first && common(last) {
+            last -= 1;
+        }
+        if first == last && common(first) {
+            return term.to_owned();
+        }
+        chars[first..last + 3].iter().collect()
+    }
+}
+
+/// A sample of users' searched text from PostgreSQL or SQLite: random ids
+/// up to the largest, the live users among them.
+macro_rules! sample_rows {
+    ($conn:expr) => {{
+        let conn = $conn;
+        let largest: Option<i64> = users::table
+            .select(diesel::dsl::max(users::id))
+            .first(conn)?;
+        let ids: Vec<i64> = match largest {
+            Some(largest) if largest > 0 => {
+                let mut random = rand::rng();
+                (0..SAMPLE_SIZE)
+                    .map(|_| random.random_range(1..=largest))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        live_users()
+            .filter(users::id.eq_any(ids))
+            .select((users::email, users::first_name, users::last_name))
+            .load(conn)
+    }};
 }
 
 /// A sample from PostgreSQL, whose trigram index reads the whole list of
-/// every trigram it is asked for (SQLite's FTS5 skips through them itself).
+/// every trigram it is asked for.
 pub(crate) fn sample_postgres(
     conn: &mut diesel::PgConnection,
 ) -> QueryResult<Vec<(String, String, String)>> {
-    let largest: Option<i64> = users::table
-        .select(diesel::dsl::max(users::id))
-        .first(conn)?;
-    let ids: Vec<i64> = match largest {
-        Some(largest) if largest > 0 => {
-            let mut random = rand::rng();
-            (0..SAMPLE_SIZE)
-                .map(|_| random.random_range(1..=largest))
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    live_users()
-        .filter(users::id.eq_any(ids))
-        .select((users::email, users::first_name, users::last_name))
-        .load(conn)
+    sample_rows!(conn)
+}
+
+/// A sample from SQLite, whose FTS5 index reads the lists of a phrase's
+/// trigrams.
+pub(crate) fn sample_sqlite(
+    conn: &mut diesel::SqliteConnection,
+) -> QueryResult<Vec<(String, String, String)>> {
+    sample_rows!(conn)
 }
 
 #[cfg(test)]
@@ -116,6 +169,22 @@ mod tests {
         assert_eq!(sample.rarest("zzzbul", 1, |_| true), vec!["zbu"]);
         let alphanumeric = |t: &str| t.chars().all(char::is_alphanumeric);
         assert_eq!(sample.rarest("@ex", 2, alphanumeric), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_phrase_sheds_common_trigrams_at_either_end_only() {
+        let rows: Vec<_> = (0..100)
+            .map(|n| row(&format!("bulk{n}@example.com")))
+            .collect();
+        let sample = TrigramSample::from_rows(&rows);
+        // "bul", "ulk" and "lk9" are common here; "k99" and "999" are not.
+        assert_eq!(sample.narrowest_phrase("bulk99999"), "k99999");
+        assert_eq!(sample.narrowest_phrase("nomatch"), "nomatch");
+        // A rare trigram in the middle keeps what lies between.
+        assert_eq!(sample.narrowest_phrase("bulkzz@ex"), "lkzz@e");
+        // Every trigram common: the whole term.
+        assert_eq!(sample.narrowest_phrase("example"), "example");
+        assert_eq!(TrigramSample::default().narrowest_phrase("bulk9"), "bulk9");
     }
 
     #[test]

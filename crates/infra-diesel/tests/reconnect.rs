@@ -104,7 +104,10 @@ async fn a_sent_mails_outcome_is_recorded_through_a_lost_connection() {
     let recorded = outbox
         .record_attempt(message.id, &message.lease, 1, later, &AttemptOutcome::Sent)
         .await;
-    assert!(matches!(recorded, Ok(AttemptRecord::Recorded)), "{recorded:?}");
+    assert!(
+        matches!(recorded, Ok(AttemptRecord::Recorded)),
+        "{recorded:?}"
+    );
     let sent = db
         .number("SELECT count(*) AS value FROM outbox_messages WHERE status = 'sent'")
         .await;

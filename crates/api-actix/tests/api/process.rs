@@ -709,7 +709,47 @@ async fn two_servers_share_the_count_of_failed_logins(db: &TestDatabase) {
     }
 }
 
+/// A `PATCH /balance/` applied by a server that then died (SIGKILL),
+/// repeated with its Idempotency-Key through another server, as a client
+/// behind a load balancer does: answered from the first outcome, applied
+/// once.
+async fn a_write_repeated_on_another_server_after_its_server_died_is_applied_once(
+    db: &TestDatabase,
+) {
+    let mut first = server_with_admin(db).await;
+    let second = another_server(db).await;
+    let (access, _) = log_in(&first, ADMIN_PASSWORD).await;
+    let key = "repeated-after-a-crash-1";
+    let body = json!({"action": "in", "value_type": "real", "value": "12.34"});
+    let patch = |server: &Server| {
+        reqwest::Client::new()
+            .patch(format!("{}/balance/", server.base))
+            .bearer_auth(&access)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let applied = patch(&first).await.unwrap();
+    assert_eq!(applied.status(), StatusCode::OK);
+    let applied: serde_json::Value = applied.json().await.unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let repeated = patch(&second).await.unwrap();
+    assert_eq!(repeated.status(), StatusCode::OK);
+    assert_eq!(repeated.headers()["idempotent-replayed"], "true");
+    let repeated: serde_json::Value = repeated.json().await.unwrap();
+    assert_eq!(repeated, applied);
+    let entries = format!(
+        "SELECT count(*) AS value FROM balance_transactions WHERE idempotency_key = '{key}'"
+    );
+    assert_eq!(db.number(&entries).await, 1);
+    let balance = "SELECT real_balance_cents AS value FROM users WHERE email = 'admin@example.com'";
+    assert_eq!(db.number(balance).await, 1234);
+}
+
 on_both_backends!(
+    a_write_repeated_on_another_server_after_its_server_died_is_applied_once,
     two_servers_share_the_count_of_failed_logins,
     what_one_server_ends_the_other_refuses_on_the_next_request,
     an_operator_lists_and_ends_a_users_sessions,
