@@ -8,7 +8,8 @@
 # (a generated Django dump through `authusers import django`, which also
 # writes each imported balance's opening ledger entry), and
 # BENCH_SCALE_LEDGER (1 000 000) ledger rows of the administrator (inserted
-# with SQL; on PostgreSQL then VACUUM ANALYZE, as autovacuum would soon). Every
+# with SQL; on PostgreSQL then VACUUM ANALYZE and CHECKPOINT, as autovacuum
+# and the checkpointer soon would). Every
 # request is the administrator's:
 # - GET /balance/transactions/ (the administrator's own ledger, the one
 #   loaded): the first page, a page by a deep cursor (half the list
@@ -212,8 +213,10 @@ COMMIT;
 SQL
         # As autovacuum soon would after a million inserts: it also moves the
         # search index's pending entries (GIN's fast-update list) into the
-        # index, which every search would otherwise read through.
-        psql -q -v ON_ERROR_STOP=1 "$url" -c "VACUUM ANALYZE"
+        # index, which every search would otherwise read through. Then a
+        # checkpoint, as the next one (checkpoint_timeout) would: the load's
+        # dirty pages are written before the measurement, not during it.
+        psql -q -v ON_ERROR_STOP=1 "$url" -c "VACUUM ANALYZE" -c "CHECKPOINT"
     fi
     finished="$(date +%s.%N)"
     awk -v name="$name" -v s="$started" -v i="$imported" -v f="$finished" -v out="$(cat "$work/import.out")" \
