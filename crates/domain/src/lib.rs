@@ -13,6 +13,7 @@ pub mod clock;
 pub mod email;
 pub mod error_chain;
 pub mod import;
+pub mod mfa;
 pub mod money;
 pub mod notification;
 pub mod outbox;
