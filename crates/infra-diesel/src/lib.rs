@@ -18,6 +18,7 @@ mod error;
 mod import_repository;
 mod ledger_row;
 mod live_users;
+mod mfa_repository;
 mod outbox_repository;
 mod outbox_row;
 mod paging;
@@ -44,6 +45,7 @@ pub use database::{
 };
 pub use error::StorageError;
 pub use import_repository::DieselImportRepository;
+pub use mfa_repository::DieselMfaRepository;
 pub use outbox_repository::DieselOutboxRepository;
 pub use password_reset_repository::DieselPasswordResetRepository;
 pub use session_repository::DieselSessionRepository;

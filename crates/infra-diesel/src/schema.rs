@@ -131,6 +131,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A user's TOTP second factor: waiting for its first code, or in force.
+    mfa_totp (user_id) {
+        user_id -> BigInt,
+        sealed_secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Recovery codes as digests, each used once.
+    mfa_recovery_codes (user_id, digest) {
+        user_id -> BigInt,
+        digest -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     balance_transactions,

@@ -12,8 +12,8 @@ mod recovery;
 mod verification;
 
 pub use codes::{CodeError, TimeStep, TotpCode, TotpSecret, STEP_SECONDS, TOTP_SECRET_BYTES};
+pub use ports::{MfaRepository, OneTimeCodes, SealError, SealedSecret, SecretSealer, StoredTotp};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockOneTimeCodes, MockSecretSealer};
-pub use ports::{OneTimeCodes, SealError, SealedSecret, SecretSealer};
+pub use ports::{MockMfaRepository, MockOneTimeCodes, MockSecretSealer};
 pub use recovery::{RecoveryCode, RecoveryCodeDigest, RECOVERY_CODES, RECOVERY_CODE_CHARS};
 pub use verification::{verify_code, CodeRefused};

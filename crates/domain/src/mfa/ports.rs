@@ -1,8 +1,13 @@
 //! What the second factor needs from the outside world: a step's code
-//! (HMAC-SHA-1 per RFC 6238, by a well-kept crate), and secrets sealed at
-//! rest.
+//! (HMAC-SHA-1 per RFC 6238, by a well-kept crate), secrets sealed at
+//! rest, and where factors and recovery codes are kept.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::codes::{TimeStep, TotpCode, TotpSecret};
+use super::recovery::RecoveryCodeDigest;
+use crate::storage::RepositoryError;
 use crate::UserId;
 
 #[cfg(any(test, feature = "mocks"))]
@@ -35,4 +40,74 @@ pub enum SealError {
 pub trait SecretSealer: Send + Sync {
     fn seal(&self, user: UserId, secret: &TotpSecret) -> Result<SealedSecret, SealError>;
     fn open(&self, user: UserId, sealed: &SealedSecret) -> Result<TotpSecret, SealError>;
+}
+
+/// A user's TOTP as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTotp {
+    pub sealed: SealedSecret,
+    pub created_at: DateTime<Utc>,
+    /// `None`: an enrolment waiting for its first code.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// The last step a code was accepted for.
+    pub last_step: Option<TimeStep>,
+}
+
+/// Where second factors are kept. Every change that decides whether a code
+/// or a recovery code is accepted is one conditional statement, so that
+/// two servers given the same code at once accept it once.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait MfaRepository: Send + Sync {
+    async fn totp(&self, user: UserId) -> Result<Option<StoredTotp>, RepositoryError>;
+
+    /// Stores a waiting enrolment in place of any waiting one; `false`,
+    /// and nothing changed, when a factor is in force.
+    async fn begin_enrolment(
+        &self,
+        user: UserId,
+        sealed: SealedSecret,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Puts the enrolment waiting since after `created_after` in force, its
+    /// first code's `step` accepted, with `codes` as its recovery codes;
+    /// `false`, and nothing changed, when there is none.
+    async fn confirm(
+        &self,
+        user: UserId,
+        created_after: DateTime<Utc>,
+        step: TimeStep,
+        at: DateTime<Utc>,
+        codes: Vec<RecoveryCodeDigest>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Moves the factor's last accepted step forward to `step`; `false`
+    /// when it was there or later already (a replay, on any server).
+    async fn accept_step(&self, user: UserId, step: TimeStep) -> Result<bool, RepositoryError>;
+
+    /// The factor in force and its recovery codes removed; `false` when
+    /// none was in force.
+    async fn remove(&self, user: UserId) -> Result<bool, RepositoryError>;
+
+    /// The digests of the recovery codes not used yet.
+    async fn unused_recovery_codes(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<RecoveryCodeDigest>, RepositoryError>;
+
+    /// Marks a recovery code used; `false` when it was used already.
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        digest: RecoveryCodeDigest,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// A new set of recovery codes; the old set is void.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: Vec<RecoveryCodeDigest>,
+    ) -> Result<(), RepositoryError>;
 }

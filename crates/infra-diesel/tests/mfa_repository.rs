@@ -1,0 +1,172 @@
+//! Second factors against real databases: an enrolment waits, is replaced,
+//! and is put in force once; a step and a recovery code are accepted once,
+//! also when several callers offer them at the same moment.
+
+use authusers_domain::accounts::UserRepository;
+use authusers_domain::mfa::{MfaRepository, RecoveryCodeDigest, SealedSecret, TimeStep};
+use authusers_domain::UserId;
+use authusers_infra_diesel::test_support::{self, at, TestDatabase};
+use authusers_infra_diesel::{on_both_backends, DieselMfaRepository, DieselUserRepository};
+
+async fn a_user(db: &TestDatabase) -> (DieselMfaRepository, UserId) {
+    let database = db.connect().await;
+    let user = DieselUserRepository::new(database.clone())
+        .insert(test_support::new_user("ann@example.com"))
+        .await
+        .unwrap();
+    (DieselMfaRepository::new(database), user.id)
+}
+
+fn digests(count: u8) -> Vec<RecoveryCodeDigest> {
+    (0..count)
+        .map(|i| RecoveryCodeDigest(format!("{i:064x}")))
+        .collect()
+}
+
+/// A user with a factor in force since step 5, with `codes` recovery codes.
+async fn in_force(db: &TestDatabase, codes: u8) -> (DieselMfaRepository, UserId) {
+    let (mfa, user) = a_user(db).await;
+    assert!(mfa
+        .begin_enrolment(user, SealedSecret("sealed".into()), at(0))
+        .await
+        .unwrap());
+    assert!(mfa
+        .confirm(user, at(-600), TimeStep(5), at(1), digests(codes))
+        .await
+        .unwrap());
+    (mfa, user)
+}
+
+async fn an_enrolment_waits_is_replaced_and_is_put_in_force_once(db: &TestDatabase) {
+    let (mfa, user) = a_user(db).await;
+    assert!(mfa.totp(user).await.unwrap().is_none());
+    assert!(mfa
+        .begin_enrolment(user, SealedSecret("one".into()), at(0))
+        .await
+        .unwrap());
+    assert!(mfa
+        .begin_enrolment(user, SealedSecret("two".into()), at(10))
+        .await
+        .unwrap());
+    let waiting = mfa.totp(user).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            waiting.sealed.0.as_str(),
+            waiting.created_at,
+            waiting.confirmed_at
+        ),
+        ("two", at(10), None)
+    );
+    // Begun before the cut-off (expired): not put in force.
+    assert!(!mfa
+        .confirm(user, at(10), TimeStep(5), at(20), digests(10))
+        .await
+        .unwrap());
+    assert!(mfa
+        .confirm(user, at(5), TimeStep(5), at(20), digests(10))
+        .await
+        .unwrap());
+    let on = mfa.totp(user).await.unwrap().unwrap();
+    assert_eq!(
+        (on.confirmed_at, on.last_step),
+        (Some(at(20)), Some(TimeStep(5)))
+    );
+    assert_eq!(mfa.unused_recovery_codes(user).await.unwrap().len(), 10);
+    // In force: no new enrolment, no second confirmation.
+    assert!(!mfa
+        .begin_enrolment(user, SealedSecret("three".into()), at(30))
+        .await
+        .unwrap());
+    assert!(!mfa
+        .confirm(user, at(0), TimeStep(6), at(31), digests(1))
+        .await
+        .unwrap());
+    assert_eq!(mfa.totp(user).await.unwrap().unwrap().sealed.0, "two");
+    assert_eq!(mfa.unused_recovery_codes(user).await.unwrap().len(), 10);
+}
+
+async fn a_step_is_accepted_once_even_by_callers_at_the_same_moment(db: &TestDatabase) {
+    let (mfa, user) = in_force(db, 1).await;
+    assert!(!mfa.accept_step(user, TimeStep(5)).await.unwrap());
+    assert!(!mfa.accept_step(user, TimeStep(4)).await.unwrap());
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let mfa = mfa.clone();
+            tokio::spawn(async move { mfa.accept_step(user, TimeStep(6)).await.unwrap() })
+        })
+        .collect();
+    let mut accepted = 0;
+    for caller in callers {
+        accepted += usize::from(caller.await.unwrap());
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(
+        mfa.totp(user).await.unwrap().unwrap().last_step,
+        Some(TimeStep(6))
+    );
+    // A waiting enrolment accepts no step.
+    let (other, waiting) = {
+        let database = db.connect().await;
+        let user = DieselUserRepository::new(database.clone())
+            .insert(test_support::new_user("bob@example.com"))
+            .await
+            .unwrap();
+        (DieselMfaRepository::new(database), user.id)
+    };
+    assert!(other
+        .begin_enrolment(waiting, SealedSecret("w".into()), at(0))
+        .await
+        .unwrap());
+    assert!(!other.accept_step(waiting, TimeStep(9)).await.unwrap());
+}
+
+async fn a_recovery_code_works_once_and_a_new_set_voids_the_old(db: &TestDatabase) {
+    let (mfa, user) = in_force(db, 3).await;
+    let first = digests(3)[0].clone();
+    let callers: Vec<_> = (0..6)
+        .map(|_| {
+            let (mfa, first) = (mfa.clone(), first.clone());
+            tokio::spawn(async move { mfa.use_recovery_code(user, first, at(2)).await.unwrap() })
+        })
+        .collect();
+    let mut used = 0;
+    for caller in callers {
+        used += usize::from(caller.await.unwrap());
+    }
+    assert_eq!(used, 1);
+    assert_eq!(mfa.unused_recovery_codes(user).await.unwrap().len(), 2);
+
+    let fresh = RecoveryCodeDigest("f".repeat(64));
+    mfa.replace_recovery_codes(user, vec![fresh.clone()])
+        .await
+        .unwrap();
+    assert_eq!(mfa.unused_recovery_codes(user).await.unwrap(), vec![fresh]);
+    assert!(!mfa
+        .use_recovery_code(user, digests(3)[1].clone(), at(3))
+        .await
+        .unwrap());
+}
+
+async fn removing_takes_the_factor_and_its_codes_and_needs_one_in_force(db: &TestDatabase) {
+    let (mfa, user) = a_user(db).await;
+    assert!(mfa
+        .begin_enrolment(user, SealedSecret("waiting".into()), at(0))
+        .await
+        .unwrap());
+    assert!(!mfa.remove(user).await.unwrap());
+    assert!(mfa
+        .confirm(user, at(-1), TimeStep(1), at(1), digests(2))
+        .await
+        .unwrap());
+    assert!(mfa.remove(user).await.unwrap());
+    assert!(mfa.totp(user).await.unwrap().is_none());
+    assert!(mfa.unused_recovery_codes(user).await.unwrap().is_empty());
+    assert!(!mfa.remove(user).await.unwrap());
+}
+
+on_both_backends!(
+    an_enrolment_waits_is_replaced_and_is_put_in_force_once,
+    a_step_is_accepted_once_even_by_callers_at_the_same_moment,
+    a_recovery_code_works_once_and_a_new_set_voids_the_old,
+    removing_takes_the_factor_and_its_codes_and_needs_one_in_force,
+);
