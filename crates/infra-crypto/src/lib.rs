@@ -13,6 +13,6 @@ mod totp;
 pub use bcrypt_hasher::{
     BcryptHasher, HashingCapacity, HashingPlace, HashingQueue, Overloaded, DEFAULT_MAX_WAIT,
 };
-pub use random::{RandomResetTokens, RandomSessionIds};
+pub use random::{RandomMfa, RandomResetTokens, RandomSessionIds};
 pub use secret_box::{SealingKey, SealingKeyError, SecretBox};
 pub use totp::{enrolment, Enrolment, Rfc6238Codes};

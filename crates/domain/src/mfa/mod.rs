@@ -9,11 +9,15 @@
 mod codes;
 mod ports;
 mod recovery;
+mod service;
 mod verification;
 
 pub use codes::{CodeError, TimeStep, TotpCode, TotpSecret, STEP_SECONDS, TOTP_SECRET_BYTES};
-pub use ports::{MfaRepository, OneTimeCodes, SealError, SealedSecret, SecretSealer, StoredTotp};
+pub use ports::{
+    MfaRandom, MfaRepository, OneTimeCodes, SealError, SealedSecret, SecretSealer, StoredTotp,
+};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockMfaRepository, MockOneTimeCodes, MockSecretSealer};
+pub use ports::{MockMfaRandom, MockMfaRepository, MockOneTimeCodes, MockSecretSealer};
 pub use recovery::{RecoveryCode, RecoveryCodeDigest, RECOVERY_CODES, RECOVERY_CODE_CHARS};
+pub use service::{CheckError, EnrolError, Mfa, MfaStatus, ENROLMENT_TTL};
 pub use verification::{verify_code, CodeRefused};

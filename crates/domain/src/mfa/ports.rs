@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::codes::{TimeStep, TotpCode, TotpSecret};
-use super::recovery::RecoveryCodeDigest;
+use super::recovery::{RecoveryCode, RecoveryCodeDigest};
 use crate::storage::RepositoryError;
 use crate::UserId;
 
@@ -110,4 +110,11 @@ pub trait MfaRepository: Send + Sync {
         user: UserId,
         codes: Vec<RecoveryCodeDigest>,
     ) -> Result<(), RepositoryError>;
+}
+
+/// Fresh secrets and recovery codes, from a cryptographic source.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait MfaRandom: Send + Sync {
+    fn totp_secret(&self) -> TotpSecret;
+    fn recovery_code(&self) -> RecoveryCode;
 }
