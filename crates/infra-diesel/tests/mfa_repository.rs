@@ -170,3 +170,23 @@ on_both_backends!(
     a_recovery_code_works_once_and_a_new_set_voids_the_old,
     removing_takes_the_factor_and_its_codes_and_needs_one_in_force,
 );
+
+/// An erased account keeps no second factor: its sealed secret and its
+/// recovery codes go with its other personal data.
+async fn erasing_the_account_takes_its_second_factor(db: &TestDatabase) {
+    use authusers_domain::accounts::EraseOutcome;
+    let (mfa, user) = in_force(db, 3).await;
+    let users = DieselUserRepository::new(db.connect().await);
+    assert_eq!(
+        users.erase(user, at(5)).await.unwrap(),
+        EraseOutcome::Erased
+    );
+    assert!(mfa.totp(user).await.unwrap().is_none());
+    assert!(mfa.unused_recovery_codes(user).await.unwrap().is_empty());
+    let left = db
+        .number("SELECT count(*) AS value FROM mfa_recovery_codes")
+        .await;
+    assert_eq!(left, 0);
+}
+
+on_both_backends!(erasing_the_account_takes_its_second_factor);
