@@ -573,6 +573,7 @@ struct Edge {
 }
 
 fn run(listener: TcpListener, state: AppState, edge: Edge) -> std::io::Result<Server> {
+    let draining = web::Data::from(Arc::clone(&state.draining));
     let state = web::Data::new(state);
     let gate = web::Data::new(edge.gate);
     let deadline = web::Data::new(edge.deadline);
@@ -596,6 +597,7 @@ fn run(listener: TcpListener, state: AppState, edge: Edge) -> std::io::Result<Se
             // Outermost, so that logs and routing both see the slashed path.
             .wrap(NormalizePath::new(TrailingSlash::Always))
             .app_data(state.clone())
+            .app_data(draining.clone())
             .app_data(gate.clone())
             .app_data(deadline.clone())
             .app_data(trusted_proxies.clone())

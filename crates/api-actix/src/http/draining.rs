@@ -12,8 +12,6 @@ use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
 
-use crate::http::state::AppState;
-
 /// Whether the server is draining; shared by every worker.
 #[derive(Debug, Default)]
 pub struct Draining(AtomicBool);
@@ -33,14 +31,15 @@ impl Draining {
     }
 }
 
-/// Middleware: while draining, each answer closes its connection.
+/// Middleware: while draining, each answer closes its connection. Reads the
+/// `Draining` the server registers as its own `app_data`.
 pub async fn close_connections(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let draining = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| Arc::clone(&state.draining));
+        .app_data::<web::Data<Draining>>()
+        .map(|draining| draining.clone().into_inner());
     let mut response = next.call(req).await?;
     if draining.is_some_and(|draining| draining.is_draining()) {
         response
