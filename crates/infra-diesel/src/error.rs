@@ -49,14 +49,24 @@ impl StorageError {
                 | StorageError::NotCommitted(_)
                 | StorageError::Pool(_)
                 | StorageError::Connect(_)
-                | StorageError::Query(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::ClosedConnection
-                        | diesel::result::DatabaseErrorKind::UnableToSendCommand
-                        | diesel::result::DatabaseErrorKind::ReadOnlyTransaction,
-                    _,
-                ))
-        )
+        ) || matches!(self, StorageError::Query(error) if connection_unusable(error))
     }
+}
+
+/// A query error that says its connection is no good any more: closed, or
+/// to a server that no longer takes writes (a primary demoted in a
+/// failover). The query may succeed on a new connection; the pool discards
+/// this one.
+pub(crate) fn connection_unusable(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UnableToSendCommand
+                | diesel::result::DatabaseErrorKind::ReadOnlyTransaction,
+            _,
+        )
+    )
 }
 
 impl From<StorageError> for RepositoryError {

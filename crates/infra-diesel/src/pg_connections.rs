@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::r2d2::{ConnectionManager, ManageConnection};
-use diesel::result::{DatabaseErrorKind, Error};
 use diesel::{Connection, PgConnection};
+
+use crate::error::connection_unusable;
 
 /// A pooled PostgreSQL connection, with what the pool knows of its health.
 pub(crate) struct PgPooled {
@@ -101,17 +102,12 @@ struct LostConnectionWatch(Arc<AtomicBool>);
 impl Instrumentation for LostConnectionWatch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let InstrumentationEvent::FinishQuery {
-            error:
-                Some(Error::DatabaseError(
-                    DatabaseErrorKind::ClosedConnection
-                    | DatabaseErrorKind::UnableToSendCommand
-                    | DatabaseErrorKind::ReadOnlyTransaction,
-                    _,
-                )),
-            ..
+            error: Some(error), ..
         } = event
         {
-            self.0.store(true, Ordering::Relaxed);
+            if connection_unusable(error) {
+                self.0.store(true, Ordering::Relaxed);
+            }
         }
     }
 }
