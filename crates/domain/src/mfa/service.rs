@@ -160,7 +160,12 @@ impl Mfa {
         user: UserId,
         code: &RecoveryCode,
     ) -> Result<(), CheckError> {
-        if self.status(user).await?.enabled_at.is_none() {
+        let in_force = self
+            .repository
+            .totp(user)
+            .await?
+            .is_some_and(|stored| stored.confirmed_at.is_some());
+        if !in_force {
             return Err(CheckError::NothingToCheck);
         }
         let unused = self.repository.unused_recovery_codes(user).await?;
