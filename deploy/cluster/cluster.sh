@@ -231,6 +231,7 @@ DATABASE_POOL_SIZE=10
 DATABASE_CONNECT_TIMEOUT_SECONDS=2
 JWT_ALGORITHM=EdDSA
 JWT_PRIVATE_KEY_FILE=$dir/jwt.pem
+MFA_SECRET_KEY=$(cat "$dir/mfa.key")
 PASSWORD_RESET_URL=http://127.0.0.1:$api_port/password/reset/confirm/{uid}/{token}
 MAIL_TRANSPORT=file
 MAIL_DIR=$dir/mail
@@ -311,6 +312,7 @@ cmd_up() {
 
     psql_db postgres -c "CREATE DATABASE $database" >/dev/null
     "$bin" keys generate --algorithm EdDSA --out "$dir/jwt.pem" >/dev/null
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$dir/mfa.key")
     env -i PATH="$PATH" $(replica_env 1 | grep -v '^AUTHUSERS_PORT') "$bin" migrate >>"$dir/log/migrate.log" 2>&1 ||
         fail "authusers migrate failed (log: $dir/log/migrate.log)"
     env -i PATH="$PATH" $(replica_env 1) AUTHUSERS_ADMIN_PASSWORD="$admin_password" \

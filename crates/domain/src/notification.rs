@@ -221,6 +221,87 @@ impl OutgoingEmail {
     }
 }
 
+/// Who changed a user's second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorChangedBy {
+    TheUser,
+    AnAdministrator,
+}
+
+impl OutgoingEmail {
+    /// The notice that a second factor was turned on: the user's other
+    /// sessions have ended.
+    pub fn second_factor_enabled(user: &User, language: Language) -> Self {
+        let (subject, done, warning) = match language {
+            Language::English => (
+                "Two-step sign-in is on",
+                "Two-step sign-in was turned on for your account: signing in now \
+                 takes a code from your authenticator app, and your other sessions \
+                 have ended.",
+                "If you did not do this, reset your password and contact the \
+                 administrators at once.",
+            ),
+            Language::Russian => (
+                "Двухэтапный вход включён",
+                "Для вашей учётной записи включён двухэтапный вход: теперь для входа \
+                 нужен код из приложения-аутентификатора, а другие ваши сеансы \
+                 завершены.",
+                "Если это сделали не вы, смените пароль и немедленно свяжитесь с \
+                 администраторами.",
+            ),
+        };
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[Paragraph::Text(done), Paragraph::Text(warning)],
+        )
+    }
+
+    /// The notice that a second factor was turned off, by the user or by
+    /// an administrator (who also ended the user's sessions).
+    pub fn second_factor_removed(user: &User, by: FactorChangedBy, language: Language) -> Self {
+        let (subject, done, warning) = match (language, by) {
+            (Language::English, FactorChangedBy::TheUser) => (
+                "Two-step sign-in is off",
+                "Two-step sign-in was turned off for your account: signing in takes \
+                 your password only, and your recovery codes no longer work.",
+                "If you did not do this, reset your password and contact the \
+                 administrators at once.",
+            ),
+            (Language::English, FactorChangedBy::AnAdministrator) => (
+                "Two-step sign-in is off",
+                "An administrator turned two-step sign-in off for your account and \
+                 ended your sessions: sign in with your password and turn it on again \
+                 with your new device.",
+                "If you did not ask for this, contact the administrators at once.",
+            ),
+            (Language::Russian, FactorChangedBy::TheUser) => (
+                "Двухэтапный вход выключен",
+                "Для вашей учётной записи выключен двухэтапный вход: для входа нужен \
+                 только пароль, а коды восстановления больше не действуют.",
+                "Если это сделали не вы, смените пароль и немедленно свяжитесь с \
+                 администраторами.",
+            ),
+            (Language::Russian, FactorChangedBy::AnAdministrator) => (
+                "Двухэтапный вход выключен",
+                "Администратор выключил двухэтапный вход для вашей учётной записи и \
+                 завершил ваши сеансы: войдите с паролем и включите его снова на новом \
+                 устройстве.",
+                "Если вы об этом не просили, немедленно свяжитесь с администраторами.",
+            ),
+        };
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[Paragraph::Text(done), Paragraph::Text(warning)],
+        )
+    }
+}
+
 /// `a***@example.org`: the first character of the local part and the
 /// domain.
 fn mask_email(email: &Email) -> String {

@@ -5,15 +5,21 @@
 //! `crates/domain/tests/downstream_mocks.rs` shows a test written with them,
 //! as a crate that depends on this one would write it.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::accounts::{Accounts, MockPasswordHasher, MockUserRepository};
 use crate::clock::MockClock;
+use crate::mfa::{
+    Mfa, MfaPorts, MockMfaRandom, MockMfaRepository, MockOneTimeCodes, MockSecretSealer,
+    RecoveryCode, SealError, SealedSecret, TotpCode, TotpSecret, TOTP_SECRET_BYTES,
+};
 use crate::notification::Language;
+use crate::password_reset::{MockResetTokenSource, ResetToken, TOKEN_BYTES};
 use crate::sessions::{NewSession, Session};
-use crate::throttling::{AbuseLimits, MockAttemptLog, Throttle};
+use crate::throttling::{AbuseLimits, AttemptId, MockAttemptLog, Recording, Throttle};
 use crate::{Email, Money, PasswordHash, PersonName, User, UserId, UserStatus};
 
 /// A fixed instant, `seconds` after a base in 2023: the same on every run.
@@ -67,6 +73,7 @@ pub fn opened(new: NewSession) -> Session {
         expires_at: new.expires_at,
         client: new.client,
         ended: None,
+        second_factor_at: new.second_factor.then_some(new.created_at),
     }
 }
 
@@ -124,4 +131,71 @@ impl Ports {
             Language::English,
         )
     }
+}
+
+/// A log under every limit: each attempt is recorded as attempt 1 and may
+/// be taken back.
+pub fn open_attempt_log() -> MockAttemptLog {
+    let mut log = MockAttemptLog::new();
+    log.expect_record()
+        .returning(|_, _| Ok(Recording::Recorded(vec![AttemptId(1)])));
+    log.expect_take_back().returning(|_| Ok(()));
+    log
+}
+
+/// The second factor over `repository`, at `now`: a step's code is the
+/// last six digits of its number, the sealer opens (or, with `opens` false, refuses)
+/// every secret, secrets are bytes of 1, recovery codes bytes of 0, 1, 2…,
+/// `mfa_token`s bytes of 9, and wrong codes count in `log`.
+pub fn mfa_at(
+    repository: MockMfaRepository,
+    opens: bool,
+    log: MockAttemptLog,
+    now: DateTime<Utc>,
+) -> Mfa {
+    let mut codes = MockOneTimeCodes::new();
+    codes.expect_code_at().returning(|_, step| {
+        TotpCode::parse(&format!("{:06}", step.0 % 1_000_000)).expect("six digits")
+    });
+    let mut sealer = MockSecretSealer::new();
+    sealer
+        .expect_seal()
+        .returning(|_, _| Ok(SealedSecret("sealed".into())));
+    sealer.expect_open().returning(move |_, _| {
+        if opens {
+            Ok(TotpSecret::from_bytes([1; TOTP_SECRET_BYTES]))
+        } else {
+            Err(SealError::CannotOpen("another key".into()))
+        }
+    });
+    let mut random = MockMfaRandom::new();
+    random
+        .expect_totp_secret()
+        .returning(|| TotpSecret::from_bytes([1; TOTP_SECRET_BYTES]));
+    let next = AtomicU8::new(0);
+    random
+        .expect_recovery_code()
+        .returning(move || RecoveryCode::from_random([next.fetch_add(1, Ordering::Relaxed); 10]));
+    let mut tokens = MockResetTokenSource::new();
+    tokens
+        .expect_new_token()
+        .returning(|| ResetToken::from_bytes([9; TOKEN_BYTES]));
+    let clock = || {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(move || now);
+        Arc::new(clock)
+    };
+    let throttle = Throttle::new(Arc::new(log), clock(), AbuseLimits::standard());
+    Mfa::new(
+        MfaPorts {
+            repository: Arc::new(repository),
+            sealer: Arc::new(sealer),
+            codes: Arc::new(codes),
+            random: Arc::new(random),
+            tokens: Arc::new(tokens),
+            clock: clock(),
+        },
+        throttle,
+        Language::English,
+    )
 }

@@ -7,13 +7,14 @@ use diesel::{PgConnection, SqliteConnection};
 use authusers_domain::sessions::EndReason;
 
 use crate::live_users::live_users;
-use crate::schema::{password_reset_requests, sessions, users};
+use crate::schema::{mfa_challenges, password_reset_requests, sessions, users};
 
 /// Credential changes (a password set or reset, an e-mail change, an
 /// erasure) call these inside the transaction that makes the change.
 pub(crate) trait CredentialChange {
     /// Ends everything issued against the user's current credentials:
-    /// their live password-reset links and every open session, for
+    /// their live password-reset links, sign-ins waiting for their second
+    /// step, and every open session, for
     /// `reason`, and notes when (`credentials_changed_at`), which ends the
     /// old service's tokens of a user moved in from it. Whatever else must not outlive a credential change belongs
     /// here, so that every change ends it.
@@ -43,6 +44,9 @@ macro_rules! revoke_credentials_body {
         )
         .set(password_reset_requests::ended_at.eq(Some($at)))
         .execute($conn)?;
+        // A sign-in waiting for its second step proved the old password.
+        diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq($user)))
+            .execute($conn)?;
         diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq($user))

@@ -3,16 +3,61 @@
 
 use async_trait::async_trait;
 use authusers_domain::mfa::{
-    MfaRepository, RecoveryCodeDigest, SealedSecret, StoredTotp, TimeStep,
+    FactorChange, MfaRepository, RecoveryCodeDigest, SealedSecret, StoredTotp, TimeStep,
 };
+use authusers_domain::password_reset::TokenDigest;
 use authusers_domain::storage::RepositoryError;
 use authusers_domain::UserId;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::database::{on_connection, with_connection, Database};
-use crate::schema::{mfa_recovery_codes, mfa_totp};
+use crate::outbox_row::NewOutboxRow;
+use crate::schema::{mfa_challenges, mfa_recovery_codes, mfa_totp, outbox_messages, sessions};
 use crate::write_transaction::WriteTransaction;
+
+/// A factor change's notice and the sessions it ends, ready to write.
+struct ChangeRows {
+    notice: NewOutboxRow,
+    /// The reason, and the session that goes on.
+    ending: Option<(&'static str, Option<String>)>,
+}
+
+impl ChangeRows {
+    fn of(change: &FactorChange, user: UserId, at: NaiveDateTime) -> Self {
+        Self {
+            notice: NewOutboxRow::new(&change.notice, user, at),
+            ending: change.ending.as_ref().map(|ending| {
+                (
+                    ending.reason.as_str(),
+                    ending.except.as_ref().map(|id| id.as_str().to_owned()),
+                )
+            }),
+        }
+    }
+}
+
+/// Inside a transaction: the change's notice queued and its sessions ended.
+macro_rules! make_change {
+    ($conn:expr, $user:expr, $at:expr, $rows:expr) => {{
+        let rows: &ChangeRows = $rows;
+        diesel::insert_into(outbox_messages::table)
+            .values(&rows.notice)
+            .execute($conn)?;
+        if let Some((reason, except)) = &rows.ending {
+            let open = sessions::table
+                .filter(sessions::user_id.eq($user.0))
+                .filter(sessions::ended_at.is_null())
+                .filter(sessions::id.ne(except.as_deref().unwrap_or("")));
+            diesel::update(open)
+                .set((
+                    sessions::ended_at.eq(Some($at)),
+                    sessions::end_reason.eq(Some(*reason)),
+                ))
+                .execute($conn)?;
+        }
+    }};
+}
 
 /// Inside a transaction: the user's recovery codes replaced by `codes`.
 macro_rules! replace_codes {
@@ -119,8 +164,10 @@ impl MfaRepository for DieselMfaRepository {
         step: TimeStep,
         at: DateTime<Utc>,
         codes: Vec<RecoveryCodeDigest>,
+        change: FactorChange,
     ) -> Result<bool, RepositoryError> {
         let (created_after, at) = (created_after.naive_utc(), at.naive_utc());
+        let change = ChangeRows::of(&change, user, at);
         let confirmed = self
             .db
             .write(move |conn| {
@@ -141,6 +188,7 @@ impl MfaRepository for DieselMfaRepository {
                             return Ok::<_, diesel::result::Error>(false);
                         }
                         replace_codes!(conn, user, &codes);
+                        make_change!(conn, user, at, &change);
                         Ok(true)
                     })?
                 }))
@@ -173,24 +221,35 @@ impl MfaRepository for DieselMfaRepository {
         Ok(accepted)
     }
 
-    async fn remove(&self, user: UserId) -> Result<bool, RepositoryError> {
+    async fn remove(
+        &self,
+        user: UserId,
+        at: DateTime<Utc>,
+        change: FactorChange,
+    ) -> Result<bool, RepositoryError> {
+        let at = at.naive_utc();
+        let change = ChangeRows::of(&change, user, at);
         let removed = self
             .db
             .write(move |conn| {
                 Ok(on_connection!(conn, |conn| {
                     conn.write_transaction(|conn| {
+                        let removed = diesel::delete(
+                            mfa_totp::table
+                                .filter(mfa_totp::user_id.eq(user.0))
+                                .filter(mfa_totp::confirmed_at.is_not_null()),
+                        )
+                        .execute(conn)?;
+                        if removed == 0 {
+                            return Ok::<_, diesel::result::Error>(false);
+                        }
                         diesel::delete(
                             mfa_recovery_codes::table
                                 .filter(mfa_recovery_codes::user_id.eq(user.0)),
                         )
                         .execute(conn)?;
-                        diesel::delete(
-                            mfa_totp::table
-                                .filter(mfa_totp::user_id.eq(user.0))
-                                .filter(mfa_totp::confirmed_at.is_not_null()),
-                        )
-                        .execute(conn)
-                        .map(|removed| removed == 1)
+                        make_change!(conn, user, at, &change);
+                        Ok(true)
                     })?
                 }))
             })
@@ -260,5 +319,98 @@ impl MfaRepository for DieselMfaRepository {
             })
             .await?;
         Ok(())
+    }
+
+    async fn open_challenge(
+        &self,
+        token: TokenDigest,
+        user: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError> {
+        let expires_at = expires_at.naive_utc();
+        self.db
+            .write(move |conn| {
+                on_connection!(conn, |conn| {
+                    diesel::insert_into(mfa_challenges::table)
+                        .values((
+                            mfa_challenges::token_digest.eq(token.as_str()),
+                            mfa_challenges::user_id.eq(user.0),
+                            mfa_challenges::expires_at.eq(expires_at),
+                        ))
+                        .execute(conn)?
+                });
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn take_challenge_attempt(
+        &self,
+        token: TokenDigest,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<Option<UserId>, RepositoryError> {
+        let now = now.naive_utc();
+        let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
+        let user: Option<i64> = self
+            .db
+            .write(move |conn| {
+                Ok(on_connection!(conn, |conn| {
+                    diesel::update(
+                        mfa_challenges::table
+                            .filter(mfa_challenges::token_digest.eq(token.as_str()))
+                            .filter(mfa_challenges::used_at.is_null())
+                            .filter(mfa_challenges::expires_at.gt(now))
+                            .filter(mfa_challenges::attempts.lt(max_attempts)),
+                    )
+                    .set(mfa_challenges::attempts.eq(mfa_challenges::attempts + 1))
+                    .returning(mfa_challenges::user_id)
+                    .get_result(conn)
+                    .optional()?
+                }))
+            })
+            .await?;
+        Ok(user.map(UserId))
+    }
+
+    async fn finish_challenge(
+        &self,
+        token: TokenDigest,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let at = at.naive_utc();
+        let finished = self
+            .db
+            .write(move |conn| {
+                Ok(on_connection!(conn, |conn| {
+                    diesel::update(
+                        mfa_challenges::table
+                            .filter(mfa_challenges::token_digest.eq(token.as_str()))
+                            .filter(mfa_challenges::used_at.is_null()),
+                    )
+                    .set(mfa_challenges::used_at.eq(Some(at)))
+                    .execute(conn)?
+                        == 1
+                }))
+            })
+            .await?;
+        Ok(finished)
+    }
+
+    async fn prune_challenges(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let before = before.naive_utc();
+        let pruned = self
+            .db
+            .write(move |conn| {
+                Ok(on_connection!(conn, |conn| {
+                    diesel::delete(
+                        mfa_challenges::table.filter(mfa_challenges::expires_at.lt(before)),
+                    )
+                    .execute(conn)?
+                }))
+            })
+            .await?;
+        Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
     }
 }

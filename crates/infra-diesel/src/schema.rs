@@ -116,6 +116,7 @@ diesel::table! {
         client_address -> Nullable<Text>,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        second_factor_at -> Nullable<Timestamp>,
     }
 }
 
@@ -147,6 +148,17 @@ diesel::table! {
     mfa_recovery_codes (user_id, digest) {
         user_id -> BigInt,
         digest -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Sign-ins waiting for their second step, by their token's digest.
+    mfa_challenges (token_digest) {
+        token_digest -> Text,
+        user_id -> BigInt,
+        expires_at -> Timestamp,
+        attempts -> Integer,
         used_at -> Nullable<Timestamp>,
     }
 }

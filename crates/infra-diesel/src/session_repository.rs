@@ -57,6 +57,7 @@ struct SessionRow {
     client_address: Option<String>,
     ended_at: Option<NaiveDateTime>,
     end_reason: Option<String>,
+    second_factor_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -86,13 +87,14 @@ impl TryFrom<SessionRow> for Session {
                 address: row.client_address,
             },
             ended,
+            second_factor_at: row.second_factor_at.map(|at| at.and_utc()),
         })
     }
 }
 
 /// What a rotation did, as the transaction saw it.
 enum Stored {
-    Rotated(i64, NaiveDateTime),
+    Rotated(SessionRow),
     Reused,
     NotLive,
 }
@@ -124,6 +126,7 @@ macro_rules! insert_session {
                 sessions::expires_at.eq(session.expires_at.naive_utc()),
                 sessions::user_agent.eq(session.client.user_agent.as_deref()),
                 sessions::client_address.eq(session.client.address.as_deref()),
+                sessions::second_factor_at.eq(session.second_factor.then_some(at)),
             ))
             .returning(SessionRow::as_returning())
             .get_result::<SessionRow>($conn)
@@ -240,7 +243,7 @@ impl SessionRepository for DieselSessionRepository {
                             .select(users::id);
                         // Guarded by the generation: of two refreshes with
                         // one token, the second finds it moved on.
-                        let rotated: Option<(i64, NaiveDateTime)> = diesel::update(
+                        let rotated: Option<SessionRow> = diesel::update(
                             open_session!(&id, user, now)
                                 .filter(sessions::generation.eq(generation))
                                 .filter(sessions::user_id.eq_any(approved)),
@@ -249,13 +252,11 @@ impl SessionRepository for DieselSessionRepository {
                             sessions::generation.eq(sessions::generation + 1),
                             sessions::last_used_at.eq(now),
                         ))
-                        .returning((sessions::generation, sessions::expires_at))
+                        .returning(SessionRow::as_returning())
                         .get_result(conn)
                         .optional()?;
-                        if let Some((next, expires_at)) = rotated {
-                            return Ok::<_, diesel::result::Error>(Stored::Rotated(
-                                next, expires_at,
-                            ));
+                        if let Some(row) = rotated {
+                            return Ok::<_, diesel::result::Error>(Stored::Rotated(row));
                         }
                         // An older generation of an open session: reused.
                         let reused = diesel::update(
@@ -275,12 +276,14 @@ impl SessionRepository for DieselSessionRepository {
                     })?
                 });
                 Ok(match rotation {
-                    Stored::Rotated(next, expires_at) => Rotation::Rotated {
-                        generation: u32::try_from(next).map_err(|_| {
-                            StorageError::CorruptRow(format!("session {id}: generation"))
-                        })?,
-                        expires_at: expires_at.and_utc(),
-                    },
+                    Stored::Rotated(row) => {
+                        let session = Session::try_from(row)?;
+                        Rotation::Rotated {
+                            generation: session.generation,
+                            expires_at: session.expires_at,
+                            authentication: session.authentication(),
+                        }
+                    }
                     Stored::Reused => Rotation::Reused,
                     Stored::NotLive => Rotation::NotLive,
                 })
@@ -316,6 +319,33 @@ impl SessionRepository for DieselSessionRepository {
             })
             .await?;
         Ok(generation)
+    }
+
+    async fn prove_second_factor(
+        &self,
+        session: &SessionId,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Session>, RepositoryError> {
+        let id = session.as_str().to_owned();
+        let at = at.naive_utc();
+        let proved = self
+            .db
+            .write(move |conn| {
+                let row: Option<SessionRow> = on_connection!(conn, |conn| {
+                    diesel::update(open_session!(&id, user.0, at))
+                        .set((
+                            sessions::second_factor_at.eq(Some(at)),
+                            sessions::last_used_at.eq(at),
+                        ))
+                        .returning(SessionRow::as_returning())
+                        .get_result(conn)
+                        .optional()?
+                });
+                row.map(Session::try_from).transpose()
+            })
+            .await?;
+        Ok(proved)
     }
 
     async fn end(

@@ -21,8 +21,8 @@ use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
 use crate::paging::{id_key, page_of, Walk};
 use crate::schema::{
-    activation_links, idempotency_keys, mfa_recovery_codes, mfa_totp, outbox_attempts,
-    outbox_messages, password_reset_requests, user_counts, users,
+    activation_links, idempotency_keys, mfa_challenges, mfa_recovery_codes, mfa_totp,
+    outbox_attempts, outbox_messages, password_reset_requests, user_counts, users,
 };
 use crate::trigram_sample::TrigramSample;
 use crate::user_row::{NewUserRow, UserRow};
@@ -543,6 +543,8 @@ macro_rules! erase_in_transaction {
         diesel::delete(mfa_recovery_codes::table.filter(mfa_recovery_codes::user_id.eq(id)))
             .execute($conn)?;
         diesel::delete(mfa_totp::table.filter(mfa_totp::user_id.eq(id))).execute($conn)?;
+        diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(id)))
+            .execute($conn)?;
         // Mail about the user: what is not sent yet (and not being sent
         // right now) is dropped; what was sent keeps its subject and dates
         // but loses its address and text.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use authusers_domain::accounts::{NewUser, UserRepository};
 use authusers_domain::sessions::{
-    AccessClaim, ClientInfo, EndReason, NewSession, RefreshClaim, Rotation, SessionId,
-    SessionRepository,
+    AccessClaim, Authentication, ClientInfo, EndReason, NewSession, RefreshClaim, Rotation,
+    SessionId, SessionRepository,
 };
 use authusers_domain::{PasswordHash, User, UserStatus};
 use authusers_infra_diesel::test_support::{self, TestDatabase};
@@ -47,6 +47,7 @@ async fn open(repos: &Repositories, user: &User, byte: u8) -> SessionId {
             created_at: at(byte.into()),
             expires_at: at(1000),
             client: ClientInfo::new(Some("curl/8"), Some("192.0.2.7".into())),
+            second_factor: false,
         })
         .await
         .unwrap();
@@ -58,6 +59,7 @@ fn access(session: &SessionId, user: &User) -> AccessClaim {
     AccessClaim {
         session: session.clone(),
         user: user.id,
+        authentication: Authentication::password_at(at(0)),
     }
 }
 
@@ -128,7 +130,9 @@ async fn a_refresh_rotates_and_a_reused_one_ends_the_session(db: &TestDatabase) 
         rotated,
         Rotation::Rotated {
             generation: 2,
-            expires_at: at(1000)
+            expires_at: at(1000),
+            // Opened at 1 with the password alone.
+            authentication: Authentication::password_at(at(1)),
         }
     );
     // Another user cannot rotate it, and an unknown session is not live.
@@ -364,3 +368,59 @@ on_both_backends!(
     a_credential_change_ends_every_session_in_its_transaction,
     old_sessions_are_forgotten,
 );
+
+/// A second factor proved in a session (step-up) is kept with it: the
+/// rotations that follow carry it, and an ended session proves nothing.
+async fn a_second_factor_proved_in_a_session_goes_on_through_its_refreshes(db: &TestDatabase) {
+    let (repos, ann, bob) = setup(db).await;
+    let session = open(&repos, &ann, 1).await;
+    let proved = repos
+        .sessions
+        .prove_second_factor(&session, ann.id, at(20))
+        .await
+        .unwrap()
+        .expect("the session is open");
+    assert_eq!(
+        proved.authentication(),
+        Authentication {
+            at: at(20),
+            second_factor: true
+        }
+    );
+    let rotated = repos
+        .sessions
+        .rotate(&refresh(&session, &ann, 1), at(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        rotated,
+        Rotation::Rotated {
+            generation: 2,
+            expires_at: at(1000),
+            authentication: Authentication {
+                at: at(20),
+                second_factor: true
+            },
+        }
+    );
+    // Another user's session, or one that ended, proves nothing.
+    assert!(repos
+        .sessions
+        .prove_second_factor(&session, bob.id, at(40))
+        .await
+        .unwrap()
+        .is_none());
+    repos
+        .sessions
+        .end(&session, ann.id, EndReason::LoggedOut, at(50))
+        .await
+        .unwrap();
+    assert!(repos
+        .sessions
+        .prove_second_factor(&session, ann.id, at(60))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+on_both_backends!(a_second_factor_proved_in_a_session_goes_on_through_its_refreshes);

@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authusers_domain::sessions::{
-    AccessClaim, RefreshClaim, SessionGrant, SessionId, SessionTokens, TokenError, TokenPair,
-    VerifiedToken,
+    AccessClaim, Authentication, RefreshClaim, SessionGrant, SessionId, SessionTokens, TokenError,
+    TokenPair, VerifiedToken,
 };
 use authusers_domain::UserId;
 use chrono::{DateTime, Utc};
@@ -33,8 +33,9 @@ const TOKEN_TYP: &str = "JWT";
 pub const CONSOLE_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// The claims simplejwt puts in its tokens (`token_type`, `exp`, `iat`,
-/// `jti`, `user_id`), the standard `sub`, and the session: `sid` in both
-/// kinds, `gen` (the refresh generation) in refresh tokens.
+/// `jti`, `user_id`), the standard `sub`, the session: `sid` in both
+/// kinds, `gen` (the refresh generation) in refresh tokens, and how the
+/// user signed in: OpenID Connect's `auth_time` and `amr` (RFC 8176).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Claims {
     token_type: TokenKind,
@@ -46,6 +47,13 @@ struct Claims {
     sid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gen: Option<u32>,
+    /// When the user last proved who they are in the session. Tokens
+    /// issued before it was written have none: their `iat` stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    /// `["pwd"]`, or `["pwd", "otp"]` once a second factor was proved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
     /// Never written here; honoured when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
@@ -172,6 +180,8 @@ impl TokenService {
             user_id: grant.user.0,
             sid: grant.session.as_str().to_owned(),
             gen: (kind == TokenKind::Refresh).then_some(grant.generation),
+            auth_time: Some(grant.authentication.at.timestamp()),
+            amr: methods(grant.authentication),
             nbf: None,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -247,6 +257,10 @@ impl SessionTokens for TokenService {
         })
     }
 
+    fn issue_access(&self, grant: &SessionGrant, now: DateTime<Utc>) -> Result<String, TokenError> {
+        self.issue(grant, TokenKind::Access, now)
+    }
+
     fn issue_console(
         &self,
         grant: &SessionGrant,
@@ -261,7 +275,11 @@ impl SessionTokens for TokenService {
         let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
         let user = UserId(claims.user_id);
         match (claims.token_type, claims.gen) {
-            (TokenKind::Access, None) => Ok(VerifiedToken::Access(AccessClaim { session, user })),
+            (TokenKind::Access, None) => Ok(VerifiedToken::Access(AccessClaim {
+                session,
+                user,
+                authentication: authentication(&claims)?,
+            })),
             (TokenKind::Refresh, Some(generation)) => Ok(VerifiedToken::Refresh(RefreshClaim {
                 session,
                 user,
@@ -280,8 +298,27 @@ impl SessionTokens for TokenService {
         Ok(AccessClaim {
             session,
             user: UserId(claims.user_id),
+            authentication: authentication(&claims)?,
         })
     }
+}
+
+/// RFC 8176's methods for how a session's user signed in.
+fn methods(authentication: Authentication) -> Vec<String> {
+    let mut methods = vec!["pwd".to_owned()];
+    if authentication.second_factor {
+        methods.push("otp".to_owned());
+    }
+    methods
+}
+
+/// How a token's user signed in, from `auth_time` (else `iat`) and `amr`.
+fn authentication(claims: &Claims) -> Result<Authentication, TokenError> {
+    let at = claims.auth_time.unwrap_or(claims.iat);
+    Ok(Authentication {
+        at: DateTime::from_timestamp(at, 0).ok_or(TokenError::Invalid)?,
+        second_factor: claims.amr.iter().any(|method| method == "otp"),
+    })
 }
 
 #[cfg(test)]
@@ -303,7 +340,60 @@ mod tests {
             user: UserId(7),
             generation: 3,
             expires_at: Utc::now() + chrono::Duration::seconds(expires_in_seconds),
+            authentication: Authentication::password_at(Utc::now()),
         }
+    }
+
+    /// The claims of a token, unchecked.
+    fn payload(token: &str) -> serde_json::Value {
+        use base64::Engine;
+        let part = token.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn tokens_say_how_and_when_their_user_signed_in() {
+        let tokens = service("secret");
+        let signed_in = DateTime::from_timestamp(Utc::now().timestamp() - 100, 0).unwrap();
+        let password_only = SessionGrant {
+            authentication: Authentication::password_at(signed_in),
+            ..grant(3600)
+        };
+        let pair = tokens.issue_pair(&password_only, Utc::now()).unwrap();
+        for token in [&pair.access, &pair.refresh] {
+            let claims = payload(token);
+            assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+            assert_eq!(claims["auth_time"], signed_in.timestamp());
+        }
+        let access = tokens.verify_access(&pair.access, Utc::now()).unwrap();
+        assert_eq!(access.authentication, password_only.authentication);
+
+        let both = SessionGrant {
+            authentication: Authentication {
+                at: signed_in,
+                second_factor: true,
+            },
+            ..grant(3600)
+        };
+        let pair = tokens.issue_pair(&both, Utc::now()).unwrap();
+        assert_eq!(
+            payload(&pair.access)["amr"],
+            serde_json::json!(["pwd", "otp"])
+        );
+        let access = tokens.verify_access(&pair.access, Utc::now()).unwrap();
+        assert_eq!(access.authentication, both.authentication);
+
+        // A token from before these claims: signed in when issued, with
+        // the password alone.
+        let now = Utc::now().timestamp();
+        let old = tokens
+            .verify_access(&signed(claims(now)), Utc::now())
+            .unwrap();
+        assert_eq!(old.authentication.at.timestamp(), now);
+        assert!(!old.authentication.second_factor);
     }
 
     #[test]

@@ -20,3 +20,38 @@ CREATE TABLE mfa_recovery_codes (
     used_at TIMESTAMP,
     PRIMARY KEY (user_id, digest)
 );
+
+-- A sign-in waiting for its second step: the SHA-256 of its mfa_token, the
+-- account whose password was just proved, and the codes tried against it
+-- (five at most, right or wrong). It works once, for five minutes, and a
+-- credential change ends it.
+CREATE TABLE mfa_challenges (
+    token_digest VARCHAR(64) PRIMARY KEY CHECK (length(token_digest) = 64),
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    expires_at TIMESTAMP NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    used_at TIMESTAMP
+);
+CREATE INDEX mfa_challenges_by_user ON mfa_challenges (user_id);
+CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges (expires_at);
+
+-- When a second factor was last proved in a session (the sign-in's second
+-- step, or a step-up): what its tokens' amr and auth_time say.
+ALTER TABLE sessions ADD COLUMN second_factor_at TIMESTAMP;
+
+-- One more counter: wrong second-factor codes per account. SQLite changes a
+-- CHECK by copying the table.
+CREATE TABLE throttle_attempts_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    counter TEXT NOT NULL CHECK (counter IN ('login_account', 'login_address',
+        'registration', 'reset_mail', 'reset_address', 'activation_mail',
+        'second_factor')),
+    key_digest TEXT NOT NULL CHECK (length(key_digest) = 64),
+    attempted_at TIMESTAMP NOT NULL
+);
+INSERT INTO throttle_attempts_new (id, counter, key_digest, attempted_at)
+    SELECT id, counter, key_digest, attempted_at FROM throttle_attempts;
+DROP TABLE throttle_attempts;
+ALTER TABLE throttle_attempts_new RENAME TO throttle_attempts;
+CREATE INDEX throttle_attempts_by_key ON throttle_attempts (key_digest, attempted_at);
+CREATE INDEX throttle_attempts_by_age ON throttle_attempts (counter, attempted_at);

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use super::pagination::{page_body, page_request, PageBody, PageQuery};
 use super::profile::format_time;
-use crate::http::auth::AuthenticatedUser;
+use crate::http::auth::{AuthenticatedUser, SessionUser};
 use crate::http::cursor::Listing;
 use crate::http::json_body::{JsonBody, RequestBody};
 use crate::http::problem::{Problem, ProblemBody};
@@ -166,12 +166,13 @@ pub async fn show(
         (status = 200, description = "Both balances after the operation (`Idempotent-Replayed: true` on a replay)", body = BalancesBody),
         (status = 400, description = "Invalid field, named in `errors`; nothing written", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: an `out` above `MFA_STEP_UP_OUT_ABOVE` by an account with TOTP on, from a session whose second factor is older than `MFA_STEP_UP_SECONDS`; nothing changed. Prove it again at `/auth/jwt/step-up/`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`insufficient_funds` or `balance_limit_exceeded`; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "`idempotency_key_reused` with another body", body = ProblemBody, content_type = "application/problem+json"),
     ))]
 pub async fn change(
     state: web::Data<AppState>,
-    AuthenticatedUser(user): AuthenticatedUser,
+    caller: SessionUser,
     req: HttpRequest,
     body: JsonBody<BalanceChangeBody>,
 ) -> Result<HttpResponse, Problem> {
@@ -184,9 +185,10 @@ pub async fn change(
         .map(|raw| raw.to_str().unwrap_or("\u{0}"));
     let (operation, idempotency_key) =
         parse_change(&body, idempotency_key).map_err(Problem::validation)?;
+    crate::api::mfa::stepped_up(&state, &caller, &operation).await?;
     let recorded = state
         .wallet
-        .change(&user, operation, idempotency_key)
+        .change(&caller.user, operation, idempotency_key)
         .await?;
     Ok(outcome_response(recorded))
 }

@@ -11,8 +11,8 @@ use utoipa::openapi::{OpenApi as OpenApiDocument, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    activation, approvals, balance, credentials, operations, pagination, password_reset, profile,
-    registration, sessions, tokens, users, well_known,
+    activation, approvals, balance, credentials, mfa, operations, pagination, password_reset,
+    profile, registration, sessions, tokens, users, well_known,
 };
 use crate::http::problem::{Problem, ProblemBody};
 use crate::web::{reset_page, swagger};
@@ -45,6 +45,14 @@ use crate::web::{reset_page, swagger};
         tokens::refresh,
         tokens::verify,
         tokens::blacklist,
+        mfa::second_step,
+        mfa::status,
+        mfa::begin,
+        mfa::confirm,
+        mfa::remove,
+        mfa::new_recovery_codes,
+        mfa::step_up,
+        mfa::reset,
         sessions::list,
         sessions::end_all,
         sessions::end_one,
@@ -79,6 +87,7 @@ use crate::web::{reset_page, swagger};
     tags(
         (name = "accounts", description = "Registration, profiles, passwords and e-mail, deleting an account"),
         (name = "tokens", description = "JWT access and refresh tokens, as simplejwt has them, each of a session"),
+        (name = "second factor", description = "TOTP with recovery codes: turn it on, off, and get new recovery codes"),
         (name = "sessions", description = "A user's sessions: list them, end one or all; an administrator ends a user's"),
         (name = "approvals", description = "Administrators accept or reject registrations"),
         (name = "balance", description = "Real and virtual balances, the ledger"),

@@ -8,6 +8,7 @@ pub(crate) mod approvals;
 pub(crate) mod balance;
 pub(crate) mod credentials;
 pub(crate) mod docs;
+pub(crate) mod mfa;
 pub(crate) mod operations;
 pub(crate) mod pagination;
 pub(crate) mod password_reset;

@@ -1,11 +1,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::accounts::LoginRequest;
 use authusers_domain::sessions::{
-    Entrance, LegacyKind, RefreshClaim, TokenError, TokenPair, VerifiedToken,
+    Entrance, LegacyKind, RefreshClaim, SignedIn, TokenError, TokenPair, VerifiedToken,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::mfa::MfaRequiredBody;
 use crate::http::auth::legacy_claim;
 use crate::http::client_address::{client_info, Client};
 use crate::http::hashing_place::take_place;
@@ -70,7 +71,7 @@ impl RequestBody for VerifyBody {}
     responses(
         (status = 200, description = "Tokens of a new session", body = TokenPairBody),
         (status = 400, description = "Missing fields", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong e-mail or password (`invalid_credentials`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong e-mail or password (`invalid_credentials`, a `ProblemBody`); or the right password of an account with a second factor (`mfa_required`): the login goes on at `/auth/jwt/create/mfa/` with `mfa_token`", body = MfaRequiredBody, content_type = "application/problem+json"),
         (status = 403, description = "Registration pending (`account_pending`) or rejected (`account_rejected`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this account from this address, or from this address (`too_many_attempts`); the right password is refused too. See `Retry-After`", body = ProblemBody, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit lifts"))),
@@ -94,10 +95,14 @@ pub async fn create(
         password,
         client,
     };
-    let (_, grant) = state
+    let grant = match state
         .sign_in
         .sign_in(request, client_info(&req, client), Entrance::Api)
-        .await?;
+        .await?
+    {
+        SignedIn::Session(_, grant) => grant,
+        SignedIn::SecondStep(token) => return Err(Problem::mfa_required(token.encode())),
+    };
     let pair = state
         .tokens
         .issue_pair(&grant, state.clock.now())

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use authusers_domain::mfa::Mfa;
 use authusers_domain::outbox::{MailQueued, Mailer, OutboxDelivery, BATCH_SIZE};
 use authusers_domain::sessions::Sessions;
 use authusers_domain::storage::RepositoryError;
@@ -62,6 +63,8 @@ pub struct Housekeeping {
     pub throttle: Throttle,
     /// And idempotency keys past their retention.
     pub wallet: Wallet,
+    /// And sign-ins whose second step expired.
+    pub mfa: Mfa,
     /// Ended and expired sessions are kept this long.
     pub retention: chrono::Duration,
     pub every: Duration,
@@ -75,6 +78,7 @@ impl Housekeeping {
             "expired idempotency keys",
             self.wallet.prune_expired_keys().await,
         );
+        log_pruning("expired sign-in steps", self.mfa.prune_challenges().await);
     }
 }
 

@@ -10,7 +10,7 @@ use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError, Route};
 use crate::http::problem::Problem;
 
 use crate::api::{
-    activation, approvals, balance, credentials, docs, operations, password_reset, profile,
+    activation, approvals, balance, credentials, docs, mfa, operations, password_reset, profile,
     registration, sessions, tokens, users, well_known,
 };
 use crate::web::reset_page::{self, RESET_PAGE_TEMPLATE};
@@ -102,6 +102,46 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             "/auth/jwt/create/",
             Method::POST,
             route(Method::POST).to(tokens::create),
+        ),
+        (
+            "/auth/jwt/create/mfa/",
+            Method::POST,
+            route(Method::POST).to(mfa::second_step),
+        ),
+        (
+            "/auth/jwt/step-up/",
+            Method::POST,
+            route(Method::POST).to(mfa::step_up),
+        ),
+        (
+            "/auth/users/{id}/mfa/",
+            Method::DELETE,
+            route(Method::DELETE).to(mfa::reset),
+        ),
+        (
+            "/auth/mfa/",
+            Method::GET,
+            route(Method::GET).to(mfa::status),
+        ),
+        (
+            "/auth/mfa/totp/",
+            Method::POST,
+            route(Method::POST).to(mfa::begin),
+        ),
+        (
+            "/auth/mfa/totp/",
+            Method::DELETE,
+            route(Method::DELETE).to(mfa::remove),
+        ),
+        (
+            "/auth/mfa/totp/confirm/",
+            Method::POST,
+            route(Method::POST).to(mfa::confirm),
+        ),
+        (
+            "/auth/mfa/recovery_codes/",
+            Method::POST,
+            route(Method::POST).to(mfa::new_recovery_codes),
         ),
         (
             "/auth/jwt/refresh/",
@@ -206,6 +246,11 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             "/admin/login/",
             Method::POST,
             route(Method::POST).to(console::sign_in),
+        ),
+        (
+            "/admin/login/code/",
+            Method::POST,
+            route(Method::POST).to(console::sign_in_code),
         ),
         (
             "/admin/logout/",

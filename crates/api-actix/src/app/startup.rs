@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use authusers_domain::accounts::{Accounts, HashingError, PasswordHasher, UserRepository};
 use authusers_domain::activation::{ActivationPolicy, Activations};
 use authusers_domain::clock::Clock;
+use authusers_domain::mfa::{Mfa, MfaPorts, StepUp};
 use authusers_domain::outbox::{
     DeliveryCounters, MailQueued, Mailroom, OutboxDelivery, OutboxRepository,
 };
@@ -17,11 +18,14 @@ use authusers_domain::password_reset::{PasswordResets, ResetLinkTemplate, ResetP
 use authusers_domain::sessions::{LegacyTokenVerifier, Sessions, SignIn};
 use authusers_domain::throttling::Throttle;
 use authusers_domain::wallet::Wallet;
-use authusers_infra_crypto::{BcryptHasher, HashingQueue, RandomResetTokens, RandomSessionIds};
+use authusers_infra_crypto::{
+    BcryptHasher, HashingQueue, RandomMfa, RandomResetTokens, RandomSessionIds, Rfc6238Codes,
+    SecretBox,
+};
 use authusers_infra_diesel::{
     Database, DieselActivationRepository, DieselAttemptLog, DieselBalanceRepository,
-    DieselOutboxRepository, DieselPasswordResetRepository, DieselSessionRepository,
-    DieselUserRepository, StorageError,
+    DieselMfaRepository, DieselOutboxRepository, DieselPasswordResetRepository,
+    DieselSessionRepository, DieselUserRepository, StorageError,
 };
 use tokio::sync::Notify;
 
@@ -39,7 +43,7 @@ use crate::http::draining::{self, Draining};
 use crate::http::json_body::MAX_BODY_BYTES;
 use crate::http::metrics::Metrics;
 use crate::http::request_span;
-use crate::http::state::AppState;
+use crate::http::state::{AppState, MfaPolicy};
 use authusers_infra_jwt::{CursorSeals, LegacyTokens, TokenService};
 
 #[derive(Debug, thiserror::Error)]
@@ -331,7 +335,24 @@ impl Application {
             settings.bonus_policy,
             settings.idempotency_key_retention,
         );
+        let mfa = Mfa::new(
+            MfaPorts {
+                repository: Arc::new(DieselMfaRepository::new(database.clone())),
+                sealer: Arc::new(SecretBox::new(
+                    settings.mfa.key.clone(),
+                    settings.mfa.previous_keys.clone(),
+                )),
+                codes: Arc::new(Rfc6238Codes),
+                random: Arc::new(RandomMfa),
+                tokens: Arc::new(RandomResetTokens),
+                clock: Arc::clone(&clock),
+            },
+            throttle.clone(),
+            settings.mail_language,
+        )
+        .with_mail_listener(Arc::clone(&bell));
         let housekeeping = Housekeeping {
+            mfa: mfa.clone(),
             sessions: sessions.clone(),
             throttle: throttle.clone(),
             wallet: wallet.clone(),
@@ -345,7 +366,15 @@ impl Application {
             accounts = accounts.with_activation(Arc::new(activations.clone()));
         }
         let state = AppState {
-            sign_in: SignIn::new(accounts.clone(), sessions.clone()),
+            sign_in: SignIn::new(accounts.clone(), sessions.clone(), mfa.clone()),
+            mfa,
+            mfa_policy: MfaPolicy {
+                step_up: settings.mfa.step_up_out_above.map(|out_above| StepUp {
+                    out_above,
+                    window: settings.mfa.step_up_window,
+                }),
+                required_for_admins: settings.mfa.required_for_admins,
+            },
             accounts,
             resets,
             activations,

@@ -2,12 +2,14 @@
 
 use crate::http::field_messages::FieldMessages;
 use actix_web::http::StatusCode;
+use authusers_domain::accounts::PasswordCheckError;
 use authusers_domain::accounts::{
     ChangeEmailError, ChangePasswordError, DecideError, DeleteAccountError, EnableError,
     HashingError, ListPendingError, ListUsersError, LoginError, ProfileError, ReadUserError,
     RegisterError,
 };
 use authusers_domain::activation::{ActivateError, ResendError};
+use authusers_domain::mfa::EnrolError;
 use authusers_domain::outbox::MailroomError;
 use authusers_domain::password_reset::{ConfirmResetError, RequestResetError};
 use authusers_domain::sessions::SignInError;
@@ -302,6 +304,31 @@ impl From<EndUserSessionsError> for Problem {
             EndUserSessionsError::Forbidden => Problem::permission_denied(),
             EndUserSessionsError::NotFound => Problem::not_found("No user with this id."),
             EndUserSessionsError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<PasswordCheckError> for Problem {
+    fn from(error: PasswordCheckError) -> Self {
+        match error {
+            PasswordCheckError::Throttled(t) => Problem::too_many_attempts(t.retry_after),
+            PasswordCheckError::Hashing(e) => hashing(e),
+            PasswordCheckError::Repository(e) => Problem::storage(&e),
+        }
+    }
+}
+
+impl From<EnrolError> for Problem {
+    fn from(error: EnrolError) -> Self {
+        match error {
+            EnrolError::AlreadyOn => Problem::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "mfa_already_enabled",
+                "Invalid request",
+                "Two-step sign-in is already on: turn it off first to enrol another device.",
+            ),
+            EnrolError::Seal(e) => Problem::internal(&e),
+            EnrolError::Repository(e) => Problem::storage(&e),
         }
     }
 }

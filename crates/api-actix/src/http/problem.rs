@@ -20,7 +20,14 @@ pub struct Problem {
     errors: Option<FieldMessages>,
     /// Seconds for a `Retry-After` header (429, 503).
     retry_after: Option<u64>,
+    /// Members beside the standard ones (RFC 9457 3.2), as `mfa_token`;
+    /// boxed, as few problems have any.
+    extensions: Option<Box<Extensions>>,
 }
+
+/// A problem's members beside the standard ones.
+#[derive(Debug, Clone)]
+struct Extensions(Vec<(&'static str, serde_json::Value)>);
 
 /// An error answer (RFC 9457 problem details).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -60,7 +67,31 @@ impl Problem {
             detail: detail.into(),
             errors: None,
             retry_after: None,
+            extensions: None,
         }
+    }
+
+    /// 401 `mfa_required`: the password was right and the account has a
+    /// second factor; the sign-in goes on at `/auth/jwt/create/mfa/` with
+    /// `mfa_token`.
+    pub fn mfa_required(mfa_token: String) -> Self {
+        Self {
+            extensions: Some(Box::new(Extensions(vec![
+                ("mfa_token", serde_json::Value::String(mfa_token)),
+                ("methods", serde_json::json!(["totp", "recovery_code"])),
+            ]))),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "mfa_required",
+                "Second factor required",
+                "The password is right; send a code from the authenticator app, or a recovery code, with mfa_token to /auth/jwt/create/mfa/.",
+            )
+        }
+    }
+
+    /// A 403 under `code`, saying what to do in `detail`.
+    pub fn forbidden(code: &'static str, title: &'static str, detail: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, title, detail)
     }
 
     /// 429 `too_many_attempts`: a limit on attempts is reached, and lifts
@@ -259,6 +290,12 @@ impl ResponseError for Problem {
             code: self.code.to_owned(),
             errors: self.errors.as_ref().map(|e| e.fields().clone()),
         };
+        let mut body = serde_json::to_value(body).unwrap_or_default();
+        if let Some(members) = body.as_object_mut() {
+            for (name, value) in self.extensions.iter().flat_map(|members| members.0.iter()) {
+                members.insert((*name).to_owned(), value.clone());
+            }
+        }
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let Some(seconds) = self.retry_after {

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use authusers_domain::accounts::Accounts;
 use authusers_domain::activation::Activations;
 use authusers_domain::clock::Clock;
+use authusers_domain::mfa::{Mfa, StepUp};
 use authusers_domain::notification::Language;
 use authusers_domain::outbox::{DeliveryCounters, Mailroom, OutboxRepository};
 use authusers_domain::pagination::CursorSeal;
@@ -18,6 +19,18 @@ use crate::http::public_url::PublicUrl;
 use crate::http::storage_health::StorageHealth;
 use authusers_infra_crypto::HashingQueue;
 
+/// The second factor's rules that the adapter applies: step-up before
+/// money leaves, and the administrators' rule.
+#[derive(Debug, Clone)]
+pub struct MfaPolicy {
+    /// When set, an `out` above its amount, by an account with a second
+    /// factor, needs one proved within its window.
+    pub step_up: Option<StepUp>,
+    /// An administrator without a second factor reaches only its
+    /// enrolment and their profile.
+    pub required_for_admins: bool,
+}
+
 /// What every handler can reach: the domain's account and balance
 /// operations, the token service, and what health and metrics read. Built
 /// once at start-up, shared by all workers.
@@ -30,6 +43,10 @@ pub struct AppState {
     pub sessions: Sessions,
     /// The one login sequence, for the API and the console alike.
     pub sign_in: SignIn,
+    /// The second factor: enrolment, codes, recovery codes.
+    pub mfa: Mfa,
+    /// Who must have a second factor, and when a fresh one is asked for.
+    pub mfa_policy: MfaPolicy,
     pub wallet: Wallet,
     /// The outbox as administrators see it (the console).
     pub mailroom: Mailroom,

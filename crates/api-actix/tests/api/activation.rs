@@ -44,7 +44,7 @@ async fn register_with_a_lure(app: &TestApp, email: &str) -> Value {
 }
 
 /// The mails `smtp` has received with `subject`, once there are `count`.
-async fn mails_with(smtp: &TestSmtpServer, subject: &str, count: usize) -> Vec<ReceivedMail> {
+pub async fn mails_with(smtp: &TestSmtpServer, subject: &str, count: usize) -> Vec<ReceivedMail> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let found: Vec<ReceivedMail> = smtp

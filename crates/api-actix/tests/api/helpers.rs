@@ -18,12 +18,19 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "tangerine-orbit-77";
 pub const USER_PASSWORD: &str = "violet-kettle-93";
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+/// The key the tests seal second factors' secrets with.
+pub const TEST_MFA_KEY: &str = "dGVzdHMtc2VhbC0ybmQtZmFjdG9ycy13aXRoLWl0ISE=";
 
-/// The defaults, signing with [`TEST_SECRET`]: with no key at all,
-/// development would generate one into `var/` of the working directory.
+/// The defaults, signing with [`TEST_SECRET`] and sealing with
+/// [`TEST_MFA_KEY`]: with no keys at all, development would generate them
+/// into `var/` of the working directory.
 pub fn test_settings() -> Settings {
-    Settings::from_lookup(|name| (name == "JWT_SECRET").then(|| TEST_SECRET.to_owned()))
-        .expect("default settings")
+    Settings::from_lookup(|name| match name {
+        "JWT_SECRET" => Some(TEST_SECRET.to_owned()),
+        "MFA_SECRET_KEY" => Some(TEST_MFA_KEY.to_owned()),
+        _ => None,
+    })
+    .expect("default settings")
 }
 
 /// The wall clock, moved forward at will: what the application reads as
@@ -119,6 +126,7 @@ impl TestApp {
             user: claim.user,
             generation: 1,
             expires_at: Utc::now() + chrono::Duration::days(1),
+            authentication: claim.authentication,
         }
     }
 

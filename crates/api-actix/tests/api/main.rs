@@ -12,6 +12,7 @@ mod django_import;
 mod helpers;
 mod logs;
 mod mail;
+mod mfa;
 mod operations;
 mod paging;
 mod password_reset;

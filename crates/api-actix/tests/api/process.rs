@@ -43,14 +43,18 @@ fn bad_configuration_is_one_line_per_problem_and_exit_code_2() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    // The URL, the cost, and production's JWT_SECRET and PASSWORD_RESET_URL.
-    assert_eq!(lines.len(), 4, "{stderr}");
+    // The URL, the cost, and production's JWT_SECRET, MFA_SECRET_KEY and
+    // PASSWORD_RESET_URL.
+    assert_eq!(lines.len(), 5, "{stderr}");
     assert!(lines
         .iter()
         .all(|l| l.starts_with("authusers: configuration error: ")));
     assert!(lines
         .iter()
         .any(|l| l.contains("PASSWORD_RESET_URL is required")));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("MFA_SECRET_KEY is required when AUTHUSERS_ENV=production")));
     assert!(!stderr.contains("panicked"));
 }
 
@@ -869,13 +873,17 @@ fn production_refuses_to_start_without_a_key_or_a_secret() {
             "PASSWORD_RESET_URL",
             "https://app.example.com/reset/{uid}/{token}",
         ),
+        ("MFA_SECRET_KEY", crate::helpers::TEST_MFA_KEY),
     ];
     let output = run(&["serve"], &env);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("JWT_PRIVATE_KEY_FILE is required when AUTHUSERS_ENV=production"));
-    let algorithm_only = run(&["serve"], &[env[0], env[1], ("JWT_ALGORITHM", "ES256")]);
+    let algorithm_only = run(
+        &["serve"],
+        &[env[0], env[1], env[2], ("JWT_ALGORITHM", "ES256")],
+    );
     assert_eq!(algorithm_only.status.code(), Some(2));
 }
 

@@ -80,7 +80,7 @@ fn header_of(token: &str) -> Header {
     jsonwebtoken::decode_header(token).unwrap()
 }
 
-fn claims_of(token: &str) -> Value {
+pub fn claims_of(token: &str) -> Value {
     jsonwebtoken::dangerous::insecure_decode::<Value>(token)
         .unwrap()
         .claims

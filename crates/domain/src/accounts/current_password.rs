@@ -49,7 +49,7 @@ impl Accounts {
     /// Records `current_password` as wrong in `errors` unless it is the
     /// user's password, counting the check against the login limits of
     /// the account from `client`. The hasher runs bcrypt off the executor.
-    pub(super) async fn check_current_password(
+    pub async fn check_current_password(
         &self,
         user: &User,
         candidate: &str,

@@ -10,14 +10,20 @@ mod codes;
 mod ports;
 mod recovery;
 mod service;
+mod step_up;
 mod verification;
 
 pub use codes::{CodeError, TimeStep, TotpCode, TotpSecret, STEP_SECONDS, TOTP_SECRET_BYTES};
 pub use ports::{
-    MfaRandom, MfaRepository, OneTimeCodes, SealError, SealedSecret, SecretSealer, StoredTotp,
+    FactorChange, MfaRandom, MfaRepository, OneTimeCodes, SealError, SealedSecret, SecretSealer,
+    SessionsEnding, StoredTotp,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockMfaRandom, MockMfaRepository, MockOneTimeCodes, MockSecretSealer};
 pub use recovery::{RecoveryCode, RecoveryCodeDigest, RECOVERY_CODES, RECOVERY_CODE_CHARS};
-pub use service::{CheckError, EnrolError, Mfa, MfaStatus, ENROLMENT_TTL};
+pub use service::{
+    CheckError, EnrolError, Mfa, MfaPorts, MfaStatus, MfaToken, CHALLENGE_ATTEMPTS, CHALLENGE_TTL,
+    ENROLMENT_TTL,
+};
+pub use step_up::StepUp;
 pub use verification::{verify_code, CodeRefused};

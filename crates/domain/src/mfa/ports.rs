@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::codes::{TimeStep, TotpCode, TotpSecret};
 use super::recovery::{RecoveryCode, RecoveryCodeDigest};
+use crate::notification::OutgoingEmail;
+use crate::password_reset::TokenDigest;
+use crate::sessions::{EndReason, SessionId};
 use crate::storage::RepositoryError;
 use crate::UserId;
 
@@ -53,6 +56,22 @@ pub struct StoredTotp {
     pub last_step: Option<TimeStep>,
 }
 
+/// The user's open sessions a change of their factor ends, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionsEnding {
+    pub reason: EndReason,
+    /// The session that made the change, when it goes on.
+    pub except: Option<SessionId>,
+}
+
+/// What a change of a user's factor does in its own transaction: the
+/// notice queued for the user, and the sessions it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactorChange {
+    pub notice: OutgoingEmail,
+    pub ending: Option<SessionsEnding>,
+}
+
 /// Where second factors are kept. Every change that decides whether a code
 /// or a recovery code is accepted is one conditional statement, so that
 /// two servers given the same code at once accept it once.
@@ -71,8 +90,8 @@ pub trait MfaRepository: Send + Sync {
     ) -> Result<bool, RepositoryError>;
 
     /// Puts the enrolment waiting since after `created_after` in force, its
-    /// first code's `step` accepted, with `codes` as its recovery codes;
-    /// `false`, and nothing changed, when there is none.
+    /// first code's `step` accepted, with `codes` as its recovery codes,
+    /// and makes `change`; `false`, and nothing changed, when there is none.
     async fn confirm(
         &self,
         user: UserId,
@@ -80,15 +99,21 @@ pub trait MfaRepository: Send + Sync {
         step: TimeStep,
         at: DateTime<Utc>,
         codes: Vec<RecoveryCodeDigest>,
+        change: FactorChange,
     ) -> Result<bool, RepositoryError>;
 
     /// Moves the factor's last accepted step forward to `step`; `false`
     /// when it was there or later already (a replay, on any server).
     async fn accept_step(&self, user: UserId, step: TimeStep) -> Result<bool, RepositoryError>;
 
-    /// The factor in force and its recovery codes removed; `false` when
-    /// none was in force.
-    async fn remove(&self, user: UserId) -> Result<bool, RepositoryError>;
+    /// The factor in force and its recovery codes removed, and `change`
+    /// made; `false`, and nothing changed, when none was in force.
+    async fn remove(
+        &self,
+        user: UserId,
+        at: DateTime<Utc>,
+        change: FactorChange,
+    ) -> Result<bool, RepositoryError>;
 
     /// The digests of the recovery codes not used yet.
     async fn unused_recovery_codes(
@@ -110,6 +135,35 @@ pub trait MfaRepository: Send + Sync {
         user: UserId,
         codes: Vec<RecoveryCodeDigest>,
     ) -> Result<(), RepositoryError>;
+
+    /// Stores a sign-in's second step, `token` (its digest), for `user`
+    /// until `expires_at`.
+    async fn open_challenge(
+        &self,
+        token: TokenDigest,
+        user: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Takes one of the challenge's `max_attempts`: the user it is for,
+    /// while it is unused, unexpired at `now`, and has attempts left. One
+    /// statement, so that attempts racing each other each take one.
+    async fn take_challenge_attempt(
+        &self,
+        token: TokenDigest,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<Option<UserId>, RepositoryError>;
+
+    /// Marks the challenge used; `false` when it was used already.
+    async fn finish_challenge(
+        &self,
+        token: TokenDigest,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Forgets challenges that expired before `before`; how many.
+    async fn prune_challenges(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError>;
 }
 
 /// Fresh secrets and recovery codes, from a cryptographic source.

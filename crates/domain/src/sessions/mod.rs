@@ -22,13 +22,13 @@ use crate::storage::RepositoryError;
 use crate::{Email, Page, PageRequest, User, UserId};
 
 pub use model::{
-    AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionEnd, SessionId,
-    MAX_USER_AGENT_CHARS,
+    AccessClaim, Authentication, ClientInfo, EndReason, RefreshClaim, Session, SessionEnd,
+    SessionId, MAX_USER_AGENT_CHARS,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockSessionIdSource, MockSessionRepository};
 pub use ports::{NewSession, Rotation, SessionIdSource, SessionRepository};
-pub use sign_in::{Entrance, SignIn, SignInError};
+pub use sign_in::{Entrance, SecondFactorProof, SecondStepError, SignIn, SignInError, SignedIn};
 pub use tokens::{
     LegacyClaim, LegacyKind, LegacyTokenVerifier, SessionTokens, TokenError, TokenPair,
     VerifiedToken,
@@ -47,6 +47,20 @@ pub struct SessionGrant {
     pub user: UserId,
     pub generation: u32,
     pub expires_at: DateTime<Utc>,
+    /// What the session's tokens say of how its user signed in.
+    pub authentication: Authentication,
+}
+
+impl SessionGrant {
+    fn of(session: &Session) -> Self {
+        Self {
+            session: session.id.clone(),
+            user: session.user,
+            generation: session.generation,
+            expires_at: session.expires_at,
+            authentication: session.authentication(),
+        }
+    }
 }
 
 /// A token that no longer grants anything: bad, ended, expired, reused, or
@@ -115,12 +129,14 @@ impl Sessions {
         }
     }
 
-    /// Opens a session for `user`, who has just logged in.
+    /// Opens a session for `user`, who has just logged in (with a second
+    /// factor or not).
     #[tracing::instrument(name = "open_session", skip_all, fields(user = %user.id))]
     pub async fn open(
         &self,
         user: &User,
         client: ClientInfo,
+        second_factor: bool,
     ) -> Result<SessionGrant, RepositoryError> {
         let now = self.clock.now();
         let session = self
@@ -131,14 +147,26 @@ impl Sessions {
                 created_at: now,
                 expires_at: now + self.max_age,
                 client,
+                second_factor,
             })
             .await?;
-        Ok(SessionGrant {
-            session: session.id,
-            user: session.user,
-            generation: session.generation,
-            expires_at: session.expires_at,
-        })
+        Ok(SessionGrant::of(&session))
+    }
+
+    /// Records a second factor proved now in `user`'s open `session`
+    /// (step-up): the grant for its new access token.
+    #[tracing::instrument(name = "step_up", skip_all, fields(user = %user))]
+    pub async fn prove_second_factor(
+        &self,
+        session: &SessionId,
+        user: UserId,
+    ) -> Result<SessionGrant, SessionError> {
+        let session = self
+            .sessions
+            .prove_second_factor(session, user, self.clock.now())
+            .await?
+            .ok_or(SessionError::NotValid)?;
+        Ok(SessionGrant::of(&session))
     }
 
     /// The approved user an access token's session belongs to, while it is
@@ -206,6 +234,7 @@ impl Sessions {
                     created_at: now,
                     expires_at: now + self.max_age,
                     client,
+                    second_factor: false,
                 },
             )
             .await?;
@@ -214,12 +243,7 @@ impl Sessions {
             return Err(SessionError::NotValid);
         };
         tracing::info!("a refresh token of the old service was exchanged for a session");
-        Ok(SessionGrant {
-            session: session.id,
-            user: session.user,
-            generation: session.generation,
-            expires_at: session.expires_at,
-        })
+        Ok(SessionGrant::of(&session))
     }
 
     /// Rotates the session's refresh token. A refresh token used a second
@@ -231,11 +255,13 @@ impl Sessions {
             Rotation::Rotated {
                 generation,
                 expires_at,
+                authentication,
             } => Ok(SessionGrant {
                 session: claim.session.clone(),
                 user: claim.user,
                 generation,
                 expires_at,
+                authentication,
             }),
             Rotation::Reused => {
                 tracing::warn!(session = %claim.session, "a refresh token was used twice: session ended");

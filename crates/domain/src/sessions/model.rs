@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::UserId;
 
@@ -129,6 +129,33 @@ impl ClientInfo {
     }
 }
 
+/// How a session's user proved who they are, and when last: what a
+/// token's `auth_time` and `amr` say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authentication {
+    /// The sign-in, or the last second factor proved in the session.
+    pub at: DateTime<Utc>,
+    /// Whether a second factor was proved (`amr` is `["pwd", "otp"]`, else
+    /// `["pwd"]`).
+    pub second_factor: bool,
+}
+
+impl Authentication {
+    /// A sign-in with the password alone, at `at`.
+    pub fn password_at(at: DateTime<Utc>) -> Self {
+        Self {
+            at,
+            second_factor: false,
+        }
+    }
+
+    /// Whether a second factor was proved no longer than `window` before
+    /// `now` (step-up).
+    pub fn second_factor_within(&self, window: Duration, now: DateTime<Utc>) -> bool {
+        self.second_factor && now - self.at <= window
+    }
+}
+
 /// One login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -143,11 +170,20 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub client: ClientInfo,
     pub ended: Option<SessionEnd>,
+    /// When a second factor was last proved in it.
+    pub second_factor_at: Option<DateTime<Utc>>,
 }
 
 impl Session {
     pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
         self.ended.is_none() && now < self.expires_at
+    }
+
+    pub fn authentication(&self) -> Authentication {
+        Authentication {
+            at: self.second_factor_at.unwrap_or(self.created_at),
+            second_factor: self.second_factor_at.is_some(),
+        }
     }
 }
 
@@ -164,6 +200,7 @@ pub struct RefreshClaim {
 pub struct AccessClaim {
     pub session: SessionId,
     pub user: UserId,
+    pub authentication: Authentication,
 }
 
 #[cfg(test)]

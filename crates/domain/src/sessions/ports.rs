@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::model::{AccessClaim, ClientInfo, EndReason, RefreshClaim, Session, SessionId};
+use super::model::{
+    AccessClaim, Authentication, ClientInfo, EndReason, RefreshClaim, Session, SessionId,
+};
 use crate::storage::RepositoryError;
 use crate::{Page, PageRequest, User, UserId};
 
@@ -18,6 +20,8 @@ pub struct NewSession {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub client: ClientInfo,
+    /// Whether the sign-in proved a second factor (at `created_at`).
+    pub second_factor: bool,
 }
 
 /// What became of a refresh.
@@ -28,6 +32,7 @@ pub enum Rotation {
     Rotated {
         generation: u32,
         expires_at: DateTime<Utc>,
+        authentication: Authentication,
     },
     /// The presented generation was already used: the session has just been
     /// ended, every token of it with it.
@@ -81,6 +86,15 @@ pub trait SessionRepository: Send + Sync {
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<Option<u32>, RepositoryError>;
+
+    /// Records a second factor proved `at` in the open session of `user`
+    /// (step-up); the session as it is now, `None` when it is not open.
+    async fn prove_second_factor(
+        &self,
+        session: &SessionId,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Session>, RepositoryError>;
 
     /// Ends one open session of `user`; `false` when there is none.
     async fn end(

@@ -62,6 +62,7 @@ async fn a_login_opens_a_session_that_ends_within_its_maximum_age() {
                 && new.created_at == at(3600)
                 && new.expires_at == at(3600) + Duration::days(30)
                 && new.client.user_agent.as_deref() == Some("curl/8")
+                && !new.second_factor
         })
         .times(1)
         .returning(|new| Ok(crate::testing::opened(new)));
@@ -70,10 +71,12 @@ async fn a_login_opens_a_session_that_ends_within_its_maximum_age() {
         .open(
             &user(2, UserStatus::Approved),
             ClientInfo::new(Some("curl/8"), None),
+            false,
         )
         .await
         .unwrap();
     assert_eq!((grant.session, grant.generation), (id(1), 1));
+    assert_eq!(grant.authentication, Authentication::password_at(at(3600)));
 }
 
 #[tokio::test]
@@ -87,6 +90,7 @@ async fn an_open_session_of_an_approved_user_authenticates() {
     let claim = AccessClaim {
         session: id(1),
         user: UserId(2),
+        authentication: Authentication::password_at(at(0)),
     };
     let found = ports.into_sessions().authenticate(&claim).await.unwrap();
     assert_eq!(found.id, UserId(2));
@@ -103,6 +107,7 @@ async fn an_ended_session_or_a_user_no_longer_approved_does_not() {
         let claim = AccessClaim {
             session: id(1),
             user: UserId(2),
+            authentication: Authentication::password_at(at(0)),
         };
         let result = ports.into_sessions().authenticate(&claim).await;
         assert!(matches!(result, Err(SessionError::NotValid)));
@@ -120,6 +125,10 @@ async fn a_refresh_rotates_to_the_next_generation() {
             Ok(Rotation::Rotated {
                 generation: 4,
                 expires_at: at(7200),
+                authentication: Authentication {
+                    at: at(60),
+                    second_factor: true,
+                },
             })
         });
     let grant = ports
@@ -128,6 +137,14 @@ async fn a_refresh_rotates_to_the_next_generation() {
         .await
         .unwrap();
     assert_eq!((grant.generation, grant.expires_at), (4, at(7200)));
+    // The session's proof of who signed in goes on in its new tokens.
+    assert_eq!(
+        grant.authentication,
+        Authentication {
+            at: at(60),
+            second_factor: true
+        }
+    );
 }
 
 #[tokio::test]

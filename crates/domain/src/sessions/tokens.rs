@@ -45,6 +45,10 @@ pub trait SessionTokens: Send + Sync {
     fn issue_pair(&self, grant: &SessionGrant, now: DateTime<Utc>)
         -> Result<TokenPair, TokenError>;
 
+    /// An access token alone, for a session whose refresh token stays as
+    /// it is (a step-up).
+    fn issue_access(&self, grant: &SessionGrant, now: DateTime<Utc>) -> Result<String, TokenError>;
+
     /// The administrator's console cookie: refused wherever an access or a
     /// refresh token is expected, as they are in its place.
     fn issue_console(&self, grant: &SessionGrant, now: DateTime<Utc>)

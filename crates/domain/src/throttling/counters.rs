@@ -11,6 +11,7 @@ pub struct ThrottleCounters {
     reset_mail: AtomicU64,
     reset_address: AtomicU64,
     activation_mail: AtomicU64,
+    second_factor: AtomicU64,
 }
 
 impl ThrottleCounters {
@@ -22,6 +23,7 @@ impl ThrottleCounters {
             Counter::ResetMail => &self.reset_mail,
             Counter::ResetAddress => &self.reset_address,
             Counter::ActivationMail => &self.activation_mail,
+            Counter::SecondFactor => &self.second_factor,
         }
     }
 

@@ -17,7 +17,7 @@ use chrono::Duration;
 
 use crate::clock::Clock;
 use crate::storage::RepositoryError;
-use crate::Email;
+use crate::{Email, UserId};
 
 pub use counters::ThrottleCounters;
 pub use model::{
@@ -25,7 +25,8 @@ pub use model::{
     ACTIVATION_MAILS_PER_HOUR, ACTIVATION_MAIL_WINDOW, DEFAULT_LOGIN_FAILURE_WINDOW,
     DEFAULT_LOGIN_MAX_FAILURES_PER_ACCOUNT, DEFAULT_LOGIN_MAX_FAILURES_PER_ADDRESS,
     DEFAULT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR, DEFAULT_REGISTRATIONS_PER_ADDRESS_PER_HOUR,
-    REGISTRATION_WINDOW, RESET_ADDRESS_WINDOW, RESET_MAIL_WINDOW,
+    REGISTRATION_WINDOW, RESET_ADDRESS_WINDOW, RESET_MAIL_WINDOW, SECOND_FACTOR_FAILURES,
+    SECOND_FACTOR_FAILURE_WINDOW,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAttemptLog;
@@ -158,6 +159,22 @@ impl Throttle {
         let check =
             Limit::new(ACTIVATION_MAILS_PER_HOUR, ACTIVATION_MAIL_WINDOW).map(|limit| Check {
                 key: CounterKey::activation_mail(email),
+                limit,
+            });
+        self.admit_one(check, client).await
+    }
+
+    /// Admits one more second-factor code for `user`'s account, from
+    /// `client`, unless the account has had its share of wrong ones; a
+    /// right one is withdrawn.
+    pub async fn admit_second_factor(
+        &self,
+        user: UserId,
+        client: ClientAddress,
+    ) -> Result<Admission, AdmitError> {
+        let check =
+            Limit::new(SECOND_FACTOR_FAILURES, SECOND_FACTOR_FAILURE_WINDOW).map(|limit| Check {
+                key: CounterKey::second_factor(user),
                 limit,
             });
         self.admit_one(check, client).await

@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use crate::Email;
+use crate::{Email, UserId};
 
 /// The address a request comes from, as the HTTP adapter resolved it (the
 /// socket's peer, or what a trusted proxy says it saw).
@@ -61,16 +61,19 @@ pub enum Counter {
     ResetAddress,
     /// Activation mails sent again to one e-mail address.
     ActivationMail,
+    /// Wrong second-factor codes for one account, from anywhere.
+    SecondFactor,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 6] = [
+    pub const ALL: [Counter; 7] = [
         Counter::LoginAccount,
         Counter::LoginAddress,
         Counter::Registration,
         Counter::ResetMail,
         Counter::ResetAddress,
         Counter::ActivationMail,
+        Counter::SecondFactor,
     ];
 
     /// The stored name, also the `reason` of a throttled answer in metrics
@@ -83,6 +86,7 @@ impl Counter {
             Counter::ResetMail => "reset_mail",
             Counter::ResetAddress => "reset_address",
             Counter::ActivationMail => "activation_mail",
+            Counter::SecondFactor => "second_factor",
         }
     }
 
@@ -146,6 +150,12 @@ impl CounterKey {
 
     pub fn activation_mail(email: &Email) -> Self {
         Self::of(Counter::ActivationMail, &email.canonical())
+    }
+
+    /// The account whose second factor is tried, whoever tries it: codes
+    /// are six digits, so the count cannot be spread over addresses.
+    pub fn second_factor(user: UserId) -> Self {
+        Self::of(Counter::SecondFactor, &user.0.to_string())
     }
 
     pub fn counter(&self) -> Counter {
@@ -221,6 +231,11 @@ pub const ACTIVATION_MAIL_WINDOW: Duration = Duration::hours(1);
 pub const REGISTRATION_WINDOW: Duration = Duration::hours(1);
 /// The window of `PASSWORD_RESET_MAILS_PER_HOUR`.
 pub const RESET_MAIL_WINDOW: Duration = Duration::hours(1);
+/// Wrong second-factor codes for one account in
+/// [`SECOND_FACTOR_FAILURE_WINDOW`], at most: a million codes against ten
+/// tries a quarter of an hour.
+pub const SECOND_FACTOR_FAILURES: u32 = 10;
+pub const SECOND_FACTOR_FAILURE_WINDOW: Duration = Duration::minutes(15);
 
 impl AbuseLimits {
     pub fn standard() -> Self {
@@ -270,6 +285,7 @@ impl AbuseLimits {
             Counter::ResetMail => Some(RESET_MAIL_WINDOW),
             Counter::ResetAddress => self.resets_per_address.map(|l| l.window),
             Counter::ActivationMail => Some(ACTIVATION_MAIL_WINDOW),
+            Counter::SecondFactor => Some(SECOND_FACTOR_FAILURE_WINDOW),
         }
     }
 }

@@ -190,9 +190,14 @@ async fn pruning_keeps_each_counter_for_its_window_and_nothing_of_a_limit_off() 
         .with(eq(Counter::ActivationMail), eq(at(0)))
         .times(1)
         .returning(|_, _| Ok(4));
+    // Wrong second-factor codes: a quarter of an hour, always.
+    log.expect_prune()
+        .with(eq(Counter::SecondFactor), eq(at(3600 - 900)))
+        .times(1)
+        .returning(|_, _| Ok(5));
     let limits = AbuseLimits::new(10, 100, Duration::seconds(900), 0).with_resets_per_address(0);
     let throttle = throttle(log, limits);
-    assert_eq!(throttle.prune().await.unwrap(), 10);
+    assert_eq!(throttle.prune().await.unwrap(), 15);
 }
 
 #[tokio::test]

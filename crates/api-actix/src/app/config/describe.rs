@@ -1,7 +1,9 @@
 //! The effective configuration as `authusers config` prints it: every
 //! variable with the value in force, secrets masked.
 
-use super::{AllowedOrigins, Environment, KeyOrigin, LogFormat, MailTransport, Settings};
+use super::{
+    AllowedOrigins, Environment, KeyOrigin, LogFormat, MailTransport, MfaKeyOrigin, Settings,
+};
 
 const MASK: &str = "***";
 
@@ -135,6 +137,50 @@ impl Settings {
                             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                     },
                 ),
+            ),
+            (
+                "MFA_SECRET_KEY",
+                match &self.mfa.origin {
+                    MfaKeyOrigin::Environment => format!("{MASK} (key {})", self.mfa.key.id()),
+                    MfaKeyOrigin::Development { path, .. } => format!(
+                        "(not set: development key {}, key {})",
+                        path.display(),
+                        self.mfa.key.id()
+                    ),
+                },
+            ),
+            (
+                "MFA_PREVIOUS_SECRET_KEYS",
+                if self.mfa.previous_keys.is_empty() {
+                    "-".to_owned()
+                } else {
+                    let ids: Vec<String> = self
+                        .mfa
+                        .previous_keys
+                        .iter()
+                        .map(|key| format!("{MASK} (key {})", key.id()))
+                        .collect();
+                    ids.join(",")
+                },
+            ),
+            (
+                "MFA_STEP_UP_OUT_ABOVE",
+                self.mfa
+                    .step_up_out_above
+                    .map_or_else(|| "-".to_owned(), |amount| amount.to_string()),
+            ),
+            (
+                "MFA_STEP_UP_SECONDS",
+                self.mfa.step_up_window.num_seconds().to_string(),
+            ),
+            (
+                "MFA_REQUIRED_FOR_ADMINS",
+                if self.mfa.required_for_admins {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_owned(),
             ),
             (
                 "SESSION_MAX_AGE_SECONDS",

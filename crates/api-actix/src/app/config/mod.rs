@@ -9,12 +9,14 @@ mod describe;
 mod file;
 mod jwt;
 mod legacy_tokens;
+mod mfa;
 
 pub use crate::http::public_url::{PublicUrl, PublicUrlError};
 pub use crate::http::secret::Secret;
 pub use file::read_config_file;
 pub use jwt::{JwtSettings, KeyOrigin, DEVELOPMENT_KEY_FOLDER};
 pub use legacy_tokens::{LegacyTokenSettings, DJANGO_MIN_SECRET_KEY_CHARS};
+pub use mfa::{MfaKeyOrigin, MfaSettings, DEFAULT_STEP_UP_SECONDS, DEVELOPMENT_MFA_KEY_FILE};
 
 use authusers_domain::balance::BonusPolicy;
 use authusers_domain::notification::Language;
@@ -81,6 +83,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub sessions: SessionSettings,
     pub abuse: AbuseSettings,
+    /// `MFA_*`: the second factor.
+    pub mfa: MfaSettings,
 }
 
 /// Limits on attempts, who is a trusted proxy, and the hashing queue.
@@ -289,6 +293,15 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     }
 }
 
+/// A setting that is on or off.
+fn switch(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Some(true),
+        "off" | "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigErrors> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -376,6 +389,7 @@ impl Settings {
         );
 
         let jwt = env.jwt(environment);
+        let mfa = env.mfa(environment);
         let legacy_tokens = Self::legacy_tokens(&mut env);
         let bcrypt_cost = env.number("BCRYPT_COST", 12u32, 4, 31);
         let mail_language = env.parsed(
@@ -440,8 +454,8 @@ impl Settings {
             )),
         };
 
-        match mail.zip(jwt).filter(|_| env.problems.is_empty()) {
-            Some((mail, jwt)) => Ok(Self {
+        match mail.zip(jwt).zip(mfa).filter(|_| env.problems.is_empty()) {
+            Some(((mail, jwt), mfa)) => Ok(Self {
                 environment,
                 host,
                 port,
@@ -463,6 +477,7 @@ impl Settings {
                 metrics,
                 sessions,
                 abuse,
+                mfa,
             }),
             None => Err(ConfigErrors(env.problems)),
         }
@@ -539,11 +554,7 @@ impl Settings {
             "REGISTRATION_REQUIRES_ACTIVATION",
             false,
             "on or off (true or false, 1 or 0)",
-            |raw| match raw.to_ascii_lowercase().as_str() {
-                "on" | "true" | "1" | "yes" => Some(true),
-                "off" | "false" | "0" | "no" => Some(false),
-                _ => None,
-            },
+            switch,
         );
         let ttl = env.number("ACTIVATION_TTL_SECONDS", 3 * 86_400u64, 60, 30 * 86_400);
         let link = match (env.raw("ACTIVATION_URL"), required) {
@@ -764,8 +775,9 @@ mod tests {
     use std::collections::HashMap;
 
     /// Settings from `vars`; in development with no key named, a secret,
-    /// so that no test here writes a development key into the source tree
-    /// (`config::jwt`'s tests cover the keys).
+    /// and a second factor key unless one is named, so that no test here
+    /// writes a development key into the source tree (`config::jwt`'s and
+    /// `config::mfa`'s tests cover the keys).
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
         let mut vars: HashMap<String, String> = vars
             .iter()
@@ -778,6 +790,9 @@ mod tests {
         if !names_a_key && !production {
             vars.insert("JWT_SECRET".into(), "development-secret".into());
         }
+        // Likewise the second factor's key (`config::mfa`'s tests cover it).
+        vars.entry("MFA_SECRET_KEY".into())
+            .or_insert_with(|| "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
         Settings::from_lookup(move |name| vars.get(name).cloned())
     }
 

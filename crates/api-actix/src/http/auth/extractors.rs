@@ -3,7 +3,9 @@ use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use authusers_domain::sessions::{LegacyClaim, LegacyKind, SessionError, SessionId, TokenError};
+use authusers_domain::sessions::{
+    Authentication, LegacyClaim, LegacyKind, SessionError, SessionId, TokenError,
+};
 use authusers_domain::User;
 
 use crate::http::problem::Problem;
@@ -16,6 +18,9 @@ use crate::http::state::AppState;
 pub struct SessionUser {
     pub user: User,
     pub session: Option<SessionId>,
+    /// How the session's user signed in (`None` for the old service's
+    /// token, which proves no second factor).
+    pub authentication: Option<Authentication>,
 }
 
 /// The approved user whose valid access token, of an open session, came
@@ -64,16 +69,25 @@ pub fn legacy_claim(
 /// that a session ended anywhere is refused here on the next request. A
 /// token that is not this service's may be the old service's, while its
 /// bridge is open.
-async fn authenticate(state: web::Data<AppState>, token: String) -> Result<SessionUser, Problem> {
+async fn authenticate(
+    state: web::Data<AppState>,
+    token: String,
+    path: String,
+) -> Result<SessionUser, Problem> {
     let now = state.clock.now();
-    let (user, session) = match state.tokens.verify_access(&token, now) {
+    let (user, session, authentication) = match state.tokens.verify_access(&token, now) {
         Ok(claim) => (
             state.sessions.authenticate(&claim).await,
             Some(claim.session),
+            Some(claim.authentication),
         ),
         Err(TokenError::Invalid) => {
             let legacy = legacy_claim(&state, &token, LegacyKind::Access)?;
-            (state.sessions.authenticate_legacy(legacy.user).await, None)
+            (
+                state.sessions.authenticate_legacy(legacy.user).await,
+                None,
+                None,
+            )
         }
         Err(_) => return Err(Problem::token_not_valid()),
     };
@@ -83,7 +97,37 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Sessi
         Err(SessionError::Repository(e)) => return Err(Problem::storage(&e)),
     };
     tracing::Span::current().record("user_id", user.id.0);
-    Ok(SessionUser { user, session })
+    enrolled_if_required(&state, &user, &path).await?;
+    Ok(SessionUser {
+        user,
+        session,
+        authentication,
+    })
+}
+
+/// `MFA_REQUIRED_FOR_ADMINS`: an administrator without a second factor
+/// reaches only its enrolment and their own profile.
+async fn enrolled_if_required(state: &AppState, user: &User, path: &str) -> Result<(), Problem> {
+    if !(state.mfa_policy.required_for_admins && user.is_admin) {
+        return Ok(());
+    }
+    let path = path.trim_end_matches('/');
+    if path == "/auth/mfa" || path.starts_with("/auth/mfa/") || path == "/auth/users/me" {
+        return Ok(());
+    }
+    if state
+        .mfa
+        .in_force(user.id)
+        .await
+        .map_err(|e| Problem::storage(&e))?
+    {
+        return Ok(());
+    }
+    Err(Problem::forbidden(
+        "mfa_enrollment_required",
+        "Second factor required",
+        "Administrators must turn on two-step sign-in first: POST /auth/mfa/totp/, then /auth/mfa/totp/confirm/.",
+    ))
 }
 
 impl FromRequest for SessionUser {
@@ -93,9 +137,10 @@ impl FromRequest for SessionUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let path = req.path().to_owned();
         Box::pin(async move {
             let state = state.ok_or_else(|| Problem::internal(&"application state missing"))?;
-            authenticate(state, token?).await
+            authenticate(state, token?, path).await
         })
     }
 }

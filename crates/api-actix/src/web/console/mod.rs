@@ -7,6 +7,7 @@
 //! `POST /auth/jwt/create/`) that opens a session; the cookie names it, so
 //! it is listed, and ended, like any other session of the administrator.
 
+mod second_step;
 mod session;
 mod views;
 
@@ -17,11 +18,12 @@ use authusers_domain::accounts::{
 };
 use authusers_domain::outbox::{MailStatus, OutboxFilter};
 use authusers_domain::pagination::Window;
-use authusers_domain::sessions::{Entrance, SignInError};
+use authusers_domain::sessions::{Entrance, SessionGrant, SignInError, SignedIn};
 use authusers_domain::{Decision, Page, PageRequest, User, UserStatus};
 use rand::RngCore;
 use serde::Deserialize;
 
+use self::second_step::second_step_form;
 use self::session::{
     clear_cookie, cookie, csrf_token, read_form, redirect, set_cookie, ConsoleAdmin, ConsoleError,
     SESSION_COOKIE, SIGN_IN_COOKIE,
@@ -33,6 +35,7 @@ use crate::http::hashing_place::take_place;
 use crate::http::path_id;
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
+pub use second_step::sign_in_code;
 
 /// Rows on a page of any list.
 const PAGE_SIZE: u32 = 20;
@@ -241,7 +244,7 @@ async fn sign_in_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     )
 }
 
-fn sign_in_answer(
+pub(super) fn sign_in_answer(
     state: &AppState,
     req: &HttpRequest,
     status: StatusCode,
@@ -300,12 +303,15 @@ pub async fn sign_in(
         password: form.password.clone(),
         client,
     };
-    let signed_in = state
+    let outcome = state
         .sign_in
         .sign_in(request, client_info(&req, client), Entrance::Console)
         .await;
-    let (user, grant) = match signed_in {
-        Ok(signed_in) => signed_in,
+    let (user, grant) = match outcome {
+        Ok(SignedIn::Session(user, grant)) => (*user, grant),
+        Ok(SignedIn::SecondStep(token)) => {
+            return second_step_form(&req, StatusCode::OK, &token.encode(), None)
+        }
         Err(SignInError::NotAdministrator) => return Err(ConsoleError::NotAdministrator),
         // A refusal of the credentials is the form again, with why; the
         // service's own failures are an error page.
@@ -325,13 +331,22 @@ pub async fn sign_in(
         }
         Err(failure) => return Err(Problem::from(failure).into()),
     };
+    signed_in(&state, &user, &grant)
+}
+
+/// The console cookie of a session just opened, and the way in.
+pub(super) fn signed_in(
+    state: &AppState,
+    user: &User,
+    grant: &SessionGrant,
+) -> Result<HttpResponse, ConsoleError> {
     let token = state
         .tokens
-        .issue_console(&grant, state.clock.now())
+        .issue_console(grant, state.clock.now())
         .map_err(|e| Problem::internal(&e))?;
     tracing::info!(user_id = user.id.0, "signed in to the console");
     let mut response = redirect("/admin/");
-    if let Some(value) = set_cookie(&state, SESSION_COOKIE, &token) {
+    if let Some(value) = set_cookie(state, SESSION_COOKIE, &token) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

@@ -220,6 +220,36 @@ pub fn sign_in(
     document("Sign in", None, flash, body)
 }
 
+/// The second step of signing in: a code from the authenticator app, or a
+/// recovery code, for the sign-in `mfa_token` names.
+pub fn second_step(csrf: &str, mfa_token: &str, problem: Option<&Problem>) -> String {
+    let body = html! {
+        @if let Some(problem) = problem {
+            div.errors role="alert" id="errors" {
+                p { (problem.detail()) }
+                @for message in problem.field_messages() {
+                    p { (message) }
+                }
+            }
+        }
+        form.stack method="post" action="/admin/login/code/" {
+            (csrf_input(csrf))
+            input type="hidden" name="mfa_token" value=(mfa_token);
+            p {
+                label for="code" { "Code from your authenticator app" }
+                input id="code" name="code" type="text" inputmode="numeric"
+                    autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" autofocus;
+            }
+            p {
+                label for="recovery_code" { "Or a recovery code" }
+                input id="recovery_code" name="recovery_code" type="text" autocomplete="off";
+            }
+            button type="submit" id="verify" { "Verify" }
+        }
+    };
+    document("Two-step sign-in", None, None, body)
+}
+
 /// A status as a coloured label; the word itself says it, the colour only
 /// helps.
 fn badge(status: &str) -> Markup {
