@@ -124,7 +124,7 @@ impl TestDatabase {
         }
 
         let sql = sql.to_owned();
-        let db = self.connect().await;
+        let db = self.open();
         db.run(move |pools| {
             let found: Number = crate::database::with_connection!(pools, |conn| {
                 diesel::sql_query(&sql).get_result(conn)?
@@ -158,11 +158,18 @@ impl TestDatabase {
 
     /// A pool on this database with every migration applied.
     pub async fn connect(&self) -> Database {
-        let mut config = DatabaseConfig::new(self.url.clone());
-        config.pool_size = 16;
-        let db = Database::connect(&config).expect("connect to the test database");
+        let db = self.open();
         db.migrate().await.expect("migrate the test database");
         db
+    }
+
+    /// The database as it is, not migrated: for reading beside a process
+    /// that writes. (A migration writes, so on SQLite it would wait for
+    /// that process's write lock.)
+    pub fn open(&self) -> Database {
+        let mut config = DatabaseConfig::new(self.url.clone());
+        config.pool_size = 16;
+        Database::connect(&config).expect("connect to the test database")
     }
 }
 

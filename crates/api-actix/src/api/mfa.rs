@@ -112,8 +112,9 @@ pub struct SecondStepBody {
 
 impl RequestBody for SecondStepBody {}
 
-/// The 401 answer of `/auth/jwt/create/` for an account with a second
-/// factor: a problem with `mfa_token` and `methods`.
+/// A 401 answer of `/auth/jwt/create/`: a problem, with `mfa_token` and
+/// `methods` when the code is `mfa_required` (the right password of an
+/// account with a second factor).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "type": "urn:authusers:problem:mfa_required",
@@ -131,9 +132,12 @@ pub struct MfaRequiredBody {
     status: u16,
     detail: String,
     code: String,
-    /// Single use, for 5 minutes, 5 tries.
-    mfa_token: String,
-    methods: Vec<String>,
+    /// `mfa_required` only: single use, for 5 minutes, 5 tries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<String>,
+    /// `mfa_required` only: `["totp", "recovery_code"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    methods: Option<Vec<String>>,
 }
 
 /// A 400 naming `field` with `message`, under `code`.
