@@ -253,6 +253,26 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
             route(Method::POST).to(console::sign_in_code),
         ),
         (
+            "/admin/mfa/",
+            Method::GET,
+            route(Method::GET).to(console::factor_show),
+        ),
+        (
+            "/admin/mfa/",
+            Method::POST,
+            route(Method::POST).to(console::factor_begin),
+        ),
+        (
+            "/admin/mfa/confirm/",
+            Method::POST,
+            route(Method::POST).to(console::factor_confirm),
+        ),
+        (
+            "/admin/users/{id}/mfa/reset/",
+            Method::POST,
+            route(Method::POST).to(console::factor_reset),
+        ),
+        (
             "/admin/logout/",
             Method::POST,
             route(Method::POST).to(console::sign_out),

@@ -589,7 +589,7 @@ fn screenshot_dir() -> PathBuf {
     target.join("console-screenshots")
 }
 
-async fn screenshot(browser: &Browser, backend: &str, name: &str) {
+pub async fn screenshot(browser: &Browser, backend: &str, name: &str) {
     let png = browser.client.screenshot().await.expect("a screenshot");
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).expect("the screenshot folder");

@@ -110,7 +110,12 @@ async fn json_of(response: Response, status: StatusCode) -> Value {
 /// turned it on), the secret, and her recovery codes.
 async fn enrolled(app: &TestApp) -> (String, String, Vec<String>) {
     let admin = app.admin_token().await;
-    let (_, token) = app.approved_user(&admin, ANN).await;
+    enrolled_with(app, &admin).await
+}
+
+/// As [`enrolled`], with `admin`'s token to approve Ann.
+async fn enrolled_with(app: &TestApp, admin: &str) -> (String, String, Vec<String>) {
+    let (_, token) = app.approved_user(admin, ANN).await;
     let enrolment = json_of(
         app.send(
             Method::POST,
@@ -858,3 +863,159 @@ on_both_backends!(
     administrators_must_enrol_before_anything_else,
     an_administrator_turns_off_a_lost_factor_ending_the_users_sessions,
 );
+
+/// In Chromium: an administrator held to `MFA_REQUIRED_FOR_ADMINS` signs in,
+/// is sent to set up the second factor, scans nothing but types the key's
+/// code, keeps the recovery codes, reaches the console; signs out, and
+/// signs in again in two steps, a wrong code refused on the way; and turns
+/// a user's lost factor off with the button on the user's page.
+async fn the_console_enrols_an_administrator_and_signs_in_in_two_steps(db: &TestDatabase) {
+    use crate::browser::Browser;
+    use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD};
+    use authusers_infra_diesel::DatabaseUrl;
+    use fantoccini::Locator;
+
+    if totp_tool().is_none() {
+        return;
+    }
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let backend = match db.url() {
+        DatabaseUrl::Postgres { .. } => "postgres",
+        DatabaseUrl::Sqlite { .. } => "sqlite",
+    };
+    let app = TestApp::spawn_with(db, |settings| settings.mfa.required_for_admins = true).await;
+    app.admin_token().await;
+    browser
+        .client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("a window size");
+    browser
+        .client
+        .goto(&format!("{}/admin/", app.address))
+        .await
+        .expect("open the console");
+    browser.type_into("email", ADMIN_EMAIL).await;
+    browser.type_into("password", ADMIN_PASSWORD).await;
+    browser.click("#sign-in").await;
+    // Nothing but the enrolment until it is done.
+    assert_eq!(browser.heading().await, "Two-step sign-in");
+    let text = browser.body_text().await;
+    assert!(
+        text.contains("Administrators must turn on two-step sign-in"),
+        "{text}"
+    );
+    browser
+        .client
+        .goto(&format!("{}/admin/users/", app.address))
+        .await
+        .unwrap();
+    assert_eq!(browser.heading().await, "Two-step sign-in");
+
+    browser.type_into("current_password", ADMIN_PASSWORD).await;
+    browser.click("#begin-mfa").await;
+    let qr = browser
+        .client
+        .find(Locator::Css("#qr svg"))
+        .await
+        .expect("the QR code, drawn on the page");
+    let size = qr.rectangle().await.expect("its size");
+    assert!(size.2 >= 150.0 && size.3 >= 150.0, "{size:?}");
+    screenshot_of(&browser, backend, "mfa-enrolment").await;
+    let secret = browser
+        .client
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    browser.type_into("code", &wrong_code(&app, &secret)).await;
+    browser.click("#confirm-mfa").await;
+    assert!(browser.body_text().await.contains("That code is wrong"));
+    browser.type_into("code", &next_code(&app, &secret)).await;
+    browser.click("#confirm-mfa").await;
+    let codes = browser
+        .client
+        .find_all(Locator::Css("#recovery-codes li"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    browser.click("a[href='/admin/']").await;
+    assert_eq!(browser.heading().await, "Pending registrations");
+
+    // Signing in again takes a code.
+    browser.click("#sign-out").await;
+    browser.type_into("email", ADMIN_EMAIL).await;
+    browser.type_into("password", ADMIN_PASSWORD).await;
+    browser.click("#sign-in").await;
+    assert_eq!(browser.heading().await, "Two-step sign-in");
+    screenshot_of(&browser, backend, "mfa-sign-in").await;
+    browser.type_into("code", &wrong_code(&app, &secret)).await;
+    browser.click("#verify").await;
+    assert!(browser.body_text().await.contains("The code is wrong"));
+    browser.type_into("code", &next_code(&app, &secret)).await;
+    browser.click("#verify").await;
+    assert_eq!(browser.heading().await, "Pending registrations");
+
+    // A user's lost factor, turned off from their page.
+    let (token, _, _) = {
+        let admin = access(
+            &app.client
+                .post(format!("{}/auth/jwt/create/mfa/", app.address))
+                .json(&json!({
+                    "mfa_token": admin_mfa_token(&app).await,
+                    "code": next_code(&app, &secret),
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap(),
+        );
+        enrolled_with(&app, &admin).await
+    };
+    let me = json_of(app.get("/auth/users/me/", &token).await, StatusCode::OK).await;
+    browser
+        .client
+        .goto(&format!("{}/admin/users/{}/", app.address, me["id"]))
+        .await
+        .unwrap();
+    assert!(browser.body_text().await.contains("on since"));
+    browser.click("#reset-mfa").await;
+    let text = browser.body_text().await;
+    assert!(text.contains("Two-step sign-in turned off"), "{text}");
+    assert_problem(
+        app.get("/auth/users/me/", &token).await,
+        StatusCode::UNAUTHORIZED,
+        "token_not_valid",
+    )
+    .await;
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("close the browser");
+}
+
+async fn screenshot_of(browser: &crate::browser::Browser, backend: &str, name: &str) {
+    crate::console::screenshot(browser, backend, name).await;
+}
+
+/// The `mfa_token` of the administrator's login.
+async fn admin_mfa_token(app: &TestApp) -> String {
+    let body = assert_problem(
+        app.log_in(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "mfa_required",
+    )
+    .await;
+    body["mfa_token"].as_str().unwrap().to_owned()
+}
+
+on_both_backends!(the_console_enrols_an_administrator_and_signs_in_in_two_steps);

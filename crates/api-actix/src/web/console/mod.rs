@@ -7,6 +7,7 @@
 //! `POST /auth/jwt/create/`) that opens a session; the cookie names it, so
 //! it is listed, and ended, like any other session of the administrator.
 
+mod factor;
 mod second_step;
 mod session;
 mod views;
@@ -35,6 +36,9 @@ use crate::http::hashing_place::take_place;
 use crate::http::path_id;
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
+pub use factor::{
+    begin as factor_begin, confirm as factor_confirm, reset as factor_reset, show as factor_show,
+};
 pub use second_step::sign_in_code;
 
 /// Rows on a page of any list.
@@ -43,7 +47,7 @@ const PAGE_SIZE: u32 = 20;
 /// The query string every console page reads: a page number, filters, and
 /// the outcome of the action that redirected here.
 #[derive(Debug, Default, Deserialize)]
-struct PageQuery {
+pub(super) struct PageQuery {
     page: Option<String>,
     cursor: Option<String>,
     ledger: Option<String>,
@@ -57,7 +61,7 @@ struct PageQuery {
 impl PageQuery {
     /// Lenient: a page is a link to follow, so a bad parameter is ignored
     /// rather than refused.
-    fn of(req: &HttpRequest) -> Self {
+    pub(super) fn of(req: &HttpRequest) -> Self {
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default()
     }
 
@@ -72,7 +76,7 @@ impl PageQuery {
 /// (`?done=`), which says it in a sentence of its own: nothing a link
 /// carries is ever shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Done {
+pub(super) enum Done {
     Accepted,
     Rejected,
     AlreadyApproved,
@@ -82,10 +86,11 @@ enum Done {
     Retried,
     SignedOut,
     Enabled,
+    FactorReset,
 }
 
 impl Done {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Accepted,
         Self::Rejected,
         Self::AlreadyApproved,
@@ -95,9 +100,10 @@ impl Done {
         Self::Retried,
         Self::SignedOut,
         Self::Enabled,
+        Self::FactorReset,
     ];
 
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Accepted => "accepted",
             Self::Rejected => "rejected",
@@ -108,6 +114,7 @@ impl Done {
             Self::Retried => "retried",
             Self::SignedOut => "signed_out",
             Self::Enabled => "enabled",
+            Self::FactorReset => "mfa_reset",
         }
     }
 
@@ -144,6 +151,11 @@ impl Done {
             Self::SignedOut => ("You have signed out.".to_owned(), false),
             Self::Enabled => (
                 "Account enabled: it may log in and reset its password again.".to_owned(),
+                false,
+            ),
+            Self::FactorReset => (
+                "Two-step sign-in turned off: the user's sessions ended, and a notice was mailed."
+                    .to_owned(),
                 false,
             ),
         };
@@ -221,7 +233,11 @@ fn pager<T>(
     }
 }
 
-fn frame<'a>(admin: &'a ConsoleAdmin, section: Option<Section>, query: &PageQuery) -> Frame<'a> {
+pub(super) fn frame<'a>(
+    admin: &'a ConsoleAdmin,
+    section: Option<Section>,
+    query: &PageQuery,
+) -> Frame<'a> {
     Frame {
         section,
         csrf: &admin.csrf,
@@ -366,7 +382,7 @@ fn refused_sign_in(
 }
 
 #[derive(Debug, Deserialize)]
-struct EmptyForm {}
+pub(super) struct EmptyForm {}
 
 /// Signs out: ends this console session.
 pub async fn sign_out(
@@ -560,6 +576,11 @@ pub async fn user(
         .list_of(&admin.user, user.id)
         .await
         .map_err(Problem::from)?;
+    let factor = state
+        .mfa
+        .status(user.id)
+        .await
+        .map_err(|e| Problem::storage(&e))?;
     let mail = state
         .mailroom
         .list(
@@ -588,6 +609,7 @@ pub async fn user(
         current: &admin.session,
         mail: &mail,
         csrf: &admin.csrf,
+        second_factor_since: factor.enabled_at,
     });
     Ok(views::page(
         frame(&admin, Some(Section::Users), &query),
@@ -596,7 +618,11 @@ pub async fn user(
     ))
 }
 
-async fn find_user(state: &AppState, admin: &User, id: &str) -> Result<User, ConsoleError> {
+pub(super) async fn find_user(
+    state: &AppState,
+    admin: &User,
+    id: &str,
+) -> Result<User, ConsoleError> {
     const MISSING: &str = "No user with this id.";
     let id = path_id::user_id(id).map_err(|_| ConsoleError::NotFound(MISSING))?;
     match state.accounts.read_user(admin, id).await {

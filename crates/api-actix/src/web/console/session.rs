@@ -27,6 +27,8 @@ pub const SIGN_IN_COOKIE: &str = "authusers_console_sign_in";
 /// Where the console lives; its cookies go nowhere else.
 pub const BASE: &str = "/admin/";
 const SIGN_IN: &str = "/admin/login/";
+/// Where an administrator sets up their second factor.
+const ENROLMENT: &str = "/admin/mfa/";
 
 /// A signed-in administrator: the user (still approved and still an
 /// administrator at this request), their session, and the CSRF token of
@@ -48,6 +50,9 @@ pub enum ConsoleError {
     /// A form without the CSRF token of this session.
     Forged,
     NotFound(&'static str),
+    /// An administrator without the second factor `MFA_REQUIRED_FOR_ADMINS`
+    /// asks for: its enrolment first.
+    EnrolmentRequired,
     Problem(Problem),
 }
 
@@ -64,6 +69,7 @@ impl std::fmt::Display for ConsoleError {
             Self::NotAdministrator => f.write_str("not an administrator"),
             Self::Forged => f.write_str("a console form without its CSRF token"),
             Self::NotFound(what) => write!(f, "{what} not found"),
+            Self::EnrolmentRequired => f.write_str("the second factor is to be set up first"),
             Self::Problem(problem) => write!(f, "{}: {}", problem.code(), problem.detail()),
         }
     }
@@ -72,7 +78,7 @@ impl std::fmt::Display for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::SignedOut => StatusCode::SEE_OTHER,
+            Self::SignedOut | Self::EnrolmentRequired => StatusCode::SEE_OTHER,
             Self::NotAdministrator | Self::Forged => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Problem(problem) => problem.status_code(),
@@ -101,6 +107,7 @@ impl ResponseError for ConsoleError {
                  and try again.",
             ),
             Self::NotFound(what) => views::message_page(StatusCode::NOT_FOUND, "Not found", what),
+            Self::EnrolmentRequired => redirect(ENROLMENT),
             Self::Problem(problem) => views::problem_page(problem),
         }
     }
@@ -224,6 +231,7 @@ impl ConsoleAdmin {
 async fn signed_in(
     state: web::Data<AppState>,
     token: String,
+    path: String,
 ) -> Result<ConsoleAdmin, ConsoleError> {
     let claim = state
         .tokens
@@ -237,6 +245,18 @@ async fn signed_in(
     tracing::Span::current().record("user_id", user.id.0);
     if !user.may_decide() {
         return Err(ConsoleError::NotAdministrator);
+    }
+    // `MFA_REQUIRED_FOR_ADMINS`: the enrolment (and signing out) first.
+    let exempt = path.starts_with(ENROLMENT) || path.starts_with("/admin/logout");
+    if state.mfa_policy.required_for_admins && !exempt {
+        let enrolled = state
+            .mfa
+            .in_force(user.id)
+            .await
+            .map_err(|e| Problem::storage(&e))?;
+        if !enrolled {
+            return Err(ConsoleError::EnrolmentRequired);
+        }
     }
     Ok(ConsoleAdmin {
         user,
@@ -252,9 +272,10 @@ impl FromRequest for ConsoleAdmin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = cookie(req, SESSION_COOKIE);
+        let path = req.path().to_owned();
         Box::pin(async move {
             let state = state.ok_or_else(|| Problem::internal(&"application state missing"))?;
-            signed_in(state, token.ok_or(ConsoleError::SignedOut)?).await
+            signed_in(state, token.ok_or(ConsoleError::SignedOut)?, path).await
         })
     }
 }

@@ -4,6 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use authusers_domain::balance::{Balances, LedgerEntry};
+use authusers_domain::mfa::{MfaStatus, RecoveryCode};
 use authusers_domain::outbox::{MailStatus, OutboxBacklog, OutboxEntry};
 use authusers_domain::sessions::{Session, SessionId};
 use authusers_domain::{Page, User, UserStatus};
@@ -74,6 +75,7 @@ pub enum Section {
     Pending,
     Users,
     Mail,
+    SecondFactor,
 }
 
 /// What a page of a signed-in administrator needs besides its content.
@@ -139,6 +141,7 @@ fn navigation(frame: &Frame<'_>) -> Markup {
             (link(Section::Pending, "/admin/", "Pending"))
             (link(Section::Users, "/admin/users/", "Users"))
             (link(Section::Mail, "/admin/mail/", "Mail"))
+            (link(Section::SecondFactor, "/admin/mfa/", "Two-step sign-in"))
             span.nowrap { (frame.administrator) }
             form.inline method="post" action="/admin/logout/" {
                 (csrf_input(frame.csrf))
@@ -248,6 +251,93 @@ pub fn second_step(csrf: &str, mfa_token: &str, problem: Option<&Problem>) -> St
         }
     };
     document("Two-step sign-in", None, None, body)
+}
+
+/// The administrator's own second factor: on, or the form that begins it.
+pub fn factor_status(
+    status: &MfaStatus,
+    required: bool,
+    csrf: &str,
+    refusal: Option<&str>,
+) -> Markup {
+    html! {
+        @if let Some(refusal) = refusal {
+            div.errors role="alert" id="errors" { p { (refusal) } }
+        }
+        @if let Some(since) = status.enabled_at {
+            p id="factor-on" {
+                "Two-step sign-in is on since " (time(since)) "; "
+                (status.recovery_codes_left) " recovery codes left."
+            }
+        } @else {
+            @if required {
+                p id="factor-required" {
+                    "Administrators must turn on two-step sign-in before using the console."
+                }
+            }
+            p { "Signing in will take a code from an authenticator app as well as your password." }
+            form.stack method="post" action="/admin/mfa/" {
+                (csrf_input(csrf))
+                p {
+                    label for="current_password" { "Your password" }
+                    input id="current_password" name="current_password" type="password"
+                        autocomplete="current-password" required;
+                }
+                button type="submit" id="begin-mfa" { "Set up two-step sign-in" }
+            }
+        }
+    }
+}
+
+/// A new secret waiting for its first code: the QR code to scan, the
+/// secret to type, and the form for the code.
+pub fn factor_enrolment(qr_svg: &str, secret: &str, csrf: &str, refusal: Option<&str>) -> Markup {
+    // The renderer's XML declaration has no place inside HTML.
+    let svg = qr_svg.find("<svg").map_or("", |start| &qr_svg[start..]);
+    html! {
+        @if let Some(refusal) = refusal {
+            div.errors role="alert" id="errors" { p { (refusal) } }
+        }
+        p { "Scan this code with your authenticator app, or type the key below." }
+        figure id="qr" { (PreEscaped(svg)) }
+        p { "Key: " code id="secret" { (secret) } }
+        (code_form(csrf))
+    }
+}
+
+/// The code form again, after a refusal.
+pub fn factor_retry(refusal: &str, csrf: &str) -> Markup {
+    html! {
+        div.errors role="alert" id="errors" { p { (refusal) } }
+        (code_form(csrf))
+        p { a href="/admin/mfa/" { "Begin again" } }
+    }
+}
+
+fn code_form(csrf: &str) -> Markup {
+    html! {
+        form.stack method="post" action="/admin/mfa/confirm/" {
+            (csrf_input(csrf))
+            p {
+                label for="code" { "The code the app shows" }
+                input id="code" name="code" type="text" inputmode="numeric"
+                    autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required autofocus;
+            }
+            button type="submit" id="confirm-mfa" { "Turn on" }
+        }
+    }
+}
+
+/// The recovery codes of a factor just put in force, shown this once.
+pub fn recovery_codes(codes: &[RecoveryCode]) -> Markup {
+    html! {
+        p id="factor-on" { "Two-step sign-in is on." }
+        p { "Keep these recovery codes somewhere safe: each signs you in once without the app. They are shown only now." }
+        ul id="recovery-codes" {
+            @for code in codes { li { code { (code.display()) } } }
+        }
+        p { a href="/admin/" { "Continue to the console" } }
+    }
 }
 
 /// A status as a coloured label; the word itself says it, the colour only
@@ -397,6 +487,8 @@ pub struct UserView<'a> {
     pub current: &'a SessionId,
     pub mail: &'a Page<OutboxEntry>,
     pub csrf: &'a str,
+    /// Since when the user's second factor is on.
+    pub second_factor_since: Option<DateTime<Utc>>,
 }
 
 pub fn user(view: &UserView<'_>) -> Markup {
@@ -418,6 +510,9 @@ pub fn user(view: &UserView<'_>) -> Markup {
                     dt { "Address" } dd { (badge("unconfirmed")) " waiting for its activation link" }
                 }
                 dt { "Administrator" } dd { @if user.is_admin { "yes" } @else { "no" } }
+                dt { "Two-step sign-in" } dd id="second-factor" {
+                    @if let Some(since) = view.second_factor_since { "on since " (time(since)) } @else { "off" }
+                }
                 dt { "Registered" } dd { (time(user.date_joined)) }
                 @if let Some(moved_in) = user.imported_at {
                     dt { "Moved in" } dd { (time(moved_in)) " from the Django service" }
@@ -430,6 +525,12 @@ pub fn user(view: &UserView<'_>) -> Markup {
                         (time(decision.decided_at))
                         @if let Some(by) = decision.decided_by { " by user " (by.0) }
                     }
+                }
+            }
+            @if view.second_factor_since.is_some() {
+                form.actions method="post" action={ "/admin/users/" (id) "/mfa/reset/" } {
+                    (csrf_input(view.csrf))
+                    button.danger type="submit" id="reset-mfa" { "Turn two-step sign-in off (lost device)" }
                 }
             }
             @if !user.is_active {
