@@ -21,7 +21,8 @@ run:
 ## installed but stopped; without one the PostgreSQL tests say they are
 ## skipped, and without Chromium and chromedriver so do the browser tests
 ## (both fail under CI=true). Tokens are also verified by PyJWT, as another
-## service would (installed into .venv-pyjwt). Then, under CI=true or with
+## service would, and the second factor's codes computed by oathtool or
+## pyotp, never by the service (both installed into .venv-pyjwt). Then, under CI=true or with
 ## SCHEMATHESIS=on, schemathesis over the OpenAPI document (installed into
 ## .venv-schemathesis), and the cluster's faults in short (deploy/cluster/:
 ## HAProxy, Patroni, etcd; as root, installed when missing).
@@ -45,7 +46,8 @@ test:
 ## GET /auth/users/me/; then moving in from Django: importing a million
 ## users (BENCH_IMPORT_USERS) and a login's hash, Django's against bcrypt;
 ## then lists at scale: a million users (10% pending) and a million ledger
-## rows against an empty database (BENCH_SCALE_USERS, BENCH_SCALE_LEDGER).
+## rows against an empty database (BENCH_SCALE_USERS, BENCH_SCALE_LEDGER);
+## then a login with a second factor (TOTP) against one without.
 bench: release
 	@{ command -v wrk && command -v sqlite3; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& echo "Installing wrk and sqlite3 (Debian's packages)" && apt-get install -y -qq wrk sqlite3 >/dev/null; } || true
@@ -53,6 +55,7 @@ bench: release
 	@deploy/scripts/bench-login-storm.sh
 	@deploy/scripts/bench-import.sh
 	@deploy/scripts/bench-scale.sh
+	@deploy/scripts/bench-mfa-login.sh
 
 ## Formatting and lints, as CI checks them.
 lint:
