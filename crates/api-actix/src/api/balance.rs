@@ -185,7 +185,7 @@ pub async fn change(
         .map(|raw| raw.to_str().unwrap_or("\u{0}"));
     let (operation, idempotency_key) =
         parse_change(&body, idempotency_key).map_err(Problem::validation)?;
-    crate::api::mfa::stepped_up(&state, &caller, &operation).await?;
+    crate::api::second_step::stepped_up(&state, &caller, &operation).await?;
     let recorded = state
         .wallet
         .change(&caller.user, operation, idempotency_key)

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     activation, approvals, balance, credentials, mfa, operations, pagination, password_reset,
-    profile, registration, sessions, tokens, users, well_known,
+    profile, registration, second_step, sessions, tokens, users, well_known,
 };
 use crate::http::problem::{Problem, ProblemBody};
 use crate::web::{reset_page, swagger};
@@ -45,13 +45,13 @@ use crate::web::{reset_page, swagger};
         tokens::refresh,
         tokens::verify,
         tokens::blacklist,
-        mfa::second_step,
+        second_step::second_step,
         mfa::status,
         mfa::begin,
         mfa::confirm,
         mfa::remove,
         mfa::new_recovery_codes,
-        mfa::step_up,
+        second_step::step_up,
         mfa::reset,
         sessions::list,
         sessions::end_all,

@@ -14,6 +14,7 @@ pub(crate) mod pagination;
 pub(crate) mod password_reset;
 pub(crate) mod profile;
 pub(crate) mod registration;
+pub(crate) mod second_step;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod users;

@@ -6,7 +6,6 @@ use authusers_domain::sessions::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::mfa::MfaRequiredBody;
 use crate::http::auth::legacy_claim;
 use crate::http::client_address::{client_info, Client};
 use crate::http::hashing_place::take_place;
@@ -64,6 +63,34 @@ impl From<TokenPair> for TokenPairBody {
 pub struct EmptyBody {}
 
 impl RequestBody for VerifyBody {}
+
+/// A 401 answer of `/auth/jwt/create/`: a problem, with `mfa_token` and
+/// `methods` when the code is `mfa_required` (the right password of an
+/// account with a second factor).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:authusers:problem:mfa_required",
+    "title": "Second factor required",
+    "status": 401,
+    "detail": "The password is right; send a code from the authenticator app, or a recovery code, with mfa_token to /auth/jwt/create/mfa/.",
+    "code": "mfa_required",
+    "mfa_token": "kR2…",
+    "methods": ["totp", "recovery_code"]
+}))]
+pub struct MfaRequiredBody {
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    code: String,
+    /// `mfa_required` only: single use, for 5 minutes, 5 tries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<String>,
+    /// `mfa_required` only: `["totp", "recovery_code"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    methods: Option<Vec<String>>,
+}
 
 /// Log in: credentials for an access (5 min) and a refresh (1 day) token,
 /// of a new session. Only approved users get tokens.

@@ -11,7 +11,7 @@ use crate::http::problem::Problem;
 
 use crate::api::{
     activation, approvals, balance, credentials, docs, mfa, operations, password_reset, profile,
-    registration, sessions, tokens, users, well_known,
+    registration, second_step, sessions, tokens, users, well_known,
 };
 use crate::web::reset_page::{self, RESET_PAGE_TEMPLATE};
 use crate::web::{console, swagger};
@@ -106,12 +106,12 @@ fn endpoints() -> Vec<(&'static str, Method, Route)> {
         (
             "/auth/jwt/create/mfa/",
             Method::POST,
-            route(Method::POST).to(mfa::second_step),
+            route(Method::POST).to(second_step::second_step),
         ),
         (
             "/auth/jwt/step-up/",
             Method::POST,
-            route(Method::POST).to(mfa::step_up),
+            route(Method::POST).to(second_step::step_up),
         ),
         (
             "/auth/users/{id}/mfa/",
