@@ -341,8 +341,9 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    /// Settings from `vars`, with a secret unless they name one: no test
-    /// here writes a development key into the source tree.
+    /// Settings from `vars`, with a secret and a second factor key unless
+    /// they name them: no test here writes a development key into the
+    /// source tree.
     fn settings(vars: &[(&str, &str)]) -> Settings {
         let mut vars: HashMap<String, String> = vars
             .iter()
@@ -350,8 +351,13 @@ mod tests {
             .collect();
         vars.entry("JWT_SECRET".into())
             .or_insert_with(|| "development-secret".into());
+        vars.entry("MFA_SECRET_KEY".into())
+            .or_insert_with(|| MFA_KEY.into());
         Settings::from_lookup(move |name| vars.get(name).cloned()).unwrap()
     }
+
+    const MFA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    const RETIRED_MFA_KEY: &str = "YW5vdGhlci1rZXktb2YtdGhpcnR5LXR3by1ieXRlcyE=";
 
     #[test]
     fn names_every_variable_in_order() {
@@ -373,10 +379,17 @@ mod tests {
                 "SMTP_URL",
                 "smtps://mailer:smtp-password@mail.example.com:465",
             ),
+            ("MFA_PREVIOUS_SECRET_KEYS", RETIRED_MFA_KEY),
         ])
         .describe();
         let text = format!("{described:?}");
-        for secret in ["jwt-secret-value", "db-password", "smtp-password"] {
+        for secret in [
+            "jwt-secret-value",
+            "db-password",
+            "smtp-password",
+            MFA_KEY,
+            RETIRED_MFA_KEY,
+        ] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         let value = |name: &str| {
@@ -390,5 +403,7 @@ mod tests {
         assert_eq!(value("SMTP_URL"), "smtps://mailer:***@mail.example.com:465");
         assert_eq!(value("JWT_SECRET"), "***");
         assert_eq!(value("DATABASE_URL"), "postgres://app:***@db/users");
+        assert!(value("MFA_SECRET_KEY").starts_with("*** (key "));
+        assert!(value("MFA_PREVIOUS_SECRET_KEYS").starts_with("*** (key "));
     }
 }
