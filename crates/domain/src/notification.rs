@@ -193,6 +193,24 @@ impl OutgoingEmail {
         )
     }
 
+    /// A notice to `user` of a change to their account: what happened, and
+    /// what to do if it was not them.
+    fn notice(
+        user: &User,
+        subject: &str,
+        language: Language,
+        happened: &str,
+        warning: &str,
+    ) -> Self {
+        Self::compose(
+            &user.email,
+            user,
+            subject,
+            language,
+            &[Paragraph::Text(happened), Paragraph::Text(warning)],
+        )
+    }
+
     /// The notice to the old address of `user` that the account moved to
     /// `new_email`, shown masked: the old address may have changed hands.
     pub fn email_changed(user: &User, new_email: &Email, language: Language) -> Self {
@@ -211,13 +229,7 @@ impl OutgoingEmail {
                  тот, кто это сделал, знает ваш пароль.",
             ),
         };
-        Self::compose(
-            &user.email,
-            user,
-            subject,
-            language,
-            &[Paragraph::Text(&changed), Paragraph::Text(warning)],
-        )
+        Self::notice(user, subject, language, &changed, warning)
     }
 }
 
@@ -250,13 +262,7 @@ impl OutgoingEmail {
                  администраторами.",
             ),
         };
-        Self::compose(
-            &user.email,
-            user,
-            subject,
-            language,
-            &[Paragraph::Text(done), Paragraph::Text(warning)],
-        )
+        Self::notice(user, subject, language, done, warning)
     }
 
     /// The notice that a second factor was turned off, by the user or by
@@ -292,13 +298,7 @@ impl OutgoingEmail {
                 "Если вы об этом не просили, немедленно свяжитесь с администраторами.",
             ),
         };
-        Self::compose(
-            &user.email,
-            user,
-            subject,
-            language,
-            &[Paragraph::Text(done), Paragraph::Text(warning)],
-        )
+        Self::notice(user, subject, language, done, warning)
     }
 }
 

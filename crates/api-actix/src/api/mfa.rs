@@ -137,6 +137,23 @@ pub(crate) fn refused(error: CheckError, field: &str) -> Problem {
     }
 }
 
+/// `current_password` checked against `user`'s (counted as a login, in a
+/// place of the hashing queue): `errors.current_password` when it is wrong.
+pub(crate) async fn password_errors(
+    state: &AppState,
+    user: &User,
+    password: &str,
+    client: ClientAddress,
+) -> Result<FieldErrors, Problem> {
+    let _place = take_place(&state.hashing).await?;
+    let mut errors = FieldErrors::new();
+    state
+        .accounts
+        .check_current_password(user, password, client, &mut errors)
+        .await?;
+    Ok(errors)
+}
+
 /// `current_password` checked (counted as a login) and `code` parsed;
 /// every field at fault named.
 async fn password_and_code(
@@ -150,12 +167,7 @@ async fn password_and_code(
     let password = required.field("current_password", body.current_password);
     let code = required.field("code", body.code);
     required.check()?;
-    let _place = take_place(&state.hashing).await?;
-    let mut errors = FieldErrors::new();
-    state
-        .accounts
-        .check_current_password(user, &password, client, &mut errors)
-        .await?;
+    let errors = password_errors(state, user, &password, client).await?;
     let mut messages = FieldMessages::from(errors);
     let code = TotpCode::parse(&code)
         .map_err(|e| messages.add("code", e.to_string()))
@@ -212,12 +224,7 @@ pub async fn begin(
     let mut required = Required::new();
     let password = required.field("current_password", body.current_password);
     required.check()?;
-    let _place = take_place(&state.hashing).await?;
-    let mut errors = FieldErrors::new();
-    state
-        .accounts
-        .check_current_password(&user, &password, client, &mut errors)
-        .await?;
+    let errors = password_errors(&state, &user, &password, client).await?;
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }

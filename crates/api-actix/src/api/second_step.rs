@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::balance::BalanceOperation;
 use authusers_domain::mfa::{MfaToken, RecoveryCode, TotpCode};
-use authusers_domain::sessions::{Entrance, SecondFactorProof, SecondStepError, SessionError};
+use authusers_domain::sessions::{Entrance, SecondFactorProof, SecondStepError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -190,11 +190,7 @@ pub async fn step_up(
     let grant = state
         .sessions
         .prove_second_factor(&session, caller.user.id)
-        .await
-        .map_err(|error| match error {
-            SessionError::NotValid => Problem::token_not_valid(),
-            SessionError::Repository(e) => Problem::storage(&e),
-        })?;
+        .await?;
     let access = state
         .tokens
         .issue_access(&grant, state.clock.now())

@@ -290,12 +290,6 @@ impl ResponseError for Problem {
             code: self.code.to_owned(),
             errors: self.errors.as_ref().map(|e| e.fields().clone()),
         };
-        let mut body = serde_json::to_value(body).unwrap_or_default();
-        if let Some(members) = body.as_object_mut() {
-            for (name, value) in self.extensions.iter().flat_map(|members| members.0.iter()) {
-                members.insert((*name).to_owned(), value.clone());
-            }
-        }
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let Some(seconds) = self.retry_after {
@@ -303,6 +297,17 @@ impl ResponseError for Problem {
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="api""#));
+        }
+        // Only the few problems with members of their own go through a
+        // JSON value to gain them.
+        let Some(extensions) = &self.extensions else {
+            return response.json(body);
+        };
+        let mut body = serde_json::to_value(body).unwrap_or_default();
+        if let Some(members) = body.as_object_mut() {
+            for (name, value) in &extensions.0 {
+                members.insert((*name).to_owned(), value.clone());
+            }
         }
         response.json(body)
     }

@@ -21,6 +21,13 @@ pub enum Entrance {
     Console,
 }
 
+impl Entrance {
+    /// Whether `user`, whose credentials are proved, may pass here.
+    fn admits(self, user: &User) -> bool {
+        self != Entrance::Console || user.may_decide()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     #[error(transparent)]
@@ -92,7 +99,7 @@ impl SignIn {
         entrance: Entrance,
     ) -> Result<SignedIn, SignInError> {
         let user = self.accounts.log_in(request).await?;
-        if entrance == Entrance::Console && !user.may_decide() {
+        if !entrance.admits(&user) {
             return Err(SignInError::NotAdministrator);
         }
         if self
@@ -162,7 +169,7 @@ impl SignIn {
             Err(ProfileError::Repository(e)) => return Err(SecondStepError::Session(e)),
             _ => return Err(SecondStepError::TokenNotValid),
         };
-        if entrance == Entrance::Console && !user.may_decide() {
+        if !entrance.admits(&user) {
             return Err(SecondStepError::NotAdministrator);
         }
         if matches!(proof, SecondFactorProof::RecoveryCode(_)) {

@@ -105,22 +105,29 @@ async fn authenticate(
     })
 }
 
-/// `MFA_REQUIRED_FOR_ADMINS`: an administrator without a second factor
-/// reaches only its enrolment and their own profile.
-async fn enrolled_if_required(state: &AppState, user: &User, path: &str) -> Result<(), Problem> {
+/// `MFA_REQUIRED_FOR_ADMINS`: whether `user` is an administrator who must
+/// set up a second factor before anything but its enrolment (for the API
+/// and the console alike).
+pub async fn owes_enrolment(state: &AppState, user: &User) -> Result<bool, Problem> {
     if !(state.mfa_policy.required_for_admins && user.is_admin) {
-        return Ok(());
+        return Ok(false);
     }
+    let enrolled = state
+        .mfa
+        .in_force(user.id)
+        .await
+        .map_err(|e| Problem::storage(&e))?;
+    Ok(!enrolled)
+}
+
+/// An administrator who owes an enrolment reaches only `/auth/mfa/…` and
+/// their own profile.
+async fn enrolled_if_required(state: &AppState, user: &User, path: &str) -> Result<(), Problem> {
     let path = path.trim_end_matches('/');
     if path == "/auth/mfa" || path.starts_with("/auth/mfa/") || path == "/auth/users/me" {
         return Ok(());
     }
-    if state
-        .mfa
-        .in_force(user.id)
-        .await
-        .map_err(|e| Problem::storage(&e))?
-    {
+    if !owes_enrolment(state, user).await? {
         return Ok(());
     }
     Err(Problem::forbidden(

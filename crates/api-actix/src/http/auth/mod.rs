@@ -4,4 +4,6 @@
 
 mod extractors;
 
-pub use extractors::{bearer_token, legacy_claim, Administrator, AuthenticatedUser, SessionUser};
+pub use extractors::{
+    bearer_token, legacy_claim, owes_enrolment, Administrator, AuthenticatedUser, SessionUser,
+};

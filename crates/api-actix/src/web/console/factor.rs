@@ -5,15 +5,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use authusers_domain::mfa::{CheckError, TotpCode};
-use authusers_domain::FieldErrors;
 use serde::Deserialize;
 
 use super::session::{redirect, ConsoleAdmin, ConsoleError};
 use super::views::{self, Section};
 use super::{find_user, frame, Done, EmptyForm, PageQuery};
-use crate::api::mfa::TOTP_ISSUER;
+use crate::api::mfa::{password_errors, TOTP_ISSUER};
 use crate::http::client_address::Client;
-use crate::http::hashing_place::take_place;
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 
@@ -75,13 +73,7 @@ pub async fn begin(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let form: PasswordForm = admin.form(&req, &body)?;
-    let _place = take_place(&state.hashing).await?;
-    let mut errors = FieldErrors::new();
-    state
-        .accounts
-        .check_current_password(&admin.user, &form.current_password, client, &mut errors)
-        .await
-        .map_err(Problem::from)?;
+    let errors = password_errors(&state, &admin.user, &form.current_password, client).await?;
     if !errors.is_empty() {
         let status = state
             .mfa
@@ -112,12 +104,7 @@ pub async fn begin(
         &admin,
         &req,
         StatusCode::OK,
-        views::factor_enrolment(
-            &enrolment.qr_svg,
-            &enrolment.secret_base32,
-            &admin.csrf,
-            None,
-        ),
+        views::factor_enrolment(&enrolment.qr_svg, &enrolment.secret_base32, &admin.csrf),
     ))
 }
 

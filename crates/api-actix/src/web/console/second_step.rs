@@ -50,23 +50,25 @@ pub async fn sign_in_code(
 ) -> Result<HttpResponse, ConsoleError> {
     let secret = cookie(&req, SIGN_IN_COOKIE).ok_or(ConsoleError::Forged)?;
     let form: CodeForm = read_form(&req, &secret, &body)?;
-    let dead = || {
-        Problem::new(
+    // An unknown, expired, used or exhausted sign-in: the sign-in page.
+    let sign_in_again = || {
+        let dead = Problem::new(
             StatusCode::UNAUTHORIZED,
             "token_not_valid",
             "Sign in again",
             "This sign-in expired, or had too many tries. Sign in again.",
-        )
-    };
-    let Some(token) = MfaToken::parse(&form.mfa_token) else {
-        return Ok(sign_in_answer(
+        );
+        Ok(sign_in_answer(
             &state,
             &req,
             StatusCode::UNAUTHORIZED,
             "",
-            Some(&dead()),
+            Some(&dead),
             None,
-        ));
+        ))
+    };
+    let Some(token) = MfaToken::parse(&form.mfa_token) else {
+        return sign_in_again();
     };
     let proof = match (form.code.trim(), form.recovery_code.trim()) {
         (code, "") => TotpCode::parse(code).ok().map(SecondFactorProof::Code),
@@ -99,14 +101,7 @@ pub async fn sign_in_code(
         .await;
     match completed {
         Ok((user, grant)) => signed_in(&state, &user, &grant),
-        Err(SecondStepError::TokenNotValid) => Ok(sign_in_answer(
-            &state,
-            &req,
-            StatusCode::UNAUTHORIZED,
-            "",
-            Some(&dead()),
-            None,
-        )),
+        Err(SecondStepError::TokenNotValid) => sign_in_again(),
         Err(SecondStepError::NotAdministrator) => Err(ConsoleError::NotAdministrator),
         Err(SecondStepError::Check(error)) => {
             let problem = crate::api::mfa::refused(error, "code");

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::views::{self, CSRF_FIELD};
+use crate::http::auth::owes_enrolment;
 use crate::http::problem::Problem;
 use crate::http::state::AppState;
 
@@ -248,15 +249,8 @@ async fn signed_in(
     }
     // `MFA_REQUIRED_FOR_ADMINS`: the enrolment (and signing out) first.
     let exempt = path.starts_with(ENROLMENT) || path.starts_with("/admin/logout");
-    if state.mfa_policy.required_for_admins && !exempt {
-        let enrolled = state
-            .mfa
-            .in_force(user.id)
-            .await
-            .map_err(|e| Problem::storage(&e))?;
-        if !enrolled {
-            return Err(ConsoleError::EnrolmentRequired);
-        }
+    if !exempt && owes_enrolment(&state, &user).await? {
+        return Err(ConsoleError::EnrolmentRequired);
     }
     Ok(ConsoleAdmin {
         user,

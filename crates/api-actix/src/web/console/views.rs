@@ -291,13 +291,10 @@ pub fn factor_status(
 
 /// A new secret waiting for its first code: the QR code to scan, the
 /// secret to type, and the form for the code.
-pub fn factor_enrolment(qr_svg: &str, secret: &str, csrf: &str, refusal: Option<&str>) -> Markup {
+pub fn factor_enrolment(qr_svg: &str, secret: &str, csrf: &str) -> Markup {
     // The renderer's XML declaration has no place inside HTML.
     let svg = qr_svg.find("<svg").map_or("", |start| &qr_svg[start..]);
     html! {
-        @if let Some(refusal) = refusal {
-            div.errors role="alert" id="errors" { p { (refusal) } }
-        }
         p { "Scan this code with your authenticator app, or type the key below." }
         figure id="qr" { (PreEscaped(svg)) }
         p { "Key: " code id="secret" { (secret) } }
