@@ -13,6 +13,7 @@ use crate::balance_statements::ChangeAndRecord;
 use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
 use crate::ledger_row::{balances, outcome_columns, IdempotencyRow, LedgerRow, NewLedgerRow};
+use crate::list_read::ListRead;
 use crate::live_users::live_users;
 use crate::paging::{id_key, page_of, Walk};
 use crate::schema::{balance_transactions, idempotency_keys, ledger_counts, users};
@@ -110,7 +111,7 @@ impl BalanceRepository for DieselBalanceRepository {
             .run(move |pools| {
                 let (rows, total): (Vec<LedgerRow>, Option<i64>) =
                     with_connection!(pools, |conn| {
-                        conn.transaction(|conn| {
+                        conn.list_read(|conn| {
                             let query = balance_transactions::table
                                 .filter(balance_transactions::user_id.eq(user.0))
                                 .into_boxed();

@@ -17,6 +17,7 @@ mod database;
 mod error;
 mod import_repository;
 mod ledger_row;
+mod list_read;
 mod live_users;
 mod mfa_repository;
 mod outbox_repository;

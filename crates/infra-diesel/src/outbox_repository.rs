@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::database::{on_connection, with_connection, Database};
+use crate::list_read::ListRead;
 use crate::outbox_row::OutboxRow;
 use crate::paging::{id_key, page_of, stored_count, Walk};
 use crate::schema::{outbox_attempts, outbox_messages};
@@ -316,7 +317,7 @@ impl OutboxRepository for DieselOutboxRepository {
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<OutboxRow>, i64) = with_connection!(pools, |conn| {
-                    conn.transaction(|conn| {
+                    conn.list_read(|conn| {
                         let query = filtered_messages!(&filter);
                         let query = match walk {
                             Walk::Offset(offset) => {

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
+use crate::list_read::ListRead;
 use crate::paging::{page_of, Walk};
 use crate::schema::{legacy_refresh_tokens, sessions, users};
 use crate::user_row::UserRow;
@@ -442,7 +443,7 @@ impl SessionRepository for DieselSessionRepository {
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<SessionRow>, i64) = with_connection!(pools, |conn| {
-                    conn.transaction(|conn| {
+                    conn.list_read(|conn| {
                         // A user's open sessions, from `sessions_open_by_user`.
                         macro_rules! open {
                             () => {

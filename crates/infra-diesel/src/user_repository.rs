@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use crate::credentials::CredentialChange;
 use crate::database::{on_connection, with_connection, Database};
 use crate::error::StorageError;
+use crate::list_read::ListRead;
 use crate::live_users::live_users;
 use crate::outbox_row::NewOutboxRow;
 use crate::paging::{id_key, page_of, Walk};
@@ -163,7 +164,7 @@ impl UserRepository for DieselUserRepository {
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
-                    conn.transaction(|conn| {
+                    conn.list_read(|conn| {
                         // Oldest first, along the `users_queue` index.
                         macro_rules! queue {
                             () => {
@@ -246,7 +247,7 @@ impl UserRepository for DieselUserRepository {
             .db
             .run(move |pools| {
                 let (rows, total): (Vec<UserRow>, i64) = with_connection!(pools, |conn| {
-                    conn.transaction(|conn| {
+                    conn.list_read(|conn| {
                         let search = match &filter.search {
                             Some(term) => Some(conn.plan_search(term, &trigrams)?),
                             None => None,

@@ -59,8 +59,7 @@ fn from_sample<C>(
 
 /// The search condition as each backend answers it best.
 pub(crate) trait UserSearch: diesel::Connection {
-    /// Readies the connection (inside the list's transaction) and works
-    /// out how to answer `term`.
+    /// Works out how to answer `term`.
     fn plan_search(
         &mut self,
         term: &SearchTerm,
@@ -118,11 +117,12 @@ impl UserSearch for diesel::PgConnection {
         term: &SearchTerm,
         sample: &Mutex<TrigramSample>,
     ) -> QueryResult<SearchPlan> {
-        // A prepared statement is soon planned once for any pattern, and
-        // that plan, not knowing how rare the pattern is, walks the users
-        // in id order; planned for the pattern at hand, it takes the
-        // trigram index. For this transaction only.
-        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(self)?;
+        // No plan_cache_mode to set: the indexed condition is raw SQL,
+        // which Diesel never keeps prepared, so PostgreSQL plans each
+        // indexed search for its own pattern (a plan kept for any pattern
+        // would walk the users in id order instead of taking the trigram
+        // index). A short term's kept plan walks them in id order, as its
+        // bounded scan should.
         let trigrams = if indexed(term) {
             // pg_trgm indexes the trigrams of words: letters and digits.
             let of_a_word = |t: &str| t.chars().all(char::is_alphanumeric);
@@ -237,7 +237,35 @@ impl UserSearch for diesel::SqliteConnection {
 
 #[cfg(test)]
 mod tests {
-    use super::contains_pattern;
+    use super::{contains_pattern, SearchPlan, UserSearch};
+    use authusers_domain::search_term::SearchTerm;
+    use diesel::pg::Pg;
+    use diesel::prelude::*;
+    use diesel::query_builder::QueryFragment;
+
+    use crate::schema::users;
+
+    fn pg_search_is_kept_prepared(term: &str, trigrams: &[&str]) -> bool {
+        let plan = SearchPlan {
+            term: SearchTerm::parse(term).unwrap().unwrap(),
+            trigrams: trigrams.iter().map(|t| (*t).to_owned()).collect(),
+        };
+        let query = users::table
+            .filter(<diesel::PgConnection as UserSearch>::matching(&plan))
+            .select(users::id)
+            .into_boxed::<Pg>();
+        QueryFragment::<Pg>::is_safe_to_cache_prepared(&query, &Pg).unwrap()
+    }
+
+    #[test]
+    fn postgres_plans_every_indexed_search_for_its_own_pattern() {
+        // A statement Diesel keeps prepared would soon get one generic plan
+        // for every pattern; these are sent unnamed, planned each time.
+        assert!(!pg_search_is_kept_prepared("bulk99999", &["k99999"]));
+        assert!(!pg_search_is_kept_prepared("bulk99999", &[]));
+        // A short term's plan may be kept: it walks the users in id order.
+        assert!(pg_search_is_kept_prepared("ab", &[]));
+    }
 
     #[test]
     fn search_patterns_match_literally() {
