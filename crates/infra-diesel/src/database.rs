@@ -113,11 +113,30 @@ pub struct DatabaseConfig {
     pub pg_idle_before_check: Duration,
 }
 
+/// The most connections the standard pool size comes to: with more,
+/// replicas would soon hold more than PostgreSQL's default
+/// `max_connections` (100) allows.
+const MOST_STANDARD_CONNECTIONS: u32 = 10;
+
 impl DatabaseConfig {
+    /// A connection per core and one more, at most ten: the most queries a
+    /// process runs at once. More queries than the cores can run at once
+    /// are shared out in time slices, and the request that waits through
+    /// everyone's slices is the slow one (measured in `docs/deploying.md`);
+    /// in the pool's queue they wait their turn instead. The one more keeps
+    /// a core busy while another query's answer travels.
+    pub fn standard_pool_size() -> u32 {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        u32::try_from(cores)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
+            .min(MOST_STANDARD_CONNECTIONS)
+    }
+
     pub fn new(url: DatabaseUrl) -> Self {
         Self {
             url,
-            pool_size: 10,
+            pool_size: Self::standard_pool_size(),
             connect_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSynchronous::default(),
             pg_idle_before_check: Duration::from_secs(1),

@@ -383,7 +383,12 @@ impl Settings {
             }
         });
         let mut database = DatabaseConfig::new(url);
-        database.pool_size = env.number("DATABASE_POOL_SIZE", 10u32, 1, 1_000);
+        database.pool_size = env.number(
+            "DATABASE_POOL_SIZE",
+            DatabaseConfig::standard_pool_size(),
+            1,
+            1_000,
+        );
         database.connect_timeout =
             Duration::from_secs(env.number("DATABASE_CONNECT_TIMEOUT_SECONDS", 5u64, 1, 600));
         database.sqlite_synchronous = env.parsed(
