@@ -171,18 +171,15 @@ impl UserSearch for diesel::PgConnection {
     }
 }
 
-/// The searched text contains `text`: word for word the expression of the
-/// `users_search` index (see the migration), the address, a separator no
-/// term can hold, then "first last", so that PostgreSQL answers it from
-/// the index.
+/// The searched text contains `text`: `search_text`, the column the
+/// `users_search_text` trigram index holds (the address, a separator no
+/// term can hold, then "first last", lowered; see the migrations), which
+/// the schema leaves out as only PostgreSQL has it.
 fn indexed_text_contains(text: &str) -> UserCondition<diesel::pg::Pg> {
     Box::new(
-        sql::<Bool>(
-            "lower(users.email || E'\\x01' || users.first_name || ' ' || users.last_name) \
-             LIKE ",
-        )
-        .bind::<Text, _>(contains_pattern(text))
-        .sql(" ESCAPE '\\'"),
+        sql::<Bool>("users.search_text LIKE ")
+            .bind::<Text, _>(contains_pattern(text))
+            .sql(" ESCAPE '\\'"),
     )
 }
 

@@ -331,6 +331,9 @@ async fn import_django(settings: &Settings, args: DjangoImportArgs) -> Result<()
     progress.finish_and_clear();
     report.flush().map_err(CommandError::ReportIncomplete)?;
     let summary = summary?;
+    if !args.dry_run && summary.imported > 0 {
+        importer.settle().await?;
+    }
     print_lines([summary.line(args.dry_run)]);
     if let Some(stopped) = summary.stopped {
         return Err(CommandError::InputStops {

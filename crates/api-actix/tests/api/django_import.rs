@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use authusers_api_actix::app::config::LegacyTokenSettings;
 use authusers_api_actix::app::config::Secret;
-use authusers_domain::accounts::UserRepository;
-use authusers_domain::UserId;
+use authusers_domain::accounts::{UserFilter, UserRepository};
+use authusers_domain::search_term::SearchTerm;
+use authusers_domain::{PageRequest, UserId};
 use authusers_infra_diesel::on_both_backends;
 use authusers_infra_diesel::test_support::TestDatabase;
 use authusers_infra_diesel::DieselUserRepository;
@@ -290,6 +291,36 @@ async fn importing_again_changes_nothing_in_either_format(db: &TestDatabase) {
         text(&dry.stdout)
     );
     assert_eq!(empty.number("SELECT COUNT(*) AS value FROM users").await, 0);
+}
+
+/// The import ends by settling the search index (SQLite merges its
+/// segments, PostgreSQL moves its pending entries in): the administrators'
+/// search finds every imported user by a part of the address, at once.
+async fn imported_users_are_found_by_the_search_at_once(db: &TestDatabase) {
+    let output = imported(db).await;
+    assert!(
+        text(&output.stdout).starts_with("read 19, imported 18"),
+        "{output:?}"
+    );
+    let users = DieselUserRepository::new(db.connect().await);
+    let mut searched = 0;
+    for (pk, fields) in users_of_the_dump() {
+        let email = fields["email"].as_str().unwrap().to_lowercase();
+        let Some(local) = email.split('@').next().filter(|l| l.chars().count() >= 3) else {
+            continue;
+        };
+        // The part before '@' in upper case: the indexed, case-blind path.
+        let term = SearchTerm::parse(&local.to_uppercase()).unwrap();
+        let filter = UserFilter {
+            search: term,
+            ..UserFilter::default()
+        };
+        let found = users.list(filter, PageRequest::default()).await.unwrap();
+        let ids: Vec<i64> = found.items.iter().map(|user| user.id.0).collect();
+        assert!(ids.contains(&pk), "{local}: {ids:?}");
+        searched += 1;
+    }
+    assert!(searched >= 10, "{searched} users searched");
 }
 
 /// Users whose balances differ from what their ledger sums to.
@@ -659,6 +690,7 @@ async fn the_old_services_tokens_are_refused_once_the_bridge_closes(db: &TestDat
 on_both_backends!(
     every_django_user_logs_in_with_the_password_they_had,
     importing_again_changes_nothing_in_either_format,
+    imported_users_are_found_by_the_search_at_once,
     conflicts_and_bad_records_are_reported_and_skipped,
     a_cut_off_or_foreign_file_stops_with_one_clear_line,
     a_run_killed_half_way_goes_on_where_it_stopped,

@@ -25,4 +25,10 @@ pub trait ImportRepository: Send + Sync {
         at: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<Vec<ImportOutcome>, RepositoryError>;
+
+    /// Once a run has stored users: does now what a bulk load leaves for
+    /// later (a search index in many small pieces, statistics that do not
+    /// know the new rows yet), so that the first requests after the
+    /// import do not pay for it.
+    async fn settle(&self) -> Result<(), RepositoryError>;
 }

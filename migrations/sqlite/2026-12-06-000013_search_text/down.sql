@@ -1,0 +1,1 @@
+-- Nothing to undo: merging the index's segments changed none of its content.
