@@ -119,15 +119,15 @@ impl Importer {
         }
     }
 
-    /// Moves an admitted batch in, in one transaction; an outcome per user
-    /// of the batch, in order. Batches of one run whose ids differ may be
-    /// stored at once: their addresses differ by admission.
     /// Tidies the storage after a run that stored users (see
     /// [`ImportRepository::settle`]).
     pub async fn settle(&self) -> Result<(), RepositoryError> {
         self.repository.settle().await
     }
 
+    /// Moves an admitted batch in, in one transaction; an outcome per user
+    /// of the batch, in order. Batches of one run whose ids differ may be
+    /// stored at once: their addresses differ by admission.
     pub async fn store(&self, batch: AdmittedBatch) -> Result<Vec<ImportOutcome>, RepositoryError> {
         let AdmittedBatch {
             users,
